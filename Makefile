@@ -1,0 +1,71 @@
+# Two commands set everything up on a fresh Debian machine:
+#   make demo   run the whole loop locally on embedded defaults
+#   make test   lint, type-check and run every test (unit, integration, end to end)
+# Every target is safe to run again; installs are skipped when already done.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+SAM_VENV := .venv-sam
+SAM_PYTHON ?= $(shell command -v python3.12 || ls $$HOME/.pyenv/versions/3.12*/bin/python3.12 2>/dev/null | head -n1 || echo python3)
+
+.PHONY: help demo test unit lint typecheck validate build bench system-deps k8s venv clean
+
+help:
+	@echo "make demo      run the whole pipeline locally (moto, Alertmanager, Prometheus, Kubernetes)"
+	@echo "make test      everything CI runs"
+	@echo "make unit      fast tests only (no real components)"
+	@echo "make bench     print benchmark numbers"
+	@echo "make validate  sam validate --lint and cfn-lint on template.yaml"
+	@echo "make build     sam build (no Docker needed; uses python3.12)"
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+venv: $(STAMP)
+
+system-deps:
+	./scripts/install-system-deps.sh
+
+k8s:
+	./tools/k8s/build.sh all >/dev/null
+
+lint: venv
+	$(BIN)/ruff check layers functions tests
+	$(BIN)/ruff format --check layers functions tests
+
+typecheck: venv
+	$(BIN)/mypy
+
+unit: venv
+	$(BIN)/pytest -q tests/unit
+
+test: venv system-deps k8s lint typecheck validate
+	$(BIN)/pytest -q
+
+demo: venv system-deps k8s
+	$(BIN)/netguard demo
+
+bench: venv system-deps k8s
+	$(BIN)/python -m tests.bench
+
+$(SAM_VENV)/.installed:
+	$(SAM_PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install -q --upgrade pip
+	$(SAM_VENV)/bin/pip install -q aws-sam-cli cfn-lint
+	touch $@
+
+validate: $(SAM_VENV)/.installed
+	$(SAM_VENV)/bin/sam validate --lint --region us-east-1
+	$(SAM_VENV)/bin/cfn-lint template.yaml
+
+build: $(SAM_VENV)/.installed
+	PATH="$(dir $(SAM_PYTHON)):$$PATH" $(SAM_VENV)/bin/sam build
+
+clean:
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .netguard .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Subcommands of the `netguard` CLI (operators' and developers' tools; not used by the Lambdas)."""

@@ -1,0 +1,21 @@
+"""Errors of the state store."""
+
+from __future__ import annotations
+
+from netguard.errors import NetguardError, RetryableError
+from netguard.state.models import Item
+
+
+class StateConflict(NetguardError):
+    """A conditional write lost: someone else wrote first. Carries what is there now, if known."""
+
+    def __init__(self, pk: str, sk: str, current: Item | None) -> None:
+        super().__init__(f"conditional write to {pk}/{sk} lost (version now "
+                         f"{current.version if current else 'unknown'})")
+        self.pk = pk
+        self.sk = sk
+        self.current = current
+
+
+class StateUnavailable(RetryableError):
+    """The table could not be reached or throttled us."""
