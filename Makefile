@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 SAM_VENV := .venv-sam
-SAM_PYTHON ?= $(shell command -v python3.12 || ls $$HOME/.pyenv/versions/3.12*/bin/python3.12 2>/dev/null | head -n1 || echo python3)
+SAM_PYTHON ?= $(shell ./scripts/find-python.sh 3.12)
 
 .PHONY: help demo test unit lint typecheck validate build bench system-deps k8s venv clean
 
@@ -60,10 +60,12 @@ $(SAM_VENV)/.installed:
 	$(SAM_VENV)/bin/pip install -q aws-sam-cli cfn-lint
 	touch $@
 
+validate: export SAM_CLI_TELEMETRY=0
 validate: $(SAM_VENV)/.installed
 	$(SAM_VENV)/bin/sam validate --lint --region us-east-1
 	$(SAM_VENV)/bin/cfn-lint template.yaml
 
+build: export SAM_CLI_TELEMETRY=0
 build: $(SAM_VENV)/.installed
 	PATH="$(dir $(SAM_PYTHON)):$$PATH" $(SAM_VENV)/bin/sam build
 
