@@ -110,3 +110,24 @@ class Unparseable:
 
 
 ParseOutcome = list[AlertGroup] | Unparseable
+
+
+@dataclass(frozen=True)
+class SubjectInfo:
+    """What an Alertmanager default subject (`[FIRING:2] group values (other common values)`) says."""
+
+    status: Status | None
+    """None when the subject is not in the default form."""
+    firing_count: int | None
+    """N from `[FIRING:N]`; None for resolved groups or when not in the default form."""
+    group_values: tuple[str, ...] = ()
+    """Group label values in label-name order, split on spaces (a value holding a space splits too)."""
+    other_values: tuple[str, ...] = ()
+    """The parenthesised values of common labels that are not group labels."""
+    cut: bool = False
+    """The subject looks cut at SNS's 100 characters, so its last value may be partial."""
+    raw: str = ""
+
+    @property
+    def values(self) -> tuple[str, ...]:
+        return self.group_values + self.other_values

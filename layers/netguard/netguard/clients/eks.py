@@ -21,6 +21,7 @@ from botocore.signers import RequestSigner
 
 from netguard.clients import aws
 from netguard.clients.kubernetes import KubeClient, KubeConnection, client_from_kubeconfig
+from netguard.errors import ConfigError
 
 TOKEN_LIFETIME_SECONDS = 14 * 60
 _ENDPOINT_LIFETIME_SECONDS = 3600
@@ -30,6 +31,8 @@ def eks_token(cluster_name: str, region: str, *, session: Any | None = None) -> 
     """A bearer token for `cluster_name`, signed with the current IAM credentials."""
     boto_session = session or aws.session(region)
     credentials = boto_session.get_credentials()
+    if credentials is None:
+        raise ConfigError("no AWS credentials available to sign an EKS token")
     signer = RequestSigner(ServiceId("sts"), region, "sts", "v4", credentials, boto_session.events)
     request = {
         "method": "GET",
@@ -45,8 +48,13 @@ def eks_token(cluster_name: str, region: str, *, session: Any | None = None) -> 
 class CachedToken:
     """A token provider that re-signs before the token's lifetime runs out."""
 
-    def __init__(self, mint: Callable[[], str], *, lifetime: float = TOKEN_LIFETIME_SECONDS,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        mint: Callable[[], str],
+        *,
+        lifetime: float = TOKEN_LIFETIME_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._mint = mint
         self._lifetime = lifetime
         self._clock = clock

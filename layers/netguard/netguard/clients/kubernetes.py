@@ -26,6 +26,7 @@ import yaml
 from netguard.errors import NetguardError, RetryableError
 
 JsonObject = dict[str, Any]
+JsonList = list[JsonObject]  # named, because KubeClient.list shadows the builtin in its class
 PatchType = Literal["merge", "strategic", "json"]
 FIELD_MANAGER = "netguard"
 """The field manager netguard writes with, so its server-side-applied fields are its own."""
@@ -115,10 +116,13 @@ class KubeClient:
         label_selector: str | None = None,
         field_selector: str | None = None,
         page_size: int = 500,
-    ) -> list[JsonObject]:
+    ) -> JsonList:
         """Every item of a collection, following `continue` tokens."""
-        return list(self.iter_list(path, label_selector=label_selector, field_selector=field_selector,
-                                   page_size=page_size))
+        return list(
+            self.iter_list(
+                path, label_selector=label_selector, field_selector=field_selector, page_size=page_size
+            )
+        )
 
     def iter_list(
         self,
@@ -149,7 +153,7 @@ class KubeClient:
     def patch(
         self,
         path: str,
-        body: JsonObject | list[JsonObject],
+        body: JsonObject | JsonList,
         *,
         patch_type: PatchType = "merge",
         field_manager: str = FIELD_MANAGER,
@@ -158,8 +162,9 @@ class KubeClient:
         query = {"fieldManager": field_manager}
         if dry_run:
             query["dryRun"] = "All"
-        return self._request("PATCH", path, body=body, query=query,
-                             content_type=_PATCH_CONTENT_TYPES[patch_type])
+        return self._request(
+            "PATCH", path, body=body, query=query, content_type=_PATCH_CONTENT_TYPES[patch_type]
+        )
 
     def apply(
         self,
@@ -174,7 +179,9 @@ class KubeClient:
         query = {"fieldManager": field_manager, "force": "true" if force else "false"}
         if dry_run:
             query["dryRun"] = "All"
-        return self._request("PATCH", path, body=body, query=query, content_type="application/apply-patch+yaml")
+        return self._request(
+            "PATCH", path, body=body, query=query, content_type="application/apply-patch+yaml"
+        )
 
     def delete(self, path: str, *, propagation: str = "Background", dry_run: bool = False) -> JsonObject:
         body: JsonObject = {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": propagation}

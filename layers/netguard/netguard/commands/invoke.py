@@ -62,9 +62,12 @@ def load_handler_module(function: str) -> ModuleType:
     path = functions_dir() / function / "app.py"
     if not path.is_file():
         available = sorted(p.parent.name for p in functions_dir().glob("*/app.py"))
-        raise SystemExit(f"netguard invoke: no function {function!r} (have: {', '.join(available) or 'none'})")
+        raise SystemExit(
+            f"netguard invoke: no function {function!r} (have: {', '.join(available) or 'none'})"
+        )
     spec = importlib.util.spec_from_file_location(f"netguard_function_{function}", path)
-    assert spec is not None and spec.loader is not None
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"netguard invoke: cannot load {path}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
@@ -74,7 +77,9 @@ def load_handler_module(function: str) -> ModuleType:
 def invoke(function: str, event: Any, *, timeout_seconds: float = 60.0) -> Any:
     module = load_handler_module(function)
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-    context = LambdaContext(function_name=f"netguard-{function}", timeout_seconds=timeout_seconds, region=region)
+    context = LambdaContext(
+        function_name=f"netguard-{function}", timeout_seconds=timeout_seconds, region=region
+    )
     return module.lambda_handler(event, context)
 
 

@@ -14,6 +14,11 @@ from typing import TypeVar
 from netguard.errors import ConfigError
 
 E = TypeVar("E", bound=Enum)
+# The reader's methods are named after the types they return, which shadows the builtins inside the class.
+_Str = str
+_Int = int
+_Float = float
+_Bool = bool
 
 
 class EnvReader:
@@ -22,7 +27,7 @@ class EnvReader:
     def __init__(self, environ: Mapping[str, str]) -> None:
         self._env = environ
 
-    def str(self, name: str, default: str | None = None) -> str:
+    def str(self, name: _Str, default: _Str | None = None) -> _Str:
         value = self._env.get(name, "").strip()
         if value:
             return value
@@ -30,11 +35,13 @@ class EnvReader:
             raise ConfigError(f"{name} is required but not set")
         return default
 
-    def optional(self, name: str) -> str | None:
+    def optional(self, name: _Str) -> _Str | None:
         value = self._env.get(name, "").strip()
         return value or None
 
-    def int(self, name: str, default: int, *, minimum: int | None = None, maximum: int | None = None) -> int:
+    def int(
+        self, name: _Str, default: _Int, *, minimum: _Int | None = None, maximum: _Int | None = None
+    ) -> _Int:
         raw = self._env.get(name, "").strip()
         if not raw:
             return default
@@ -48,7 +55,7 @@ class EnvReader:
             raise ConfigError(f"{name}={value} is above the maximum of {maximum}")
         return value
 
-    def float(self, name: str, default: float, *, minimum: float | None = None) -> float:
+    def float(self, name: _Str, default: _Float, *, minimum: _Float | None = None) -> _Float:
         raw = self._env.get(name, "").strip()
         if not raw:
             return default
@@ -60,7 +67,7 @@ class EnvReader:
             raise ConfigError(f"{name}={value} is below the minimum of {minimum}")
         return value
 
-    def bool(self, name: str, default: bool) -> bool:
+    def bool(self, name: _Str, default: _Bool) -> _Bool:
         raw = self._env.get(name, "").strip().lower()
         if not raw:
             return default
@@ -70,7 +77,7 @@ class EnvReader:
             return False
         raise ConfigError(f"{name}={raw!r} must be true or false")
 
-    def enum(self, name: str, enum_type: type[E], default: E) -> E:
+    def enum(self, name: _Str, enum_type: type[E], default: E) -> E:
         raw = self._env.get(name, "").strip()
         if not raw:
             return default
@@ -80,7 +87,7 @@ class EnvReader:
         allowed = ", ".join(str(m.value) for m in enum_type)
         raise ConfigError(f"{name}={raw!r} must be one of: {allowed}")
 
-    def json_object(self, name: str) -> dict[str, object]:
+    def json_object(self, name: _Str) -> dict[_Str, object]:
         raw = self._env.get(name, "").strip()
         if not raw:
             return {}
@@ -92,6 +99,6 @@ class EnvReader:
             raise ConfigError(f"{name} must be a JSON object, got {type(value).__name__}")
         return value
 
-    def csv(self, name: str) -> tuple[str, ...]:
+    def csv(self, name: _Str) -> tuple[_Str, ...]:
         raw = self._env.get(name, "")
         return tuple(part.strip() for part in raw.split(",") if part.strip())

@@ -27,8 +27,25 @@ from netguard.enriched.models import (
 )
 
 __all__ = [
-    "SCHEMA", "ActionKind", "Diagnosis", "DnsContext", "EnrichedAlert", "EnrichedEvent", "EnrichmentError",
-    "EventType", "GroupInfo", "InstanceInfo", "NodeInfo", "Outcome", "RemediationReport", "SchemaError",
-    "SourceRef", "UnparseableInfo", "event_from_dict", "event_from_json", "event_to_dict", "event_to_json",
+    "SCHEMA",
+    "ActionKind",
+    "Diagnosis",
+    "DnsContext",
+    "EnrichedAlert",
+    "EnrichedEvent",
+    "EnrichmentError",
+    "EventType",
+    "GroupInfo",
+    "InstanceInfo",
+    "NodeInfo",
+    "Outcome",
+    "RemediationReport",
+    "SchemaError",
+    "SourceRef",
+    "UnparseableInfo",
+    "event_from_dict",
+    "event_from_json",
+    "event_to_dict",
+    "event_to_json",
     "message_attributes",
 ]

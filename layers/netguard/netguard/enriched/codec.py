@@ -57,9 +57,7 @@ def _build(cls: type[T], data: Mapping[str, Any] | None) -> T | None:
 
 def event_to_dict(event: EnrichedEvent) -> dict[str, Any]:
     data = _plain(event)
-    data["alerts"] = [
-        {**_plain(a), "alert": alert_to_dict(a.alert)} for a in event.alerts
-    ]
+    data["alerts"] = [{**_plain(a), "alert": alert_to_dict(a.alert)} for a in event.alerts]
     data["remediable"] = event.remediable
     return data  # type: ignore[no-any-return]
 
@@ -119,7 +117,9 @@ def _event_from_dict(data: Mapping[str, Any]) -> EnrichedEvent:
         ),
         source=_build(SourceRef, data.get("source")) or SourceRef(),
         unparseable=_build(UnparseableInfo, data.get("unparseable")),
-        remediation=None if remediation is None else RemediationReport(
+        remediation=None
+        if remediation is None
+        else RemediationReport(
             decision_id=remediation["decision_id"],
             cluster=remediation.get("cluster", ""),
             action=ActionKind(remediation["action"]),

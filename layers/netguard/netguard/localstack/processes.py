@@ -51,14 +51,25 @@ class Managed:
             return "(no log)"
 
 
-def start(name: str, argv: Sequence[str], *, log_dir: Path, env: Mapping[str, str] | None = None,
-          cwd: Path | None = None) -> Managed:
+def start(
+    name: str,
+    argv: Sequence[str],
+    *,
+    log_dir: Path,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Managed:
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{name}.log"
     with log_path.open("ab") as log:
         process = subprocess.Popen(
-            list(argv), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env={**os.environ, **(env or {})}, cwd=cwd, start_new_session=True,
+            list(argv),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, **(env or {})},
+            cwd=cwd,
+            start_new_session=True,
         )
     return Managed(name, process, log_path)
 
@@ -99,13 +110,21 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def wait_until(check: Callable[[], bool], *, what: str, managed: Managed | None = None,
-               timeout: float = 60.0, interval: float = 0.2) -> None:
+def wait_until(
+    check: Callable[[], bool],
+    *,
+    what: str,
+    managed: Managed | None = None,
+    timeout: float = 60.0,
+    interval: float = 0.2,
+) -> None:
     """Poll `check` until it is true; fail with the component's log tail if it died or timed out."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if managed is not None and managed.process.poll() is not None:
-            raise StartupError(f"{what}: process exited with {managed.process.returncode}\n{managed.log_tail()}")
+            raise StartupError(
+                f"{what}: process exited with {managed.process.returncode}\n{managed.log_tail()}"
+            )
         try:
             if check():
                 return

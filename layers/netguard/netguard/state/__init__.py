@@ -5,4 +5,12 @@ from netguard.state.errors import StateConflict, StateUnavailable
 from netguard.state.models import Item
 from netguard.state.store import MemoryStore, StateStore, claim_once
 
-__all__ = ["DynamoStore", "Item", "MemoryStore", "StateConflict", "StateStore", "StateUnavailable", "claim_once"]
+__all__ = [
+    "DynamoStore",
+    "Item",
+    "MemoryStore",
+    "StateConflict",
+    "StateStore",
+    "StateUnavailable",
+    "claim_once",
+]

@@ -41,11 +41,15 @@ class DynamoStore:
         self._conditional_put(item, _ABSENT_OR_EXPIRED, {":now": _n(int(self._clock()))})
         return item
 
-    def replace(self, *, pk: str, sk: str, data: Mapping[str, Any], ttl_seconds: int,
-                expected_version: int) -> Item:
+    def replace(
+        self, *, pk: str, sk: str, data: Mapping[str, Any], ttl_seconds: int, expected_version: int
+    ) -> Item:
         item = self._item(pk, sk, data, ttl_seconds, version=expected_version + 1)
-        self._conditional_put(item, "version = :expected AND expires_at > :now",
-                              {":expected": _n(expected_version), ":now": _n(int(self._clock()))})
+        self._conditional_put(
+            item,
+            "version = :expected AND expires_at > :now",
+            {":expected": _n(expected_version), ":now": _n(int(self._clock()))},
+        )
         return item
 
     def put(self, *, pk: str, sk: str, data: Mapping[str, Any], ttl_seconds: int) -> Item:
@@ -62,7 +66,9 @@ class DynamoStore:
             kwargs["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
         self._call("delete_item", **kwargs, _conflict_key=(pk, sk))
 
-    def query(self, *, pk: str, sk_prefix: str = "", limit: int = 100, newest_first: bool = True) -> list[Item]:
+    def query(
+        self, *, pk: str, sk_prefix: str = "", limit: int = 100, newest_first: bool = True
+    ) -> list[Item]:
         condition = "pk = :pk"
         values: dict[str, Any] = {":pk": {"S": pk}, ":now": _n(int(self._clock()))}
         if sk_prefix:
@@ -70,8 +76,12 @@ class DynamoStore:
             values[":prefix"] = {"S": sk_prefix}
         items: list[Item] = []
         kwargs: dict[str, Any] = {
-            "TableName": self._table, "KeyConditionExpression": condition, "FilterExpression": "expires_at > :now",
-            "ExpressionAttributeValues": values, "ScanIndexForward": not newest_first, "ConsistentRead": True,
+            "TableName": self._table,
+            "KeyConditionExpression": condition,
+            "FilterExpression": "expires_at > :now",
+            "ExpressionAttributeValues": values,
+            "ScanIndexForward": not newest_first,
+            "ConsistentRead": True,
         }
         while len(items) < limit:
             response = self._call("query", **kwargs)
@@ -84,12 +94,20 @@ class DynamoStore:
     # --- helpers -------------------------------------------------------------------------------
 
     def _item(self, pk: str, sk: str, data: Mapping[str, Any], ttl_seconds: int, *, version: int) -> Item:
-        return Item(pk=pk, sk=sk, data=dict(data), version=version, expires_at=int(self._clock()) + ttl_seconds)
+        return Item(
+            pk=pk, sk=sk, data=dict(data), version=version, expires_at=int(self._clock()) + ttl_seconds
+        )
 
     def _conditional_put(self, item: Item, condition: str, values: dict[str, Any]) -> None:
-        self._call("put_item", TableName=self._table, Item=_to_dynamo(item), ConditionExpression=condition,
-                   ExpressionAttributeValues=values, ReturnValuesOnConditionCheckFailure="ALL_OLD",
-                   _conflict_key=(item.pk, item.sk))
+        self._call(
+            "put_item",
+            TableName=self._table,
+            Item=_to_dynamo(item),
+            ConditionExpression=condition,
+            ExpressionAttributeValues=values,
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            _conflict_key=(item.pk, item.sk),
+        )
 
     def _call(self, operation: str, _conflict_key: tuple[str, str] | None = None, **kwargs: Any) -> Any:
         try:
@@ -97,7 +115,7 @@ class DynamoStore:
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
             if code == "ConditionalCheckFailedException" and _conflict_key is not None:
-                current = _from_dynamo(exc.response.get("Item"))
+                current = _from_dynamo(exc.response.get("Item"))  # type: ignore[arg-type]
                 if current is not None and current.expires_at <= self._clock():
                     current = None
                 raise StateConflict(*_conflict_key, current) from exc
@@ -127,6 +145,9 @@ def _from_dynamo(raw: Mapping[str, Any] | None) -> Item | None:
     if not raw or "pk" not in raw:
         return None
     return Item(
-        pk=raw["pk"]["S"], sk=raw["sk"]["S"], data=json.loads(raw["data"]["S"]),
-        version=int(raw["version"]["N"]), expires_at=int(raw["expires_at"]["N"]),
+        pk=raw["pk"]["S"],
+        sk=raw["sk"]["S"],
+        data=json.loads(raw["data"]["S"]),
+        version=int(raw["version"]["N"]),
+        expires_at=int(raw["expires_at"]["N"]),
     )

@@ -10,8 +10,9 @@ class StateConflict(NetguardError):
     """A conditional write lost: someone else wrote first. Carries what is there now, if known."""
 
     def __init__(self, pk: str, sk: str, current: Item | None) -> None:
-        super().__init__(f"conditional write to {pk}/{sk} lost (version now "
-                         f"{current.version if current else 'unknown'})")
+        super().__init__(
+            f"conditional write to {pk}/{sk} lost (version now {current.version if current else 'unknown'})"
+        )
         self.pk = pk
         self.sk = sk
         self.current = current

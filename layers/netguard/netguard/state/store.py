@@ -20,8 +20,9 @@ class StateStore(Protocol):
     def create(self, *, pk: str, sk: str, data: Mapping[str, Any], ttl_seconds: int) -> Item:
         """Write only if absent (or expired); else raise `StateConflict` with the current item."""
 
-    def replace(self, *, pk: str, sk: str, data: Mapping[str, Any], ttl_seconds: int,
-                expected_version: int) -> Item:
+    def replace(
+        self, *, pk: str, sk: str, data: Mapping[str, Any], ttl_seconds: int, expected_version: int
+    ) -> Item:
         """Write only if the live item has `expected_version`; else raise `StateConflict`."""
 
     def put(self, *, pk: str, sk: str, data: Mapping[str, Any], ttl_seconds: int) -> Item:
@@ -30,12 +31,15 @@ class StateStore(Protocol):
     def delete(self, *, pk: str, sk: str, expected_version: int | None = None) -> None:
         """Remove; with `expected_version`, only if it still has it (else `StateConflict`)."""
 
-    def query(self, *, pk: str, sk_prefix: str = "", limit: int = 100, newest_first: bool = True) -> list[Item]:
+    def query(
+        self, *, pk: str, sk_prefix: str = "", limit: int = 100, newest_first: bool = True
+    ) -> list[Item]:
         """Live items of one partition whose sort key starts with `sk_prefix`."""
 
 
-def claim_once(store: StateStore, *, pk: str, sk: str, ttl_seconds: int,
-               data: Mapping[str, Any] | None = None) -> bool:
+def claim_once(
+    store: StateStore, *, pk: str, sk: str, ttl_seconds: int, data: Mapping[str, Any] | None = None
+) -> bool:
     """True the first time a key is claimed within its TTL; False for every repeat (idempotency)."""
     try:
         store.create(pk=pk, sk=sk, data=data or {}, ttl_seconds=ttl_seconds)
@@ -58,9 +62,16 @@ class MemoryStore:
             return None
         return item
 
-    def _write(self, pk: str, sk: str, data: Mapping[str, Any], ttl_seconds: int, previous: Item | None) -> Item:
-        item = Item(pk=pk, sk=sk, data=dict(data), version=(previous.version + 1) if previous else 1,
-                    expires_at=int(self._clock()) + ttl_seconds)
+    def _write(
+        self, pk: str, sk: str, data: Mapping[str, Any], ttl_seconds: int, previous: Item | None
+    ) -> Item:
+        item = Item(
+            pk=pk,
+            sk=sk,
+            data=dict(data),
+            version=(previous.version + 1) if previous else 1,
+            expires_at=int(self._clock()) + ttl_seconds,
+        )
         self._items[(pk, sk)] = item
         return item
 
@@ -75,8 +86,9 @@ class MemoryStore:
                 raise StateConflict(pk, sk, current)
             return self._write(pk, sk, data, ttl_seconds, None)
 
-    def replace(self, *, pk: str, sk: str, data: Mapping[str, Any], ttl_seconds: int,
-                expected_version: int) -> Item:
+    def replace(
+        self, *, pk: str, sk: str, data: Mapping[str, Any], ttl_seconds: int, expected_version: int
+    ) -> Item:
         with self._lock:
             current = self._live(pk, sk)
             if current is None or current.version != expected_version:
@@ -94,11 +106,18 @@ class MemoryStore:
                 raise StateConflict(pk, sk, current)
             self._items.pop((pk, sk), None)
 
-    def query(self, *, pk: str, sk_prefix: str = "", limit: int = 100, newest_first: bool = True) -> list[Item]:
+    def query(
+        self, *, pk: str, sk_prefix: str = "", limit: int = 100, newest_first: bool = True
+    ) -> list[Item]:
         with self._lock:
             now = self._clock()
             items = sorted(
-                (i for (p, s), i in self._items.items() if p == pk and s.startswith(sk_prefix) and i.expires_at > now),
-                key=lambda i: i.sk, reverse=newest_first,
+                (
+                    i
+                    for (p, s), i in self._items.items()
+                    if p == pk and s.startswith(sk_prefix) and i.expires_at > now
+                ),
+                key=lambda i: i.sk,
+                reverse=newest_first,
             )
             return items[:limit]

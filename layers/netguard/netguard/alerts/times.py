@@ -1,0 +1,60 @@
+"""Alert times as Alertmanager writes them: RFC 3339 (JSON, webhook) or Go's `time.Time.String()`.
+
+Go's form is `2006-01-02 15:04:05.999999999 -0700 MST`, optionally followed by a monotonic clock
+reading (` m=+12.345`); Alertmanager's zero time (`0001-01-01 00:00:00 +0000 UTC`) means "not set".
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+
+_GO = re.compile(
+    r"(?P<date>\d{4}-\d{2}-\d{2}) (?P<time>\d{2}:\d{2}:\d{2})(?:\.(?P<frac>\d{1,9}))? "
+    r"(?P<sign>[+-])(?P<hh>\d{2})(?P<mm>\d{2})(?: [A-Za-z0-9+_/-]+)?(?: m=[+-]\d+(?:\.\d+)?)?"
+)
+_RFC3339 = re.compile(
+    r"(?P<head>\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2})(?:\.(?P<frac>\d+))?(?P<zone>[Zz]|[+-]\d{2}:?\d{2})"
+)
+
+
+def _is_zero(value: datetime) -> bool:
+    return value.year == 1 and value.month == 1 and value.day == 1 and value.hour == 0 and value.minute == 0
+
+
+def parse_go_time(text: str) -> datetime | None:
+    """Go's `time.Time.String()` to an aware datetime; None for the zero time. Raises ValueError."""
+    match = _GO.fullmatch(text.strip())
+    if match is None:
+        raise ValueError(f"not a Go time: {text[:60]!r}")
+    frac = (match.group("frac") or "").ljust(6, "0")[:6]
+    offset = timedelta(hours=int(match.group("hh")), minutes=int(match.group("mm")))
+    zone = timezone(-offset if match.group("sign") == "-" else offset)
+    naive = datetime.fromisoformat(f"{match.group('date')}T{match.group('time')}")
+    value = naive.replace(microsecond=int(frac), tzinfo=zone)
+    return None if _is_zero(value) else value
+
+
+def parse_rfc3339(text: str) -> datetime | None:
+    """RFC 3339 (any number of fractional digits) to an aware datetime; None for the zero time."""
+    match = _RFC3339.fullmatch(text.strip())
+    if match is None:
+        raise ValueError(f"not an RFC 3339 time: {text[:60]!r}")
+    zone = match.group("zone")
+    zone = "+00:00" if zone in {"Z", "z"} else (zone if ":" in zone else f"{zone[:3]}:{zone[3:]}")
+    frac = (match.group("frac") or "").ljust(6, "0")[:6]
+    value = datetime.fromisoformat(f"{match.group('head').replace(' ', 'T')}.{frac}{zone}")
+    return None if _is_zero(value) else value
+
+
+def is_go_time(text: str) -> bool:
+    return _GO.fullmatch(text.strip()) is not None
+
+
+def parse_time(text: str) -> datetime | None:
+    """Either form; empty text is None. Raises ValueError for anything else."""
+    if not text.strip():
+        return None
+    if is_go_time(text):
+        return parse_go_time(text)
+    return parse_rfc3339(text)

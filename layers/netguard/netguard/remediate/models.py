@@ -1,0 +1,212 @@
+"""What remediation reasons about: observations, the cluster snapshot, history, and decisions.
+
+Plain frozen data, independent of `Settings` and of any client: `policy.decide` maps these to a
+`Decision`, `safety` checks whether it may run, and `service` applies and records it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any
+
+from netguard.enriched.models import ActionKind
+
+
+class DropStatus(StrEnum):
+    """What is known about linklocal drops on one node right now."""
+
+    PERSISTING = "persisting"
+    """Drops have lasted at least the persistence gate."""
+    TRANSIENT = "transient"
+    """Drops are happening but have not lasted long enough to act on."""
+    UNKNOWN = "unknown"
+    """No usable data (missing metrics are never taken as recovery)."""
+    RECOVERED = "recovered"
+    """The alert resolved, or a fresh query shows no drops."""
+
+
+class Mode(StrEnum):
+    ENFORCE = "enforce"
+    DRY_RUN = "dry-run"
+    OFF = "off"
+
+
+def _frozen(values: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
+    return MappingProxyType(dict(values or {}))
+
+
+@dataclass(frozen=True)
+class Observation:
+    """Linklocal drops on one node, as judged by the persistence gate."""
+
+    node: str
+    status: DropStatus
+    drop_rate: float | None = None
+    """Dropped packets per second when known (alert enrichment or a fresh query)."""
+    since: float | None = None
+    """Epoch seconds the drops are estimated to have started (alert start minus the rule's `for:`)."""
+    bypass_pods: tuple[str, ...] = ()
+    """`namespace/name` of pods on the node that use the VPC resolver directly."""
+    evidence: str = ""
+    """Plain words: where the status comes from."""
+
+
+@dataclass(frozen=True)
+class ClusterState:
+    """A snapshot of cluster DNS taken under the remediation lock."""
+
+    cluster: str
+    now: float
+    """Epoch seconds of the snapshot; the policy's only clock."""
+    coredns_desired: int
+    coredns_ready: int
+    coredns_pods_by_node: Mapping[str, int]
+    """Node name -> number of CoreDNS pods on it (pods not yet scheduled are left out)."""
+    replica_owner: str
+    """Who sets the replica count: deployment, eks-addon, cluster-proportional-autoscaler, hpa."""
+    replica_floor: int
+    """The owner's lower bound (Deployment replicas, add-on replicaCount/minReplicas, CPA min, HPA min)."""
+    nodelocal_enabled: bool
+    kube_proxy_mode: str
+    """"iptables", "ipvs", or "" when unknown."""
+    ready_nodes: int | None = None
+    """Schedulable Ready nodes, i.e. how many network interfaces CoreDNS could spread over."""
+
+    @property
+    def coredns_current(self) -> int:
+        """The replica count a raise starts from: the larger of the floor and the desired count."""
+        return max(self.replica_floor, self.coredns_desired)
+
+    @property
+    def coredns_distinct_nodes(self) -> int:
+        return sum(1 for count in self.coredns_pods_by_node.values() if count > 0)
+
+    def hosts_coredns(self, node: str) -> bool:
+        return self.coredns_pods_by_node.get(node, 0) > 0
+
+
+@dataclass(frozen=True)
+class ActionRecord:
+    """An action that changed (or, in dry-run, would have changed) the cluster."""
+
+    action: ActionKind
+    decision_id: str
+    at: float
+    mode: str
+    applied: bool
+    """False for dry-run: nothing changed."""
+    drop_rate_before: float | None = None
+    """Sum of the drop rates on CoreDNS nodes when it was decided, to judge whether it helped."""
+    replicas_before: int | None = None
+    replicas_after: int | None = None
+
+
+@dataclass(frozen=True)
+class NodeMemory:
+    """The last thing alerts said about one node's drops (the follow-up's evidence without metrics)."""
+
+    firing: bool
+    since: float | None
+    updated_at: float
+    drop_rate: float | None = None
+    instance: str = ""
+    """The alert's `instance` label (`IP:port`), to match fresh query results."""
+    bypass_pods: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class History:
+    """Durable remediation state of one cluster (stored under `cluster#<name>` / `remediation`)."""
+
+    cluster: str
+    last_action: ActionRecord | None = None
+    cooldown_until: float = 0.0
+    original_coredns: Mapping[str, Any] | None = None
+    """The replica owner's values before netguard's first raise, for `restore` (revert)."""
+    nodelocal_enabled_by_netguard: bool = False
+    verification_attempts: int = 0
+    """Follow-up checks since the last applied action."""
+    resolved_at: float | None = None
+    """When every known node last went quiet; None while drops persist."""
+    group_id: str = ""
+    """The alert group of the current incident, so reports thread with it."""
+    alertname: str = ""
+    nodes: Mapping[str, NodeMemory] = field(default_factory=_frozen)
+    version: int = 0
+    """The stored item's version (0: never stored)."""
+
+    @property
+    def changed_anything(self) -> bool:
+        return self.original_coredns is not None or self.nodelocal_enabled_by_netguard
+
+
+@dataclass(frozen=True)
+class PolicySettings:
+    """What the policy needs from configuration (see `netguard.config.remediate.Settings`)."""
+
+    max_replicas: int = 10
+    step: int = 2
+    verify_seconds: int = 300
+    quiet_seconds_before_revert: int = 3600
+    revert_coredns: bool = False
+    revert_nodelocal: bool = False
+    max_verifications: int = 6
+    """Follow-up checks without a resolution before the policy hands over to people."""
+
+
+# --- decisions -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScaleCoreDns:
+    current: int
+    target: int
+    step: int
+    reasons: tuple[str, ...]
+    action: ActionKind = ActionKind.SCALE_COREDNS
+
+
+@dataclass(frozen=True)
+class EnableNodeLocal:
+    reasons: tuple[str, ...]
+    action: ActionKind = ActionKind.ENABLE_NODELOCAL
+
+
+@dataclass(frozen=True)
+class DisableNodeLocal:
+    reasons: tuple[str, ...]
+    action: ActionKind = ActionKind.DISABLE_NODELOCAL
+
+
+@dataclass(frozen=True)
+class RevertCoreDns:
+    original: Mapping[str, Any]
+    reasons: tuple[str, ...]
+    action: ActionKind = ActionKind.REVERT_COREDNS
+
+
+@dataclass(frozen=True)
+class Escalate:
+    """Hand over to people: nothing safe is left to do automatically."""
+
+    reasons: tuple[str, ...]
+    refused: ActionKind | None = None
+    """The action that would have been next but is unsafe here (e.g. NodeLocal DNSCache under IPVS)."""
+    action: ActionKind = ActionKind.ESCALATE
+
+
+@dataclass(frozen=True)
+class NoAction:
+    reasons: tuple[str, ...]
+    """First line: why nothing is done; then any diagnosis."""
+    action: ActionKind = ActionKind.NONE
+
+
+Decision = ScaleCoreDns | EnableNodeLocal | DisableNodeLocal | RevertCoreDns | Escalate | NoAction
+CHANGES: frozenset[ActionKind] = frozenset({
+    ActionKind.SCALE_COREDNS, ActionKind.ENABLE_NODELOCAL, ActionKind.DISABLE_NODELOCAL, ActionKind.REVERT_COREDNS,
+})
+"""Actions that write to the cluster (and so are subject to modes, the kill switch and the cooldown)."""
