@@ -12,13 +12,28 @@ source "$here/versions.env"
 cache_root="${NETGUARD_K8S_CACHE:-$HOME/.cache/netguard}"
 bin_dir="$cache_root/k8s-$K8S_VERSION-etcd-$ETCD_VERSION-kwok-$KWOK_VERSION"
 mkdir -p "$bin_dir"
-export CGO_ENABLED=0 GOFLAGS=-mod=mod
+# go.mod + go.sum (committed) pin every module; -mod=readonly makes a missing or changed hash an error
+# instead of a silent re-resolution. To bump a version: edit versions.env AND the wrapper go.mod, then
+# run once with GOFLAGS=-mod=mod to refresh go.sum, and commit both.
+export CGO_ENABLED=0 GOFLAGS="${GOFLAGS:--mod=readonly}"
 # Builds on 2 cores are long; keep them parallel but not oversubscribed.
 export GOMAXPROCS="${GOMAXPROCS:-$(nproc)}"
 
 log() { printf '[k8s-build] %s\n' "$*" >&2; }
 
 have() { [ -x "$bin_dir/$1" ]; }
+
+# The binary directory is named after versions.env; the wrapper go.mod files must pin the same versions.
+check_pin() {
+  local mod="$here/$1/go.mod" module="$2" version="$3"
+  if ! grep -Eq "^(require )?[[:space:]]*$module $version\b" "$mod"; then
+    log "$mod does not require $module $version (versions.env); update one of them"
+    exit 1
+  fi
+}
+check_pin kubernetes k8s.io/kubernetes "$K8S_VERSION"
+check_pin etcd go.etcd.io/etcd/server/v3 "$ETCD_VERSION"
+check_pin kwok sigs.k8s.io/kwok "$KWOK_VERSION"
 
 build_kubernetes() {
   local mod="$here/kubernetes" minor="${K8S_VERSION#v1.}"

@@ -49,18 +49,22 @@ def build_alert(raw: RawAlert, warnings: list[str]) -> Alert:
 
 
 def common(maps: Iterable[Mapping[str, str]]) -> dict[str, str]:
-    """The pairs every map has (Alertmanager's CommonLabels / CommonAnnotations)."""
+    """The pairs the first map shares with every other (Alertmanager's CommonLabels / CommonAnnotations)."""
     iterator = iter(maps)
     first = next(iterator, None)
     if first is None:
         return {}
     shared = dict(first)
     for other in iterator:
-        shared = {k: v for k, v in shared.items() if other.get(k) == v}
+        # As Alertmanager computes it: Go's map lookup gives "" for a missing key, so an empty
+        # value of the first alert stays "common" even where other alerts lack the name.
+        shared = {k: v for k, v in shared.items() if other.get(k, "") == v}
     return shared
 
 
-def group_labels_from_subject(common_labels: Mapping[str, str], subject: SubjectInfo | None) -> dict[str, str]:
+def group_labels_from_subject(
+    common_labels: Mapping[str, str], subject: SubjectInfo | None
+) -> dict[str, str]:
     """The common labels whose values, in label-name order, are the subject's group values."""
     if subject is None or subject.status is None or not subject.group_values:
         return {}

@@ -15,3 +15,8 @@ class IntakeError(PermanentError):
 
 class NotAnSnsEvent(IntakeError):
     """A Lambda event without SNS records (e.g. an S3 or SQS event sent to the wrong function)."""
+
+
+class FormatError(IntakeError):
+    """A parser recognised its format but the message breaks it; `parse_message` turns this into an
+    `Unparseable` with this message as the reason."""

@@ -55,7 +55,11 @@ def sns_messages_from_event(event: Mapping[str, Any]) -> list[SnsMessage]:
     for index, record in enumerate(records):
         sns = record.get("Sns") if isinstance(record, Mapping) else None
         if not isinstance(sns, Mapping):
-            source = record.get("EventSource") or record.get("eventSource") if isinstance(record, Mapping) else None
+            source = (
+                record.get("EventSource") or record.get("eventSource")
+                if isinstance(record, Mapping)
+                else None
+            )
             raise NotAnSnsEvent(f"record {index} is not an SNS record (event source: {source or 'unknown'})")
         messages.append(message_from_notification(sns))
     return messages

@@ -15,7 +15,9 @@ V = TypeVar("V")
 
 
 class TtlCache(Generic[K, V]):
-    def __init__(self, lifetime: float, *, clock: Callable[[], float] = time.monotonic, max_entries: int = 4096) -> None:
+    def __init__(
+        self, lifetime: float, *, clock: Callable[[], float] = time.monotonic, max_entries: int = 4096
+    ) -> None:
         self._lifetime = lifetime
         self._clock = clock
         self._max = max_entries

@@ -79,7 +79,9 @@ class KubernetesView:
     bypass_pods: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """Node name -> `namespace/name` of pods on it that bypass cluster DNS."""
 
-    def find_node(self, *, name: str = "", ip: str = "", instance_id: str = "", dns_name: str = "") -> NodeRecord | None:
+    def find_node(
+        self, *, name: str = "", ip: str = "", instance_id: str = "", dns_name: str = ""
+    ) -> NodeRecord | None:
         for record in self.nodes:
             if (
                 (name and record.info.name == name)
@@ -106,3 +108,15 @@ class EnrichmentResult:
     errors: tuple[EnrichmentError, ...] = ()
     calls: Mapping[str, int] = field(default_factory=dict)
     """API requests made, by `service operation` (benchmarks and logs)."""
+
+
+@dataclass(frozen=True)
+class TypeNetwork:
+    """What an instance type allows on the network (DescribeInstanceTypes `NetworkInfo`)."""
+
+    network_performance: str = ""
+    baseline_bandwidth_gbps: float | None = None
+    """Summed over the type's network cards."""
+    peak_bandwidth_gbps: float | None = None
+    max_network_interfaces: int | None = None
+    ena_support: str = ""

@@ -20,7 +20,9 @@ _INSTANCE_ID = re.compile(r"^i-[0-9a-f]{8,17}$")
 _EC2_HOSTNAME = re.compile(r"^ip-(\d{1,3})-(\d{1,3})-(\d{1,3})-(\d{1,3})(\..+)?$", re.IGNORECASE)
 
 
-def resolve_target(labels: Mapping[str, str], *, cluster_label: str = "cluster", default_cluster: str = "") -> AlertTarget:
+def resolve_target(
+    labels: Mapping[str, str], *, cluster_label: str = "cluster", default_cluster: str = ""
+) -> AlertTarget:
     """Where one alert fired, from whatever its labels carry."""
     cluster = labels.get(cluster_label, "").strip() or default_cluster
     ip = dns_name = instance_id = node_name = ""
@@ -55,8 +57,14 @@ def resolve_target(labels: Mapping[str, str], *, cluster_label: str = "cluster",
                 break
     if not ip and (dns_name or node_name):
         ip = ip_from_ec2_hostname(dns_name or node_name)
-    return AlertTarget(cluster=cluster, ip=ip, dns_name=dns_name, instance_id=instance_id, node_name=node_name,
-                       instance_label=instance)
+    return AlertTarget(
+        cluster=cluster,
+        ip=ip,
+        dns_name=dns_name,
+        instance_id=instance_id,
+        node_name=node_name,
+        instance_label=instance,
+    )
 
 
 def ip_from_ec2_hostname(name: str) -> str:

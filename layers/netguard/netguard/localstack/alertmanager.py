@@ -32,8 +32,11 @@ class RunningAlertmanager:
     def post_alerts(self, alerts: Sequence[Mapping[str, Any]]) -> None:
         """POST alerts in the API v2 shape: `{labels, annotations, startsAt, endsAt, generatorURL}`."""
         body = json.dumps(list(alerts)).encode()
-        request = urllib.request.Request(
-            f"{self.url}/api/v2/alerts", data=body, method="POST", headers={"Content-Type": "application/json"}
+        request = urllib.request.Request(  # noqa: S310 -- loopback only
+            f"{self.url}/api/v2/alerts",
+            data=body,
+            method="POST",
+            headers={"Content-Type": "application/json"},
         )
         with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 -- loopback only
             if not 200 <= int(response.status) < 300:
@@ -76,6 +79,7 @@ def start_alertmanager(
     templates: Mapping[str, str] | None = None,
     binary: str | None = None,
     timeout: float = 30.0,
+    die_with_parent: bool = False,
 ) -> RunningAlertmanager:
     """Start Alertmanager with `config`; template files named in `templates` are written to `workdir`
     and `config["templates"]` entries naming them (as AMP does) are rewritten to their paths."""
@@ -87,7 +91,9 @@ def start_alertmanager(
         written[name] = str(path)
     conf = dict(config)
     listed = [str(t) for t in conf.get("templates") or []]
-    conf["templates"] = [written.get(t, t) for t in listed] + [p for n, p in written.items() if n not in listed]
+    conf["templates"] = [written.get(t, t) for t in listed] + [
+        p for n, p in written.items() if n not in listed
+    ]
     config_path = workdir / "alertmanager.yml"
     config_path.write_text(yaml.safe_dump(conf, sort_keys=False))
     port = free_port()
@@ -100,7 +106,7 @@ def start_alertmanager(
         "--cluster.listen-address=",
         "--log.level=debug",
     ]
-    managed = start("alertmanager", argv, log_dir=workdir)
+    managed = start("alertmanager", argv, log_dir=workdir, die_with_parent=die_with_parent)
     try:
         wait_until(lambda: http_ok(f"{url}/-/ready"), what="alertmanager", managed=managed, timeout=timeout)
     except StartupError:

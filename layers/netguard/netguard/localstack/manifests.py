@@ -94,11 +94,13 @@ def apply_all(
     force: bool = True,
 ) -> list[JsonObject]:
     """Server-side apply every manifest in order; returns the objects as the server stored them."""
-    return [client.apply(object_path(m), dict(m), field_manager=field_manager, force=force) for m in manifests]
+    return [
+        client.apply(object_path(m), dict(m), field_manager=field_manager, force=force) for m in manifests
+    ]
 
 
 def delete_all(client: KubeClient, manifests: Iterable[Mapping[str, Any]]) -> list[str]:
-    """Delete what the manifests name (reverse order), ignoring what is already gone; returns paths deleted."""
+    """Delete what the manifests name, in reverse order, skipping what is gone; returns the paths deleted."""
     deleted: list[str] = []
     for manifest in reversed(list(manifests)):
         path = object_path(manifest)

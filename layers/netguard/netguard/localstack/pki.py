@@ -70,17 +70,64 @@ def ensure_pki(directory: Path, *, extra_names: tuple[str, ...] = ("IP:10.100.0.
         return pki
     config = directory / "openssl.cnf"
     config.write_text(_OPENSSL_CONFIG.format(names=", ".join(SERVER_NAMES + extra_names)))
-    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "3650", "-config", str(config),
-             "-extensions", "ca", "-subj", "/CN=netguard-local-ca",
-             "-keyout", str(pki.ca_key), "-out", str(pki.ca_cert))
+    _openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "3650",
+        "-config",
+        str(config),
+        "-extensions",
+        "ca",
+        "-subj",
+        "/CN=netguard-local-ca",
+        "-keyout",
+        str(pki.ca_key),
+        "-out",
+        str(pki.ca_cert),
+    )
     csr = directory / "apiserver.csr"
-    _openssl("req", "-new", "-newkey", "rsa:2048", "-nodes", "-config", str(config),
-             "-subj", "/CN=kube-apiserver", "-keyout", str(pki.server_key), "-out", str(csr))
-    _openssl("x509", "-req", "-in", str(csr), "-CA", str(pki.ca_cert), "-CAkey", str(pki.ca_key),
-             "-CAcreateserial", "-days", "3650", "-extfile", str(config), "-extensions", "server",
-             "-out", str(pki.server_cert))
+    _openssl(
+        "req",
+        "-new",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-config",
+        str(config),
+        "-subj",
+        "/CN=kube-apiserver",
+        "-keyout",
+        str(pki.server_key),
+        "-out",
+        str(csr),
+    )
+    _openssl(
+        "x509",
+        "-req",
+        "-in",
+        str(csr),
+        "-CA",
+        str(pki.ca_cert),
+        "-CAkey",
+        str(pki.ca_key),
+        "-CAcreateserial",
+        "-days",
+        "3650",
+        "-extfile",
+        str(config),
+        "-extensions",
+        "server",
+        "-out",
+        str(pki.server_cert),
+    )
     _openssl("genrsa", "-out", str(pki.service_account_key), "2048")
-    _openssl("rsa", "-in", str(pki.service_account_key), "-pubout", "-out", str(pki.service_account_public_key))
+    _openssl(
+        "rsa", "-in", str(pki.service_account_key), "-pubout", "-out", str(pki.service_account_public_key)
+    )
     for key in (pki.ca_key, pki.server_key, pki.service_account_key):
         key.chmod(0o600)
     return pki

@@ -58,7 +58,10 @@ def start(
     log_dir: Path,
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
+    die_with_parent: bool = False,
 ) -> Managed:
+    """Start `argv` in its own session. `die_with_parent` (Linux): the kernel kills it with SIGKILL
+    when the starting process dies, so a killed test session leaves no orphan behind."""
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{name}.log"
     with log_path.open("ab") as log:
@@ -70,8 +73,18 @@ def start(
             env={**os.environ, **(env or {})},
             cwd=cwd,
             start_new_session=True,
+            preexec_fn=_set_parent_death_signal if die_with_parent else None,  # noqa: PLW1509 -- prctl only
         )
     return Managed(name, process, log_path)
+
+
+def _set_parent_death_signal() -> None:
+    """In the child, before exec: ask for SIGKILL when the parent exits (prctl PR_SET_PDEATHSIG)."""
+    import ctypes  # noqa: PLC0415 -- only needed in the forked child
+
+    pr_set_pdeathsig = 1
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
 
 
 def stop_pid(pid: int, *, grace_seconds: float = 5.0) -> None:
@@ -107,7 +120,16 @@ def _alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    return True
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """Exited but not yet reaped by its (new) parent: it holds no ports or files any more."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[:1] == ["Z"]
 
 
 def wait_until(
@@ -125,11 +147,9 @@ def wait_until(
             raise StartupError(
                 f"{what}: process exited with {managed.process.returncode}\n{managed.log_tail()}"
             )
-        try:
+        with contextlib.suppress(Exception):  # any failure of a readiness probe means "not yet"
             if check():
                 return
-        except Exception:  # noqa: BLE001 -- any failure of a readiness probe means "not yet"
-            pass
         time.sleep(interval)
     tail = managed.log_tail() if managed else ""
     raise StartupError(f"{what}: not ready after {timeout:.0f}s\n{tail}")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import logging
 import random
-import socket
 import time
 import urllib.error
 import urllib.parse
@@ -68,30 +67,36 @@ class UrllibTransport:
         self._receiver = receiver
 
     def post(self, url: str, body: bytes, headers: Mapping[str, str], timeout: float) -> HttpResponse:
-        request = urllib.request.Request(url, data=body, headers=dict(headers), method="POST")
+        if not url.startswith(("http://", "https://")):
+            raise DeliveryPermanent(self._receiver, "bad_url", f"not an http(s) URL: {redact(url)}")
+        request = urllib.request.Request(url, data=body, headers=dict(headers), method="POST")  # noqa: S310
         where = redact(url)
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - configured base URL
                 return HttpResponse(response.status, response.read(), _headers(response.headers))
         except urllib.error.HTTPError as exc:
             return HttpResponse(exc.code, exc.read() if exc.fp else b"", _headers(exc.headers))
-        except (TimeoutError, socket.timeout):
-            raise DeliveryRetryable(self._receiver, "timeout", f"no answer from {where} within {timeout:.1f}s") \
-                from None
+        except TimeoutError:
+            raise DeliveryRetryable(
+                self._receiver, "timeout", f"no answer from {where} within {timeout:.1f}s"
+            ) from None
         except urllib.error.URLError as exc:
             reason = exc.reason
-            if isinstance(reason, TimeoutError | socket.timeout):
-                raise DeliveryRetryable(self._receiver, "timeout",
-                                        f"no answer from {where} within {timeout:.1f}s") from None
-            raise DeliveryRetryable(self._receiver, "connection",
-                                    f"cannot reach {where}: {type(reason).__name__}") from None
+            if isinstance(reason, TimeoutError):
+                raise DeliveryRetryable(
+                    self._receiver, "timeout", f"no answer from {where} within {timeout:.1f}s"
+                ) from None
+            raise DeliveryRetryable(
+                self._receiver, "connection", f"cannot reach {where}: {type(reason).__name__}"
+            ) from None
         except (ConnectionError, OSError) as exc:
-            raise DeliveryRetryable(self._receiver, "connection",
-                                    f"cannot reach {where}: {type(exc).__name__}") from None
+            raise DeliveryRetryable(
+                self._receiver, "connection", f"cannot reach {where}: {type(exc).__name__}"
+            ) from None
 
 
 def _headers(message: Message | None) -> dict[str, str]:
-    return {k: v for k, v in message.items()} if message is not None else {}
+    return dict(message.items()) if message is not None else {}
 
 
 def retry_after_seconds(value: str) -> float | None:
@@ -111,8 +116,12 @@ def classify(receiver: str, response: HttpResponse, *, where: str) -> None:
     detail = _short_body(response.body)
     if status == 429:
         retry_after = retry_after_seconds(response.header("Retry-After"))
-        raise DeliveryRetryable(receiver, "http_429", f"rate limited by {where} (Retry-After {retry_after})",
-                                retry_after=retry_after)
+        raise DeliveryRetryable(
+            receiver,
+            "http_429",
+            f"rate limited by {where} (Retry-After {retry_after})",
+            retry_after=retry_after,
+        )
     if status == 408 or status >= 500:
         raise DeliveryRetryable(receiver, f"http_{status}", f"{where} answered {status}{detail}")
     raise DeliveryPermanent(receiver, f"http_{status}", f"{where} refused the request: {status}{detail}")
@@ -152,8 +161,14 @@ class Budget:
         return self._remaining()
 
 
-def with_retries(operation: Callable[[float], T], *, budget: Budget, policy: RetryPolicy,
-                 sleep: Callable[[float], None] = time.sleep, what: str = "request") -> T:
+def with_retries(
+    operation: Callable[[float], T],
+    *,
+    budget: Budget,
+    policy: RetryPolicy,
+    sleep: Callable[[float], None] = time.sleep,
+    what: str = "request",
+) -> T:
     """Run `operation(timeout)` until it succeeds, fails permanently, or time/attempts run out.
 
     Waits the receiver's Retry-After when given, else exponential backoff with full jitter. Gives up

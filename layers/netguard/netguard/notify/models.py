@@ -20,6 +20,34 @@ class Receiver(StrEnum):
     PAGERDUTY = "pagerduty"
 
 
+class DedupMode(StrEnum):
+    """How PagerDuty incidents are keyed: one per alert group, or one per alert fingerprint."""
+
+    GROUP = "group"
+    ALERT = "alert"
+
+
+PAGERDUTY_SEVERITIES = ("critical", "error", "warning", "info")
+DEFAULT_SEVERITY_MAP: Mapping[str, str] = {
+    "critical": "critical",
+    "page": "critical",
+    "emergency": "critical",
+    "fatal": "critical",
+    "error": "error",
+    "high": "error",
+    "major": "error",
+    "warning": "warning",
+    "warn": "warning",
+    "medium": "warning",
+    "minor": "warning",
+    "info": "info",
+    "low": "info",
+    "none": "info",
+    "informational": "info",
+}
+"""Alert `severity` label (lower-cased) to PagerDuty severity; `PAGERDUTY_SEVERITY_MAP` extends it."""
+
+
 class Outcome(StrEnum):
     SENT = "sent"
     """A new message, trigger, resolve or change event went out."""
@@ -133,8 +161,13 @@ class Links:
     slack_thread: str = ""
 
     def as_pairs(self) -> list[tuple[str, str]]:
-        named = [("Graph", self.graph), ("Runbook", self.runbook), ("Silence", self.silence),
-                 ("Source", self.source), ("Slack thread", self.slack_thread)]
+        named = [
+            ("Graph", self.graph),
+            ("Runbook", self.runbook),
+            ("Silence", self.silence),
+            ("Source", self.source),
+            ("Slack thread", self.slack_thread),
+        ]
         return [(text, href) for text, href in named if href]
 
 

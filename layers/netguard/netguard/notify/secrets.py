@@ -19,8 +19,14 @@ from netguard.notify.errors import SecretInvalid, SecretUnavailable
 
 log = logging.getLogger(__name__)
 
-_PERMANENT_CODES = {"ResourceNotFoundException", "AccessDeniedException", "AccessDenied",
-                    "InvalidRequestException", "InvalidParameterException", "DecryptionFailure"}
+_PERMANENT_CODES = {
+    "ResourceNotFoundException",
+    "AccessDeniedException",
+    "AccessDenied",
+    "InvalidRequestException",
+    "InvalidParameterException",
+    "DecryptionFailure",
+}
 
 
 class Secret:
@@ -49,8 +55,9 @@ class Secret:
 class SecretCache:
     """Reads secrets through an injected Secrets Manager client; keeps each for `ttl_seconds`."""
 
-    def __init__(self, client: Any, *, ttl_seconds: float = 300.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, client: Any, *, ttl_seconds: float = 300.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._client = client
         self._ttl = ttl_seconds
         self._clock = clock
@@ -62,7 +69,9 @@ class SecretCache:
         raw = self._raw(arn)
         value = _field(raw, key)
         if not value:
-            raise SecretInvalid(f"secret {arn} holds no {key!r} (a JSON object with {key!r} or a plain string)")
+            raise SecretInvalid(
+                f"secret {arn} holds no {key!r} (a JSON object with {key!r} or a plain string)"
+            )
         return Secret(value)
 
     def clear(self) -> None:

@@ -74,6 +74,8 @@ class ClusterState:
     """"iptables", "ipvs", or "" when unknown."""
     ready_nodes: int | None = None
     """Schedulable Ready nodes, i.e. how many network interfaces CoreDNS could spread over."""
+    node_names: frozenset[str] = frozenset()
+    """Every node of the cluster; empty when not listed (then every name is taken as a node)."""
 
     @property
     def coredns_current(self) -> int:
@@ -83,6 +85,9 @@ class ClusterState:
     @property
     def coredns_distinct_nodes(self) -> int:
         return sum(1 for count in self.coredns_pods_by_node.values() if count > 0)
+
+    def knows(self, node: str) -> bool:
+        return not self.node_names or node in self.node_names
 
     def hosts_coredns(self, node: str) -> bool:
         return self.coredns_pods_by_node.get(node, 0) > 0
@@ -123,6 +128,9 @@ class History:
 
     cluster: str
     last_action: ActionRecord | None = None
+    """The last change decided and attempted (applied or dry-run)."""
+    last_scale: ActionRecord | None = None
+    """The last CoreDNS raise actually applied: the verification window and "did it help" start here."""
     cooldown_until: float = 0.0
     original_coredns: Mapping[str, Any] | None = None
     """The replica owner's values before netguard's first raise, for `restore` (revert)."""
@@ -135,6 +143,10 @@ class History:
     """The alert group of the current incident, so reports thread with it."""
     alertname: str = ""
     nodes: Mapping[str, NodeMemory] = field(default_factory=_frozen)
+    follow_up_id: str = ""
+    """The one follow-up message that is current; any other one that arrives is superseded."""
+    follow_up_due: float = 0.0
+    """When that follow-up is due (a follow-up long overdue counts as lost)."""
     version: int = 0
     """The stored item's version (0: never stored)."""
 
@@ -206,7 +218,12 @@ class NoAction:
 
 
 Decision = ScaleCoreDns | EnableNodeLocal | DisableNodeLocal | RevertCoreDns | Escalate | NoAction
-CHANGES: frozenset[ActionKind] = frozenset({
-    ActionKind.SCALE_COREDNS, ActionKind.ENABLE_NODELOCAL, ActionKind.DISABLE_NODELOCAL, ActionKind.REVERT_COREDNS,
-})
+CHANGES: frozenset[ActionKind] = frozenset(
+    {
+        ActionKind.SCALE_COREDNS,
+        ActionKind.ENABLE_NODELOCAL,
+        ActionKind.DISABLE_NODELOCAL,
+        ActionKind.REVERT_COREDNS,
+    }
+)
 """Actions that write to the cluster (and so are subject to modes, the kill switch and the cooldown)."""

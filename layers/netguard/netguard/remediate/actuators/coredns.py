@@ -113,7 +113,11 @@ class DeploymentScaleActuator:
     owner = FloorOwner.DEPLOYMENT
 
     def __init__(
-        self, kube: KubeClient, *, namespace: str = "kube-system", deployment: str = "coredns",
+        self,
+        kube: KubeClient,
+        *,
+        namespace: str = "kube-system",
+        deployment: str = "coredns",
         field_manager: str = FIELD_MANAGER,
     ) -> None:
         self._kube = kube
@@ -130,13 +134,23 @@ class DeploymentScaleActuator:
         scale = self._get()
         before = self._snapshot(scale)
         if before["replicas"] >= target:
-            return ChangeResult(False, dry_run, before, before,
-                                f"{self._what} already has {before['replicas']} replicas (>= {target})")
+            return ChangeResult(
+                False,
+                dry_run,
+                before,
+                before,
+                f"{self._what} already has {before['replicas']} replicas (>= {target})",
+            )
         after = self._snapshot(self._set(scale, target, dry_run=dry_run))
         verb = "would scale" if dry_run else "scaled"
-        return ChangeResult(not dry_run, dry_run, before, after,
-                            f"{verb} {self._what} from {before['replicas']} to {after['replicas']} replicas "
-                            f"through its scale subresource{_mode(dry_run)}")
+        return ChangeResult(
+            not dry_run,
+            dry_run,
+            before,
+            after,
+            f"{verb} {self._what} from {before['replicas']} to {after['replicas']} replicas "
+            f"through its scale subresource{_mode(dry_run)}",
+        )
 
     def restore(self, original: Mapping[str, Any], *, dry_run: bool) -> ChangeResult:
         _check_owner(original, self.owner)
@@ -148,8 +162,13 @@ class DeploymentScaleActuator:
             return ChangeResult(False, dry_run, before, before, f"{self._what} already has {wanted} replicas")
         after = self._snapshot(self._set(scale, wanted, dry_run=dry_run))
         verb = "would restore" if dry_run else "restored"
-        return ChangeResult(not dry_run, dry_run, before, after,
-                            f"{verb} {self._what} from {before['replicas']} to {wanted} replicas{_mode(dry_run)}")
+        return ChangeResult(
+            not dry_run,
+            dry_run,
+            before,
+            after,
+            f"{verb} {self._what} from {before['replicas']} to {wanted} replicas{_mode(dry_run)}",
+        )
 
     def _get(self) -> JsonObject:
         with kube_errors(f"read the scale of {self._what}"):
@@ -157,21 +176,36 @@ class DeploymentScaleActuator:
 
     def _set(self, scale: JsonObject, replicas: int, *, dry_run: bool) -> JsonObject:
         # resourceVersion makes the patch conditional: a concurrent change turns into a retryable conflict.
-        patch = {"metadata": {"resourceVersion": scale["metadata"]["resourceVersion"]},
-                 "spec": {"replicas": replicas}}
+        patch = {
+            "metadata": {"resourceVersion": scale["metadata"]["resourceVersion"]},
+            "spec": {"replicas": replicas},
+        }
         with kube_errors(f"scale {self._what} to {replicas}"):
-            return self._kube.patch(_scale_path(self._namespace, self._deployment), patch,
-                                    field_manager=self._field_manager, dry_run=dry_run)
+            return self._kube.patch(
+                _scale_path(self._namespace, self._deployment),
+                patch,
+                field_manager=self._field_manager,
+                dry_run=dry_run,
+            )
 
     def _snapshot(self, scale: JsonObject) -> dict[str, Any]:
         replicas = int((scale.get("spec") or {}).get("replicas") or 0)
-        return {"owner": self.owner.value, "namespace": self._namespace, "deployment": self._deployment,
-                "floor": replicas, "replicas": replicas}
+        return {
+            "owner": self.owner.value,
+            "namespace": self._namespace,
+            "deployment": self._deployment,
+            "floor": replicas,
+            "replicas": replicas,
+        }
 
     def _floor(self, scale: JsonObject) -> ReplicaFloor:
         snapshot = self._snapshot(scale)
-        return ReplicaFloor(self.owner.value, snapshot["floor"], snapshot["replicas"],
-                            {"namespace": self._namespace, "deployment": self._deployment})
+        return ReplicaFloor(
+            self.owner.value,
+            snapshot["floor"],
+            snapshot["replicas"],
+            {"namespace": self._namespace, "deployment": self._deployment},
+        )
 
 
 # --- HorizontalPodAutoscaler ---------------------------------------------------------------------
@@ -183,7 +217,12 @@ class HpaActuator:
     owner = FloorOwner.HPA
 
     def __init__(
-        self, kube: KubeClient, *, namespace: str, hpa: str, deployment: str = "coredns",
+        self,
+        kube: KubeClient,
+        *,
+        namespace: str,
+        hpa: str,
+        deployment: str = "coredns",
         field_manager: str = FIELD_MANAGER,
     ) -> None:
         self._kube = kube
@@ -196,26 +235,39 @@ class HpaActuator:
 
     def read(self) -> ReplicaFloor:
         before = self._snapshot(self._get())
-        return ReplicaFloor(self.owner.value, before["floor"], self._replicas(),
-                            {"namespace": self._namespace, "hpa": self._hpa,
-                             "maxReplicas": before["maxReplicas"]})
+        return ReplicaFloor(
+            self.owner.value,
+            before["floor"],
+            self._replicas(),
+            {"namespace": self._namespace, "hpa": self._hpa, "maxReplicas": before["maxReplicas"]},
+        )
 
     def raise_floor(self, target: int, *, dry_run: bool) -> ChangeResult:
         _check_target(target)
         hpa = self._get()
         before = self._snapshot(hpa)
         if before["minReplicas"] >= target:
-            return ChangeResult(False, dry_run, before, before,
-                                f"{self._what} already has minReplicas {before['minReplicas']} (>= {target})")
+            return ChangeResult(
+                False,
+                dry_run,
+                before,
+                before,
+                f"{self._what} already has minReplicas {before['minReplicas']} (>= {target})",
+            )
         spec: dict[str, int] = {"minReplicas": target}
         if before["maxReplicas"] < target:
             spec["maxReplicas"] = target
         after = self._snapshot(self._patch(hpa, spec, dry_run=dry_run))
         verb = "would raise" if dry_run else "raised"
         extra = f" and maxReplicas to {target}" if "maxReplicas" in spec else ""
-        return ChangeResult(not dry_run, dry_run, before, after,
-                            f"{verb} minReplicas of {self._what} from {before['minReplicas']} to {target}"
-                            f"{extra}{_mode(dry_run)}")
+        return ChangeResult(
+            not dry_run,
+            dry_run,
+            before,
+            after,
+            f"{verb} minReplicas of {self._what} from {before['minReplicas']} to {target}"
+            f"{extra}{_mode(dry_run)}",
+        )
 
     def restore(self, original: Mapping[str, Any], *, dry_run: bool) -> ChangeResult:
         _check_owner(original, self.owner)
@@ -226,9 +278,14 @@ class HpaActuator:
             return ChangeResult(False, dry_run, before, before, f"{self._what} already has {wanted}")
         after = self._snapshot(self._patch(hpa, wanted, dry_run=dry_run))
         verb = "would restore" if dry_run else "restored"
-        return ChangeResult(not dry_run, dry_run, before, after,
-                            f"{verb} {self._what} to minReplicas {wanted['minReplicas']}, maxReplicas "
-                            f"{wanted['maxReplicas']}{_mode(dry_run)}")
+        return ChangeResult(
+            not dry_run,
+            dry_run,
+            before,
+            after,
+            f"{verb} {self._what} to minReplicas {wanted['minReplicas']}, maxReplicas "
+            f"{wanted['maxReplicas']}{_mode(dry_run)}",
+        )
 
     def _get(self) -> JsonObject:
         with kube_errors(f"read {self._what}"):
@@ -245,8 +302,14 @@ class HpaActuator:
     def _snapshot(self, hpa: JsonObject) -> dict[str, Any]:
         spec = hpa.get("spec") or {}
         minimum = int(spec.get("minReplicas") or 1)  # the API's default
-        return {"owner": self.owner.value, "namespace": self._namespace, "hpa": self._hpa,
-                "floor": minimum, "minReplicas": minimum, "maxReplicas": int(spec.get("maxReplicas") or 0)}
+        return {
+            "owner": self.owner.value,
+            "namespace": self._namespace,
+            "hpa": self._hpa,
+            "floor": minimum,
+            "minReplicas": minimum,
+            "maxReplicas": int(spec.get("maxReplicas") or 0),
+        }
 
 
 # --- cluster-proportional-autoscaler -------------------------------------------------------------
@@ -260,8 +323,10 @@ def linear_floor(params: Mapping[str, Any]) -> int:
 def ladder_floor(params: Mapping[str, Any]) -> int:
     """The fewest replicas a `ladder` autoscaler keeps: it takes the larger of its two step tables,
     and a table yields one of its own values (1 when the table is empty)."""
-    floors = [min((int(step[1]) for step in params.get(key) or []), default=1)
-              for key in ("coresToReplicas", "nodesToReplicas")]
+    floors = [
+        min((int(step[1]) for step in params.get(key) or []), default=1)
+        for key in ("coresToReplicas", "nodesToReplicas")
+    ]
     return max(1, *floors)
 
 
@@ -291,8 +356,14 @@ class ProportionalAutoscalerActuator:
     owner = FloorOwner.CLUSTER_PROPORTIONAL_AUTOSCALER
 
     def __init__(
-        self, kube: KubeClient, *, namespace: str, configmap: str, autoscaler: str = "",
-        deployment: str = "coredns", deployment_namespace: str | None = None,
+        self,
+        kube: KubeClient,
+        *,
+        namespace: str,
+        configmap: str,
+        autoscaler: str = "",
+        deployment: str = "coredns",
+        deployment_namespace: str | None = None,
         field_manager: str = FIELD_MANAGER,
     ) -> None:
         self._kube = kube
@@ -307,26 +378,44 @@ class ProportionalAutoscalerActuator:
 
     def read(self) -> ReplicaFloor:
         before = self._snapshot(self._get())
-        return ReplicaFloor(self.owner.value, before["floor"], self._replicas(),
-                            {"namespace": self._namespace, "configmap": self._configmap,
-                             "autoscaler": self._autoscaler, "mode": before["mode"],
-                             "params": before["params"]})
+        return ReplicaFloor(
+            self.owner.value,
+            before["floor"],
+            self._replicas(),
+            {
+                "namespace": self._namespace,
+                "configmap": self._configmap,
+                "autoscaler": self._autoscaler,
+                "mode": before["mode"],
+                "params": before["params"],
+            },
+        )
 
     def raise_floor(self, target: int, *, dry_run: bool) -> ChangeResult:
         _check_target(target)
         configmap = self._get()
         before = self._snapshot(configmap)
         if before["floor"] >= target:
-            return ChangeResult(False, dry_run, before, before,
-                                f"{self._what} already keeps at least {before['floor']} replicas (>= {target})")
+            return ChangeResult(
+                False,
+                dry_run,
+                before,
+                before,
+                f"{self._what} already keeps at least {before['floor']} replicas (>= {target})",
+            )
         mode, params = before["mode"], before["params"]
         raised = raise_linear(params, target) if mode == "linear" else raise_ladder(params, target)
         after = self._snapshot(self._write(configmap, mode, raised, dry_run=dry_run))
         verb = "would raise" if dry_run else "raised"
         what = "min" if mode == "linear" else "ladder steps"
-        return ChangeResult(not dry_run, dry_run, before, after,
-                            f"{verb} {what} of {self._what} from {before['floor']} to {after['floor']}; "
-                            f"every other parameter kept{_mode(dry_run)}")
+        return ChangeResult(
+            not dry_run,
+            dry_run,
+            before,
+            after,
+            f"{verb} {what} of {self._what} from {before['floor']} to {after['floor']}; "
+            f"every other parameter kept{_mode(dry_run)}",
+        )
 
     def restore(self, original: Mapping[str, Any], *, dry_run: bool) -> ChangeResult:
         _check_owner(original, self.owner)
@@ -334,7 +423,9 @@ class ProportionalAutoscalerActuator:
         before = self._snapshot(configmap)
         mode, old = str(original["mode"]), original["params"]
         if mode != before["mode"]:
-            raise ActuatorError(f"{self._what} switched from {mode} to {before['mode']} mode; restore by hand")
+            raise ActuatorError(
+                f"{self._what} switched from {mode} to {before['mode']} mode; restore by hand"
+            )
         # Put back only what netguard changes; parameters someone else changed since stay.
         keys = ("min", "max") if mode == "linear" else ("coresToReplicas", "nodesToReplicas")
         restored = dict(before["params"])
@@ -344,19 +435,30 @@ class ProportionalAutoscalerActuator:
             else:
                 restored.pop(key, None)
         if restored == before["params"]:
-            return ChangeResult(False, dry_run, before, before, f"{self._what} already has the recorded values")
+            return ChangeResult(
+                False, dry_run, before, before, f"{self._what} already has the recorded values"
+            )
         after = self._snapshot(self._write(configmap, mode, restored, dry_run=dry_run))
         verb = "would restore" if dry_run else "restored"
-        return ChangeResult(not dry_run, dry_run, before, after,
-                            f"{verb} the {mode} floor of {self._what} to {after['floor']}{_mode(dry_run)}")
+        return ChangeResult(
+            not dry_run,
+            dry_run,
+            before,
+            after,
+            f"{verb} the {mode} floor of {self._what} to {after['floor']}{_mode(dry_run)}",
+        )
 
     def _get(self) -> JsonObject:
         with kube_errors(f"read {self._what}"):
             return self._kube.get(self._path)
 
-    def _write(self, configmap: JsonObject, mode: str, params: Mapping[str, Any], *, dry_run: bool) -> JsonObject:
-        patch = {"metadata": {"resourceVersion": configmap["metadata"]["resourceVersion"]},
-                 "data": {mode: json.dumps(params)}}
+    def _write(
+        self, configmap: JsonObject, mode: str, params: Mapping[str, Any], *, dry_run: bool
+    ) -> JsonObject:
+        patch = {
+            "metadata": {"resourceVersion": configmap["metadata"]["resourceVersion"]},
+            "data": {mode: json.dumps(params)},
+        }
         with kube_errors(f"update {self._what}"):
             return self._kube.patch(self._path, patch, field_manager=self._field_manager, dry_run=dry_run)
 
@@ -373,6 +475,12 @@ class ProportionalAutoscalerActuator:
                     raise ActuatorError(f"{self._what}: `{mode}` is not valid JSON: {exc}") from exc
                 if not isinstance(params, dict):
                     raise ActuatorError(f"{self._what}: `{mode}` is not a JSON object")
-                return {"owner": self.owner.value, "namespace": self._namespace, "configmap": self._configmap,
-                        "mode": mode, "floor": floor(params), "params": params}
+                return {
+                    "owner": self.owner.value,
+                    "namespace": self._namespace,
+                    "configmap": self._configmap,
+                    "mode": mode,
+                    "floor": floor(params),
+                    "params": params,
+                }
         raise ActuatorError(f"{self._what} has neither `linear` nor `ladder` parameters")

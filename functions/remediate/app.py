@@ -1,0 +1,116 @@
+"""Lambda handler for remediation: enriched events from SNS and delayed follow-ups from SQS.
+
+Wiring only: settings and the service are built once per container (`netguard.remediate.runtime`);
+every decision is made, applied, audited and published by `RemediationService`. SNS: a
+`RetryableError` is raised so Lambda retries. SQS: failed records are returned in
+`batchItemFailures` (the event source mapping needs `ReportBatchItemFailures`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from netguard.config.remediate import Settings
+from netguard.enriched import ActionKind, Outcome, SchemaError, event_from_json
+from netguard.errors import PermanentError, RetryableError
+from netguard.remediate.runtime import build_service
+from netguard.remediate.service import FollowUp, Handled, RemediationService
+
+logger = Logger(service="netguard-remediate")
+metrics = Metrics(namespace="Netguard", service="remediate")
+
+_service: RemediationService | None = None
+
+
+def service() -> RemediationService:
+    """The service of this container, built from the environment on first use."""
+    global _service  # noqa: PLW0603 - one per warm container, by design
+    if _service is None:
+        _service = build_service(Settings.from_env(), audit_logger=logger)
+    return _service
+
+
+def reset() -> None:
+    """Forget the service (tests that change the environment)."""
+    global _service  # noqa: PLW0603
+    _service = None
+
+
+_METRIC_BY_OUTCOME = {
+    Outcome.APPLIED: "ActionsTaken",
+    Outcome.DRY_RUN: "ActionsSkipped",
+    Outcome.SKIPPED: "ActionsSkipped",
+    Outcome.REFUSED: "ActionsRefused",
+    Outcome.FAILED: "ActionsFailed",
+}
+
+
+def _record(handled: Handled | None) -> None:
+    if handled is None:  # a duplicate, a superseded or re-queued follow-up, or not for remediation
+        metrics.add_metric(name="EventsIgnored", unit=MetricUnit.Count, value=1)
+        return
+    report = handled.report
+    name = _METRIC_BY_OUTCOME[report.outcome]
+    if report.action is ActionKind.ESCALATE and report.outcome is Outcome.APPLIED:
+        name = "Escalations"
+    metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+    logger.info(
+        "remediation decided",
+        extra={
+            "cluster": report.cluster,
+            "action": report.action.value,
+            "group_id": report.group_id,
+            "outcome": report.outcome.value,
+            "decision_id": report.decision_id,
+            "follow_up": report.follow_up,
+        },
+    )
+
+
+def _sns(record: dict[str, Any]) -> None:
+    try:
+        event = event_from_json(record["Sns"]["Message"])
+    except SchemaError as exc:
+        logger.error("not an enriched event; dropped", extra={"error": str(exc)})
+        metrics.add_metric(name="MessagesDropped", unit=MetricUnit.Count, value=1)
+        return
+    logger.append_keys(cluster=event.cluster, group_id=event.group_id, action="evaluate")
+    _record(service().on_event(event))
+
+
+def _sqs(record: dict[str, Any]) -> None:
+    message = FollowUp.from_json(record["body"])
+    logger.append_keys(cluster=message.cluster, group_id=message.group_id, action="follow_up")
+    _record(service().on_follow_up(message))
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    failures: list[dict[str, str]] = []
+    for record in event.get("Records") or []:
+        source = record.get("EventSource") or record.get("eventSource") or ""
+        if source == "aws:sns":
+            _sns(record)  # errors propagate: Lambda retries the whole (single-record) SNS event
+            continue
+        if source != "aws:sqs":
+            logger.error("record from an unexpected source; dropped", extra={"source": source})
+            metrics.add_metric(name="MessagesDropped", unit=MetricUnit.Count, value=1)
+            continue
+        try:
+            _sqs(record)
+        except PermanentError as exc:
+            logger.error(
+                "follow-up dropped", extra={"error": str(exc), "message_id": record.get("messageId")}
+            )
+            metrics.add_metric(name="MessagesDropped", unit=MetricUnit.Count, value=1)
+        except Exception as exc:  # noqa: BLE001 - retryable or unexpected: SQS redelivers this record only
+            level = logger.warning if isinstance(exc, RetryableError) else logger.exception
+            level("follow-up will be retried", extra={"error": str(exc)})
+            metrics.add_metric(name="FollowUpsRetried", unit=MetricUnit.Count, value=1)
+            failures.append({"itemIdentifier": record["messageId"]})
+    return {"batchItemFailures": failures}

@@ -1,0 +1,126 @@
+"""AMP's documented JSON template (user guide page "AMP-alertmanager-receiver-JSON"), read leniently.
+
+The template pastes values between quotes without escaping, so a `"`, `\\` or newline in a value
+makes the message invalid JSON. This parser follows the template's fixed layout instead of a JSON
+grammar: a value ends at the quote that is followed by what the template writes next, and label and
+annotation names come in sorted order, which settles the remaining ambiguity. Times are Go's
+`time.Time.String()` form. Used for every message in this layout, valid JSON or not: the template
+never escapes, so a value such as `\\"` would decode to something else as JSON.
+"""
+
+from __future__ import annotations
+
+import re
+
+from netguard.alerts.assemble import RawAlert, build_group
+from netguard.alerts.errors import FormatError
+from netguard.alerts.models import AlertGroup, SourceFormat, Status, SubjectInfo
+from netguard.alerts.times import parse_time
+
+_HEAD = re.compile(
+    r'\s*\{"receiver": "(?P<receiver>.*?)","status": "(?P<status>firing|resolved)","alerts": \[', re.S
+)
+_ALERT = re.compile(
+    r'\{"status": "(?P<status>firing|resolved)"'
+    r'(?:,"labels": \{(?P<labels>.*?)\})?'
+    r'(?:,"annotations": \{(?P<annotations>.*?)\})?'
+    r',"startsAt": "(?P<starts>[^"]*)","endsAt": "(?P<ends>[^"]*)"'
+    r',"generatorURL": "(?P<url>.*?)","fingerprint": "(?P<fingerprint>[0-9a-f]*)"\}'
+    r"(?=, \{\"status\": |\]|\Z)",
+    re.S,
+)
+_TAIL = re.compile(
+    r'\](?:,"groupLabels": \{(?P<group>.*?)\})?'
+    r'(?:,"commonLabels": \{(?P<common>.*?)\})?'
+    r'(?:,"commonAnnotations": \{(?P<annotations>.*?)\})?\}\s*',
+    re.S,
+)
+_PAIR_START = re.compile(r'"(?P<name>[a-zA-Z_][a-zA-Z0-9_]*)": "')
+_NEXT_PAIR = re.compile(r'", "(?P<name>[a-zA-Z_][a-zA-Z0-9_]*)": "')
+
+
+def looks_like(text: str) -> bool:
+    return _HEAD.match(text) is not None
+
+
+def pairs(body: str) -> dict[str, str]:
+    """`"a": "x", "b": "y"` with raw values; a `", "name": "` inside a value is recognised as such
+    when `name` does not sort after the previous name."""
+    if not body:
+        return {}
+    first = _PAIR_START.match(body)
+    if first is None or not body.endswith('"'):
+        raise FormatError(f"AMP JSON: malformed map {body[:60]!r}")
+    result: dict[str, str] = {}
+    name, value_start = first.group("name"), first.end()
+    search_from = value_start
+    while True:
+        nxt = _NEXT_PAIR.search(body, search_from)
+        while nxt is not None and nxt.group("name") <= name:
+            nxt = _NEXT_PAIR.search(body, nxt.start() + 1)
+        if nxt is None:
+            result[name] = body[value_start:-1]
+            return result
+        result[name] = body[value_start : nxt.start()]
+        name, value_start = nxt.group("name"), nxt.end()
+        search_from = value_start
+
+
+def parse(text: str, *, subject: SubjectInfo | None, truncated: bool, valid_json: bool = False) -> AlertGroup:
+    head = _HEAD.match(text)
+    if head is None:
+        raise FormatError("AMP JSON: the message does not start like AMP's JSON template")
+    warnings: list[str] = (
+        []
+        if valid_json
+        else ["message is not valid JSON (AMP's template does not escape values); read by layout"]
+    )
+    raws: list[RawAlert] = []
+    position = head.end()
+    cut = False
+    while True:
+        if text.startswith("]", position):
+            break
+        if raws:
+            if not text.startswith(", ", position):
+                cut = True
+                break
+            position += 2
+        match = _ALERT.match(text, position)
+        if match is None:
+            cut = True
+            break
+        try:
+            raws.append(
+                RawAlert(
+                    status=Status(match.group("status")),
+                    labels=pairs(match.group("labels") or ""),
+                    annotations=pairs(match.group("annotations") or ""),
+                    starts_at=parse_time(match.group("starts")),
+                    ends_at=parse_time(match.group("ends")),
+                    generator_url=match.group("url"),
+                    fingerprint=match.group("fingerprint"),
+                )
+            )
+        except ValueError as exc:
+            raise FormatError(f"AMP JSON: alert {len(raws) + 1}: {exc}") from exc
+        position = match.end()
+    tail = None if cut else _TAIL.fullmatch(text, position)
+    if tail is None:
+        cut = True
+    if cut and not truncated:
+        warnings.append("message ends before its alert list closes although it is not marked truncated")
+    if cut and not raws:
+        raise FormatError("AMP JSON: the message was cut before the first complete alert")
+    return build_group(
+        raws,
+        source_format=SourceFormat.AMP_JSON,
+        warnings=warnings,
+        status=Status(head.group("status")),
+        receiver=head.group("receiver"),
+        group_labels=pairs(tail.group("group") or "") if tail else None,
+        common_labels=pairs(tail.group("common") or "") if tail else None,
+        common_annotations=pairs(tail.group("annotations") or "") if tail else None,
+        truncated=truncated or cut,
+        subject=subject,
+    )

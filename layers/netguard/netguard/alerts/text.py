@@ -1,0 +1,146 @@
+"""Alertmanager's default SNS message (`sns.default.message`), what AMP sends with no `message` set.
+
+    <common annotation values>
+    Alerts Firing:
+    Labels:
+     - alertname = LinkLocalAllowanceExceeded
+    Annotations:
+     - summary = a value that may
+    span lines
+    Source: http://prometheus/graph?g0.expr=...
+
+Values may span lines, so a line is structural only where the layout allows it: pair names come in
+sorted order, `Annotations:` is followed by a pair or `Source:`, and `Source:` by a blank line,
+`Labels:`, a block header or the end. The text carries no times, receiver or group labels.
+"""
+
+from __future__ import annotations
+
+import re
+
+from netguard.alerts.assemble import RawAlert, build_group
+from netguard.alerts.errors import FormatError
+from netguard.alerts.models import AlertGroup, SourceFormat, Status, SubjectInfo
+
+HEADERS = {"Alerts Firing:": Status.FIRING, "Alerts Resolved:": Status.RESOLVED}
+_PAIR = re.compile(r" - (?P<name>[a-zA-Z_][a-zA-Z0-9_]*) =(?: (?P<value>.*))?", re.DOTALL)
+
+
+def looks_like(text: str) -> bool:
+    lines = text.split("\n")
+    return any(
+        line in HEADERS and (i + 1 == len(lines) or lines[i + 1] == "Labels:") for i, line in enumerate(lines)
+    )
+
+
+def _pair(line: str, previous: str | None) -> tuple[str, str] | None:
+    match = _PAIR.fullmatch(line)
+    if match is None or (previous is not None and match.group("name") <= previous):
+        return None
+    return match.group("name"), match.group("value") or ""
+
+
+def _ends_alert(following: str | None, *, cut_here: bool) -> bool:
+    """Whether a `Source:` line can end an alert, given the line after it (which the cut may shorten)."""
+    if following is None or following in {"", "Labels:", *HEADERS}:
+        return True
+    return cut_here and any(word.startswith(following) for word in ("Labels:", *HEADERS))
+
+
+class _Alert:
+    def __init__(self, status: Status) -> None:
+        self.status = status
+        self.labels: dict[str, str] = {}
+        self.annotations: dict[str, str] = {}
+        self.target = self.labels
+        self.name: str | None = None
+
+    def add(self, name: str, value: str) -> None:
+        self.name = name
+        self.target[name] = value
+
+    def extend(self, line: str) -> bool:
+        if self.name is None:
+            return False
+        self.target[self.name] += "\n" + line
+        return True
+
+    def to_annotations(self) -> None:
+        self.target = self.annotations
+        self.name = None
+
+
+def parse(text: str, *, subject: SubjectInfo | None, truncated: bool) -> AlertGroup:
+    lines = text.split("\n")
+    start = next(
+        (
+            i
+            for i, line in enumerate(lines)
+            if line in HEADERS and (i + 1 == len(lines) or lines[i + 1] == "Labels:")
+        ),
+        None,
+    )
+    if start is None:
+        raise FormatError("default text without an 'Alerts Firing:' or 'Alerts Resolved:' block")
+    warnings: list[str] = []
+    raws: list[RawAlert] = []
+    section: Status | None = None
+    current: _Alert | None = None
+    in_annotations = False
+    last = len(lines) - 1
+
+    def next_line(i: int) -> str | None:
+        return lines[i + 1] if i < last else None
+
+    for i in range(start, len(lines)):
+        line = lines[i]
+        if current is None:
+            if line in HEADERS:
+                section = HEADERS[line]
+            elif line == "Labels:" and section is not None:
+                current, in_annotations = _Alert(section), False
+            elif line.strip() and i < last:
+                raise FormatError(f"default text: unexpected line {i + 1}: {line[:80]!r}")
+            continue
+        pair = _pair(line, current.name)
+        if pair is not None:
+            current.add(*pair)
+            continue
+        following = next_line(i)
+        if (
+            not in_annotations
+            and line == "Annotations:"
+            and (following is None or following.startswith(("Source:", " - ")))
+        ):
+            current.to_annotations()
+            in_annotations = True
+            continue
+        if in_annotations and line.startswith("Source:") and _ends_alert(following, cut_here=i + 1 == last):
+            if following is None:
+                break  # the newline after the URL is missing: the message was cut inside this alert
+            raws.append(
+                RawAlert(
+                    status=current.status,
+                    labels=current.labels,
+                    annotations=current.annotations,
+                    generator_url=line[len("Source:") :].strip(),
+                )
+            )
+            current = None
+            continue
+        if not current.extend(line) and i < last:
+            raise FormatError(f"default text: unexpected line {i + 1}: {line[:80]!r}")
+    cut = current is not None
+    if cut and not truncated:
+        warnings.append(
+            "message ends inside an alert although it is not marked truncated; that alert is dropped"
+        )
+    if not raws:
+        raise FormatError("default text: the message was cut before the first complete alert")
+    return build_group(
+        raws,
+        source_format=SourceFormat.DEFAULT_TEXT,
+        warnings=warnings,
+        truncated=truncated or cut,
+        subject=subject,
+    )

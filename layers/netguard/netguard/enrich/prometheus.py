@@ -1,0 +1,164 @@
+"""Optional: the current rate of an alert's counter per node, from AMP (PromQL over SigV4, service
+"aps") or any Prometheus-compatible URL (plain HTTP), and a graph link per alert.
+
+One instant query per distinct counter in a group (at most five), never one per alert.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import urllib3
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+
+from netguard.alerts.models import AllowanceKind
+from netguard.enrich.errors import PrometheusError
+from netguard.enrich.models import AlertTarget, DropRates
+
+log = logging.getLogger(__name__)
+
+DEFAULT_QUERY = 'sum by (instance) (rate(node_net_ethtool{type="{counter}"}[2m]))'
+"""`{counter}` becomes e.g. `linklocal_allowance_exceeded`, `{cluster}` the alert's cluster."""
+
+COUNTERS: Mapping[AllowanceKind, str] = {
+    AllowanceKind.LINKLOCAL: "linklocal_allowance_exceeded",
+    AllowanceKind.PPS: "pps_allowance_exceeded",
+    AllowanceKind.BW_IN: "bw_in_allowance_exceeded",
+    AllowanceKind.BW_OUT: "bw_out_allowance_exceeded",
+    AllowanceKind.CONNTRACK: "conntrack_allowance_exceeded",
+}
+"""Counters with a meaningful drop rate (`conntrack_allowance_available` is a gauge)."""
+
+CredentialsProvider = Callable[[], Any]
+
+
+def render(template: str, values: Mapping[str, str], *, url_encode: bool = False) -> str:
+    """Replace `{name}` placeholders literally (PromQL braces are left alone)."""
+    for name, value in values.items():
+        template = template.replace("{" + name + "}", quote(value, safe="") if url_encode else value)
+    return template
+
+
+class PrometheusClient:
+    """Instant queries against `<base_url>/api/v1/query`; SigV4-signed when a region is given."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        sigv4_region: str | None = None,
+        credentials: CredentialsProvider | None = None,
+        timeout: float = 5.0,
+        pool: urllib3.PoolManager | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._region = sigv4_region
+        self._credentials = credentials
+        self._pool = pool or urllib3.PoolManager(
+            timeout=urllib3.Timeout(connect=2.0, read=timeout), retries=False
+        )
+        self.calls: dict[str, int] = {}
+
+    def query(self, promql: str) -> list[tuple[dict[str, str], float]]:
+        """The instant vector of `promql`, as (labels, value) pairs."""
+        self.calls["prometheus query"] = self.calls.get("prometheus query", 0) + 1
+        url = f"{self.base_url}/api/v1/query"
+        body = urlencode({"query": promql})
+        headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
+        if self._region:
+            headers = self._signed_headers(url, body, headers)
+        try:
+            response = self._pool.request("POST", url, body=body.encode(), headers=headers)
+        except urllib3.exceptions.HTTPError as exc:
+            raise PrometheusError(f"query failed: {type(exc).__name__}: {exc}") from exc
+        if response.status != 200:
+            raise PrometheusError(
+                f"query answered HTTP {response.status}: {response.data[:200].decode('utf-8', 'replace')}"
+            )
+        try:
+            payload = json.loads(response.data)
+            if payload.get("status") != "success":
+                raise PrometheusError(
+                    f"query failed: {payload.get('errorType', '')} {payload.get('error', '')}"
+                )
+            data = payload["data"]
+            if data.get("resultType") != "vector":
+                raise PrometheusError(f"expected an instant vector, got {data.get('resultType')!r}")
+            return [(dict(item["metric"]), float(item["value"][1])) for item in data["result"]]
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise PrometheusError(f"unexpected answer: {exc!r}") from exc
+
+    def _signed_headers(self, url: str, body: str, headers: dict[str, str]) -> dict[str, str]:
+        credentials = self._credentials() if self._credentials else None
+        if credentials is None or not self._region:
+            raise PrometheusError("no AWS credentials to sign the AMP query with")
+        request = AWSRequest(method="POST", url=url, data=body, headers=headers)
+        SigV4Auth(credentials, "aps", self._region).add_auth(request)
+        return dict(request.headers.items())
+
+
+class PrometheusEnricher:
+    """Drop rates per (instance, counter) and graph links for a group's alerts."""
+
+    def __init__(
+        self,
+        client: PrometheusClient,
+        *,
+        query_template: str = DEFAULT_QUERY,
+        graph_url_template: str | None = None,
+    ) -> None:
+        self._client = client
+        self._query = query_template
+        self._graph = graph_url_template
+        if self._graph is None and "aps-workspaces" not in client.base_url:
+            self._graph = client.base_url + "/graph?g0.expr={expr}&g0.tab=0&g0.range_input=1h"
+
+    @property
+    def calls(self) -> Mapping[str, int]:
+        return dict(self._client.calls)
+
+    def query_for(self, counter: str, cluster: str) -> str:
+        return render(self._query, {"counter": counter, "cluster": cluster})
+
+    def drop_rates(self, wanted: Iterable[tuple[str, str]]) -> DropRates:
+        """Rates for every (cluster, counter) pair: one query per distinct pair."""
+        rates: dict[tuple[str, str], float] = {}
+        for cluster, counter in sorted(set(wanted)):
+            for labels, value in self._client.query(self.query_for(counter, cluster)):
+                instance = labels.get("instance", "")
+                if not instance:
+                    continue
+                host = instance.rsplit(":", 1)[0] if instance.count(":") == 1 else instance
+                for key in {instance, host}:
+                    rates[(key, counter)] = rates.get((key, counter), 0.0) + value
+        return DropRates(rates=rates)
+
+    def graph_url(
+        self, target: AlertTarget, counter: str, *, alertname: str, node: str = "", instance_id: str = ""
+    ) -> str:
+        if not self._graph:
+            return ""
+        values = {
+            "expr": self.query_for(counter, target.cluster),
+            "cluster": target.cluster,
+            "counter": counter,
+            "instance": target.instance_label,
+            "ip": target.ip,
+            "node": node or target.node_name,
+            "instance_id": instance_id or target.instance_id,
+            "alertname": alertname,
+        }
+        return render(self._graph, values, url_encode=True)
+
+
+def rate_for(rates: DropRates, target: AlertTarget, counter: str) -> float | None:
+    """The rate of `counter` on the alert's target: by its exact `instance` label, else by IP."""
+    for key in (target.instance_label, target.ip):
+        if key and (key, counter) in rates.rates:
+            return rates.rates[(key, counter)]
+    return None

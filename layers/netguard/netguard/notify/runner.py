@@ -1,0 +1,100 @@
+"""One SNS record through a notifier, with idempotency and the failure policy decided in one place.
+
+The notify_* handlers call `process_record` and turn its `RecordResult` into log lines and metrics:
+retryable failures release the event's claim and are re-raised by the handler (Lambda retries, then
+the failure destination keeps the event); permanent ones are recorded and never retried.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from netguard.enriched import EnrichedEvent, event_from_json
+from netguard.errors import NetguardError, PermanentError, RetryableError
+from netguard.notify.http import Budget
+from netguard.notify.models import Delivery, Outcome
+from netguard.notify.notifier import EventLedger, Notifier
+
+log = logging.getLogger(__name__)
+
+
+class RecordStatus(StrEnum):
+    DELIVERED = "delivered"
+    DUPLICATE = "duplicate"
+    FAILED = "failed"
+    """Permanent: recorded, not retried."""
+    RETRY = "retry"
+    """Retryable: the handler re-raises `error`."""
+
+
+@dataclass(frozen=True)
+class RecordResult:
+    status: RecordStatus
+    event_id: str
+    group_id: str = ""
+    cluster: str = ""
+    fingerprint: str = ""
+    action: str = ""
+    deliveries: tuple[Delivery, ...] = ()
+    code: str = ""
+    message: str = ""
+    error: NetguardError | None = field(default=None, compare=False)
+
+    @property
+    def sent(self) -> int:
+        return sum(1 for d in self.deliveries if d.outcome in (Outcome.SENT, Outcome.UPDATED))
+
+    @property
+    def duplicates(self) -> int:
+        if self.status is RecordStatus.DUPLICATE:
+            return 1
+        return sum(1 for d in self.deliveries if d.outcome is Outcome.DUPLICATE)
+
+
+def _action_of(event: EnrichedEvent) -> str:
+    if event.remediation is not None:
+        return f"remediation:{event.remediation.action.value}"
+    return f"{event.event_type.value}:{event.status or 'unknown'}"
+
+
+def _error_code(exc: NetguardError) -> str:
+    return str(getattr(exc, "code", "") or type(exc).__name__)
+
+
+def process_record(
+    record: Mapping[str, Any], *, notifier: Callable[[], Notifier], ledger: EventLedger, budget: Budget
+) -> RecordResult:
+    """Decode, claim, deliver, and record one SNS record from the enriched topic."""
+    sns = record.get("Sns") or {}
+    message_id = str(sns.get("MessageId") or "unknown")
+    try:
+        event = event_from_json(str(sns.get("Message") or ""))
+    except PermanentError as exc:
+        ledger.failed(f"sns#{message_id}", code=_error_code(exc), message=str(exc))
+        return RecordResult(RecordStatus.FAILED, f"sns#{message_id}", code=_error_code(exc), message=str(exc))
+    base: dict[str, Any] = {
+        "event_id": event.event_id,
+        "group_id": event.group_id,
+        "cluster": event.cluster,
+        "fingerprint": event.alerts[0].alert.fingerprint if len(event.alerts) == 1 else "",
+        "action": _action_of(event),
+    }
+    try:
+        if not ledger.begin(event.event_id, in_progress_seconds=budget.remaining() + 30):
+            return RecordResult(RecordStatus.DUPLICATE, **base)
+    except RetryableError as exc:
+        return RecordResult(RecordStatus.RETRY, **base, code=_error_code(exc), message=str(exc), error=exc)
+    try:
+        deliveries = tuple(notifier().notify(event))
+    except RetryableError as exc:
+        ledger.release(event.event_id)
+        return RecordResult(RecordStatus.RETRY, **base, code=_error_code(exc), message=str(exc), error=exc)
+    except PermanentError as exc:
+        ledger.failed(event.event_id, code=_error_code(exc), message=str(exc), group_id=event.group_id)
+        return RecordResult(RecordStatus.FAILED, **base, code=_error_code(exc), message=str(exc), error=exc)
+    ledger.done(event.event_id, deliveries)
+    return RecordResult(RecordStatus.DELIVERED, **base, deliveries=deliveries)

@@ -1,0 +1,266 @@
+"""Slack messages as Block Kit payloads: pure functions from digests and reports to JSON.
+
+Every message stays within Slack's limits (50 blocks, 3000 characters per section text, 150 per
+header, 10 fields of 2000) however many alerts it summarises; the top-level `text` is the
+notification fallback. Status colour is the attachment's `color`.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from netguard.enriched.models import EnrichedEvent, Outcome, RemediationReport
+from netguard.notify.models import AlertRow, DnsFacts, GroupDigest, Json, Links
+
+MAX_BLOCKS = 50
+SECTION_LIMIT = 3000
+HEADER_LIMIT = 150
+FIELD_LIMIT = 2000
+MAX_FIELDS = 10
+TEXT_LIMIT = 3000
+"""Our cap for the top-level fallback `text` (Slack truncates very long texts itself)."""
+ROWS_SHOWN = 10
+NODES_SHOWN = 8
+
+COLOURS = {"critical": "#E01E5A", "error": "#E01E5A", "warning": "#ECB22E", "info": "#36C5F0"}
+RESOLVED_COLOUR = "#2EB67D"
+NEUTRAL_COLOUR = "#8D8D8D"
+EMOJI = {"firing": ":red_circle:", "resolved": ":large_green_circle:"}
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def esc(text: str) -> str:
+    """Escape the three characters Slack's mrkdwn treats as control characters."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def link(url: str, label: str) -> str:
+    safe = url.replace("|", "%7C").replace(">", "%3E").replace("<", "%3C")
+    return f"<{safe}|{esc(label)}>"
+
+
+def section(text: str) -> Json:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, SECTION_LIMIT)}}
+
+
+def header(text: str) -> Json:
+    return {"type": "header", "text": {"type": "plain_text", "text": clip(text, HEADER_LIMIT), "emoji": True}}
+
+
+def context(*texts: str) -> Json:
+    return {
+        "type": "context",
+        "elements": [{"type": "mrkdwn", "text": clip(t, SECTION_LIMIT)} for t in texts[:10]],
+    }
+
+
+def fields_section(pairs: Sequence[tuple[str, str]]) -> Json:
+    fields = [{"type": "mrkdwn", "text": clip(f"*{esc(k)}*\n{v}", FIELD_LIMIT)} for k, v in pairs if v]
+    return {"type": "section", "fields": fields[:MAX_FIELDS]}
+
+
+def colour(status: str, severity: str) -> str:
+    if status == "resolved":
+        return RESOLVED_COLOUR
+    return COLOURS.get(severity.lower(), COLOURS["error"] if status == "firing" else NEUTRAL_COLOUR)
+
+
+def silence_url(alertmanager_url: str, labels: Mapping[str, str]) -> str:
+    """Alertmanager UI's "new silence" page pre-filled with the group's labels."""
+    if not alertmanager_url or not labels:
+        return ""
+    matchers = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    query = urllib.parse.quote("{" + matchers + "}", safe="")
+    return f"{alertmanager_url.rstrip('/')}/#/silences/new?filter={query}"
+
+
+def _counts(counts: Mapping[str, int], limit: int) -> str:
+    items = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    shown = ", ".join(f"{esc(k)} ({v})" for k, v in items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def _rate(value: float | None) -> str:
+    return "" if value is None else f"{value:,.1f} pkt/s"
+
+
+def _row_line(row: AlertRow) -> str:
+    where = esc(row.node or row.instance_id or "unknown node")
+    instance = ", ".join(
+        esc(p) for p in (row.instance_id if row.node else "", row.instance_type, row.zone) if p
+    )
+    parts = [f"• `{where}`" + (f" ({instance})" if instance else ""), esc(row.kind)]
+    if row.drop_rate is not None:
+        parts.append(_rate(row.drop_rate))
+    if row.status == "resolved":
+        parts.append("resolved")
+    line = " — ".join(parts)
+    return line + (f" {link(row.graph_url, 'graph')}" if row.graph_url else "")
+
+
+def _dns_lines(dns: DnsFacts) -> list[str]:
+    lines = []
+    if dns.coredns_replicas is not None:
+        ready = f", {dns.coredns_ready} ready" if dns.coredns_ready is not None else ""
+        spread = f" on {dns.coredns_distinct_nodes} node(s)" if dns.coredns_distinct_nodes is not None else ""
+        owner = f" (replicas set by {esc(dns.replica_owner)})" if dns.replica_owner else ""
+        lines.append(f"CoreDNS: {dns.coredns_replicas} replica(s){ready}{spread}{owner}")
+    if dns.nodelocal_dns_enabled is not None:
+        lines.append(f"NodeLocal DNSCache: {'enabled' if dns.nodelocal_dns_enabled else 'not enabled'}")
+    if dns.kube_proxy_mode:
+        lines.append(f"kube-proxy mode: {esc(dns.kube_proxy_mode)}")
+    if dns.bypass_pods:
+        examples = ", ".join(f"`{esc(p)}`" for p in dns.bypass_examples)
+        more = (
+            f" and {dns.bypass_pods - len(dns.bypass_examples)} more"
+            if dns.bypass_pods > len(dns.bypass_examples)
+            else ""
+        )
+        lines.append(f"Pods using the VPC resolver directly: {examples}{more}")
+    return lines
+
+
+def title(digest: GroupDigest) -> str:
+    status = digest.status.upper() or "ALERT"
+    name = digest.alertname or "alert group"
+    count = f" ({digest.total})" if digest.total > 1 else ""
+    return f"{status}: {name}{count} on {digest.cluster or 'unknown cluster'}"
+
+
+def alert_message(digest: GroupDigest, links: Links, *, footer: str = "") -> Json:
+    """The one message of an alert group (posted when it fires, edited as parts arrive and on resolve)."""
+    blocks: list[Json] = [header(f"{EMOJI.get(digest.status, ':warning:')} {title(digest)}")]
+    lead = [esc(digest.summary)] if digest.summary else []
+    if digest.description and digest.description != digest.summary:
+        lead.append(esc(digest.description))
+    if lead:
+        blocks.append(section("\n".join(lead)))
+    if digest.diagnoses:
+        diagnosis = "\n".join(
+            f"• {esc(k)}" + (f" ({v} alerts)" if v > 1 else "") for k, v in list(digest.diagnoses.items())[:5]
+        )
+        details = "\n".join(f"  – {esc(d)}" for d in digest.diagnosis_details)
+        blocks.append(section(f"*Diagnosis*\n{diagnosis}" + (f"\n{details}" if details else "")))
+    counts = f"{digest.firing} firing" + (f", {digest.resolved} resolved" if digest.resolved else "")
+    blocks.append(
+        fields_section(
+            [
+                ("Cluster", esc(digest.cluster)),
+                ("Severity", esc(digest.severity)),
+                ("Alerts", counts),
+                ("Kinds", _counts(digest.kinds, 6)),
+                ("Max drop rate", _rate(digest.max_drop_rate)),
+                ("Availability zones", _counts(digest.zones, 6)),
+                ("Instance types", _counts(digest.instance_types, 6)),
+                ("Nodes", str(digest.node_count) if digest.node_count > 1 else ""),
+                ("Remediable", "yes (DNS throttling)" if digest.remediable else ""),
+            ]
+        )
+    )
+    rows = digest.rows[:ROWS_SHOWN]
+    if rows:
+        more = digest.total - len(rows)
+        text = "*Where*\n" + "\n".join(_row_line(r) for r in rows)
+        if more > 0:
+            text += f"\n…and {more} more alert(s)"
+        blocks.append(section(text))
+    if digest.total > ROWS_SHOWN and digest.nodes:
+        hidden = max(0, digest.node_count - min(NODES_SHOWN, len(digest.nodes)))
+        top = ", ".join(f"`{esc(k)}` ({v})" for k, v in list(digest.nodes.items())[:NODES_SHOWN])
+        blocks.append(section(f"*Top nodes*\n{top}" + (f"\n…and {hidden} more node(s)" if hidden else "")))
+    if digest.dns is not None and (dns := _dns_lines(digest.dns)):
+        blocks.append(section("*Cluster DNS*\n" + "\n".join(dns)))
+    pairs = links.as_pairs()
+    if pairs:
+        blocks.append(
+            {
+                "type": "actions",
+                "elements": [
+                    {"type": "button", "text": {"type": "plain_text", "text": text}, "url": clip(href, 3000)}
+                    for text, href in pairs[:5]
+                ],
+            }
+        )
+    notes = []
+    if digest.enrichment_errors:
+        notes.append(
+            f":warning: {digest.enrichment_errors} enrichment error(s): "
+            + "; ".join(esc(e) for e in digest.enrichment_error_examples[:2])
+        )
+    if digest.truncated:
+        notes.append(":scissors: the alert manager truncated this notification; some alerts may be missing")
+    if digest.part_count > 1 and len(digest.parts) < digest.part_count:
+        notes.append(f"showing {len(digest.parts)} of {digest.part_count} parts")
+    notes.append(esc(footer or f"netguard · {digest.group_id}"))
+    blocks.append(context(*notes))
+    return {
+        "text": clip(
+            esc(f"{title(digest)}: {digest.summary}" if digest.summary else title(digest)), TEXT_LIMIT
+        ),
+        "attachments": [{"color": colour(digest.status, digest.severity), "blocks": blocks[:MAX_BLOCKS]}],
+    }
+
+
+def resolved_reply(digest: GroupDigest) -> Json:
+    """The thread reply posted under the original message when a group resolves."""
+    text = f":large_green_circle: Resolved: {esc(digest.alertname or 'alert group')} on {esc(digest.cluster)}"
+    if digest.total:
+        text += f" ({digest.total} alert(s))"
+    return {"text": clip(text, TEXT_LIMIT), "blocks": [section(text)]}
+
+
+_OUTCOME_EMOJI = {
+    Outcome.APPLIED: ":wrench:",
+    Outcome.DRY_RUN: ":test_tube:",
+    Outcome.SKIPPED: ":pause_button:",
+    Outcome.REFUSED: ":no_entry:",
+    Outcome.FAILED: ":x:",
+}
+
+
+def _kv(values: Mapping[str, Any]) -> str:
+    return ", ".join(
+        f"{esc(str(k))}={esc(str(v))}" for k, v in sorted(values.items(), key=lambda kv: str(kv[0]))
+    )
+
+
+def remediation_message(report: RemediationReport) -> Json:
+    """A remediation decision, as a reply in the incident's thread (or alone when there is none)."""
+    head = (
+        f"{_OUTCOME_EMOJI.get(report.outcome, ':robot_face:')} Remediation "
+        f"*{esc(report.action.value)}* on `{esc(report.cluster)}`: {esc(report.outcome.value)}"
+        f" (mode {esc(report.mode or 'unknown')})"
+    )
+    lines = [head, *(f"• {esc(r)}" for r in report.reasons[:10])]
+    if report.before or report.after:
+        lines.append(f"before: {_kv(report.before) or '-'} → after: {_kv(report.after) or '-'}")
+    if report.follow_up:
+        lines.append(f"next: {esc(report.follow_up)}")
+    text = "\n".join(lines)
+    return {
+        "text": clip(text, TEXT_LIMIT),
+        "blocks": [section(text), context(f"decision {esc(report.decision_id)}")],
+    }
+
+
+def unparseable_message(event: EnrichedEvent) -> Json:
+    """A plain message for a notification netguard could not understand."""
+    info = event.unparseable
+    reason = info.reason if info else "unknown reason"
+    lines = [f":grey_question: netguard could not parse an alert notification: {esc(reason)}"]
+    if info is not None:
+        lines.append(
+            f"size: {info.raw_size} bytes"
+            + (f", kept at `{esc(info.raw_location)}`" if info.raw_location else "")
+        )
+        if info.raw_preview:
+            lines.append("```" + clip(esc(info.raw_preview.replace("```", "'''")), 1500) + "```")
+    if event.source.subject:
+        lines.insert(1, f"subject: {esc(event.source.subject)}")
+    text = "\n".join(lines)
+    return {"text": clip(lines[0], TEXT_LIMIT), "blocks": [section(text)]}

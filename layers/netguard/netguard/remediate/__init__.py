@@ -1,0 +1,44 @@
+"""Remediation of DNS throttling: a pure policy, a persistence gate, safety, and the orchestrator.
+
+`service.RemediationService` is the entry point for `functions/remediate` and `netguard remediation`;
+`actuators/` holds the only code that changes a cluster.
+"""
+
+from netguard.remediate.errors import BadFollowUp, LockBusy, RemediateError, UnknownCluster
+from netguard.remediate.models import (
+    ClusterState,
+    Decision,
+    DisableNodeLocal,
+    DropStatus,
+    EnableNodeLocal,
+    Escalate,
+    History,
+    Mode,
+    NoAction,
+    Observation,
+    PolicySettings,
+    RevertCoreDns,
+    ScaleCoreDns,
+)
+from netguard.remediate.policy import decide
+
+__all__ = [
+    "BadFollowUp",
+    "ClusterState",
+    "Decision",
+    "DisableNodeLocal",
+    "DropStatus",
+    "EnableNodeLocal",
+    "Escalate",
+    "History",
+    "LockBusy",
+    "Mode",
+    "NoAction",
+    "Observation",
+    "PolicySettings",
+    "RemediateError",
+    "RevertCoreDns",
+    "ScaleCoreDns",
+    "UnknownCluster",
+    "decide",
+]

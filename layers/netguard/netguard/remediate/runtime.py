@@ -1,0 +1,36 @@
+"""Builds the remediation service from `Settings` with real AWS clients (Lambda and the CLI).
+
+Everything is injected into `RemediationService`; this module is the one place that chooses the
+production adapters (DynamoDB, SNS, SQS, SSM, the cluster connector, the optional query endpoint).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from netguard.clients import aws
+from netguard.config.remediate import Settings
+from netguard.remediate.cluster import Connector, connect_cluster
+from netguard.remediate.metrics import drop_rates, http_query
+from netguard.remediate.safety import KillSwitch
+from netguard.remediate.service import RemediationService, SnsPublisher, SqsFollowUps
+from netguard.state import DynamoStore
+
+
+def build_service(
+    settings: Settings, *, connect: Connector | None = None, audit_logger: Any | None = None
+) -> RemediationService:
+    region = settings.region
+    fresh = None
+    if settings.prometheus_url:
+        fresh = drop_rates(http_query(settings.prometheus_url, region=settings.prometheus_sigv4_region))
+    return RemediationService(
+        settings,
+        store=DynamoStore(aws.client("dynamodb", region), settings.state_table),
+        publisher=SnsPublisher(aws.client("sns", region), settings.enriched_topic_arn),
+        followups=SqsFollowUps(aws.client("sqs", region), settings.followup_queue_url),
+        kill_switch=KillSwitch(aws.client("ssm", region), settings.kill_switch_parameter),
+        connect=connect or connect_cluster,
+        fresh=fresh,
+        audit_logger=audit_logger,
+    )

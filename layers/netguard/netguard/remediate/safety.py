@@ -1,0 +1,401 @@
+"""Safety around every change: modes, the kill switch, the cooldown, the lock, history and audit.
+
+The kill switch is an SSM parameter read at every invocation (fail closed when unreadable); the lock
+and the cooldown live in the state table with conditional writes, so concurrent or duplicate
+deliveries make exactly one change; every decision leaves an audit record and a log line.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from netguard.enriched.models import ActionKind, Outcome, RemediationReport
+from netguard.remediate.errors import LockBusy
+from netguard.remediate.models import CHANGES, ActionRecord, Decision, History, Mode, NodeMemory
+from netguard.state import StateConflict, StateStore
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], float]
+HISTORY_TTL_SECONDS = 180 * 86400
+AUDIT_TTL_SECONDS = 400 * 86400
+
+
+def cluster_pk(cluster: str) -> str:
+    return f"cluster#{cluster}"
+
+
+# --- kill switch ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KillSwitchState:
+    engaged: bool
+    reason: str = ""
+
+
+class KillSwitch:
+    """The SSM parameter that pauses remediation, for all clusters or some, without a redeploy.
+
+    Value: JSON `{"all": bool, "clusters": ["name", ...]}`. Plain `on`/`paused`/`true` pause all;
+    `off`/`false`/empty pause none; any other text is a comma-separated list of paused clusters.
+    A missing parameter pauses nothing; an unreadable one pauses everything (fail closed).
+    """
+
+    def __init__(self, ssm: Any, parameter: str) -> None:
+        self._ssm = ssm
+        self.parameter = parameter
+
+    def read(self, cluster: str) -> KillSwitchState:
+        try:
+            value = self._read_value()
+        except (ClientError, BotoCoreError) as exc:
+            return KillSwitchState(
+                True,
+                f"kill switch {self.parameter} could not be read ({_code(exc)});"
+                " acting without it would be unsafe",
+            )
+        paused_all, clusters = parse_kill_switch(value)
+        if paused_all:
+            return KillSwitchState(True, f"kill switch {self.parameter} pauses remediation for all clusters")
+        if cluster in clusters:
+            return KillSwitchState(True, f"kill switch {self.parameter} pauses remediation for {cluster}")
+        return KillSwitchState(False)
+
+    def set(self, cluster: str | None, *, paused: bool) -> dict[str, Any]:
+        """Pause or resume one cluster (or all when `cluster` is None); returns the new value."""
+        try:
+            paused_all, clusters = parse_kill_switch(self._read_value())
+        except ClientError as exc:
+            raise RuntimeError(f"cannot read kill switch {self.parameter}: {_code(exc)}") from exc
+        if cluster is None:
+            paused_all = paused
+            if not paused:
+                clusters = set()
+        elif paused:
+            clusters.add(cluster)
+        else:
+            clusters.discard(cluster)
+        value = {"all": paused_all, "clusters": sorted(clusters)}
+        self._ssm.put_parameter(Name=self.parameter, Value=json.dumps(value), Type="String", Overwrite=True)
+        return value
+
+    def _read_value(self) -> str:
+        try:
+            return str(self._ssm.get_parameter(Name=self.parameter)["Parameter"]["Value"])
+        except ClientError as exc:
+            if _code(exc) == "ParameterNotFound":
+                return ""
+            raise
+
+
+def parse_kill_switch(value: str) -> tuple[bool, set[str]]:
+    text = value.strip()
+    if text.startswith("{"):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError:
+            return True, set()  # a value we cannot read pauses everything
+        return bool(data.get("all")), {str(c) for c in data.get("clusters") or ()}
+    lowered = text.lower()
+    if lowered in {"on", "true", "paused", "pause", "all", "1", "yes"}:
+        return True, set()
+    if lowered in {"", "off", "false", "none", "0", "no"}:
+        return False, set()
+    return False, {part.strip() for part in text.split(",") if part.strip()}
+
+
+def _code(exc: Exception) -> str:
+    if isinstance(exc, ClientError):
+        return str(exc.response.get("Error", {}).get("Code", "error"))
+    return type(exc).__name__
+
+
+# --- modes and cooldown --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether a decision may run now, and how."""
+
+    act: bool
+    """True: call the actuator (with `dry_run`)."""
+    dry_run: bool
+    mode: str
+    outcome: Outcome | None = None
+    """Set when the verdict already settles the outcome (skipped)."""
+    reason: str = ""
+
+
+def mode_for(action: ActionKind, *, coredns: Mode, nodelocal: Mode) -> Mode | None:
+    if action in (ActionKind.SCALE_COREDNS, ActionKind.REVERT_COREDNS):
+        return coredns
+    if action in (ActionKind.ENABLE_NODELOCAL, ActionKind.DISABLE_NODELOCAL):
+        return nodelocal
+    return None
+
+
+def check(
+    decision: Decision, *, mode: Mode | None, history: History, now: float, ignore_cooldown: bool = False
+) -> Verdict:
+    """The safety verdict for a decision; only changes are subject to modes and the cooldown."""
+    if decision.action not in CHANGES or mode is None:
+        return Verdict(act=False, dry_run=False, mode="")
+    if mode is Mode.OFF:
+        return Verdict(
+            act=False,
+            dry_run=False,
+            mode=mode.value,
+            outcome=Outcome.SKIPPED,
+            reason=f"mode for {decision.action.value} is off: nothing done",
+        )
+    if not ignore_cooldown and history.cooldown_until > now:
+        last = history.last_action
+        what = f" after {last.action.value} ({last.decision_id})" if last else ""
+        return Verdict(
+            act=False,
+            dry_run=False,
+            mode=mode.value,
+            outcome=Outcome.SKIPPED,
+            reason=f"cooldown{what} until {_iso(history.cooldown_until)}"
+            f" ({int(history.cooldown_until - now)} s left): nothing changed",
+        )
+    return Verdict(act=True, dry_run=mode is Mode.DRY_RUN, mode=mode.value)
+
+
+def _iso(epoch: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
+# --- the lock ------------------------------------------------------------------------------------
+
+
+class ClusterLock:
+    """A lease on `cluster#<name>` / `lock`, taken with a conditional create and released by version.
+
+    A crashed holder's lease expires after `lease_seconds` (expired items count as absent).
+    """
+
+    def __init__(
+        self,
+        store: StateStore,
+        cluster: str,
+        *,
+        owner: str,
+        lease_seconds: int = 300,
+        wait_seconds: float = 20.0,
+        poll_seconds: float = 0.25,
+        clock: Clock = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._store = store
+        self._pk = cluster_pk(cluster)
+        self._owner = owner
+        self._lease = lease_seconds
+        self._wait = wait_seconds
+        self._poll = poll_seconds
+        self._clock = clock
+        self._sleep = sleep
+        self._version: int | None = None
+        self.waited = False
+
+    def acquire(self) -> None:
+        deadline = self._clock() + self._wait
+        while True:
+            try:
+                item = self._store.create(
+                    pk=self._pk, sk="lock", data={"owner": self._owner}, ttl_seconds=self._lease
+                )
+            except StateConflict as exc:
+                holder = exc.current.data.get("owner", "?") if exc.current else "?"
+                if self._clock() >= deadline:
+                    raise LockBusy(f"remediation lock on {self._pk} held by {holder}") from exc
+                self.waited = True
+                self._sleep(self._poll)
+                continue
+            self._version = item.version
+            return
+
+    def release(self) -> None:
+        if self._version is None:
+            return
+        try:
+            self._store.delete(pk=self._pk, sk="lock", expected_version=self._version)
+        except StateConflict:
+            log.warning("remediation lock on %s expired before release", self._pk)
+        finally:
+            self._version = None
+
+    def __enter__(self) -> ClusterLock:
+        self.acquire()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.release()
+
+
+# --- history -------------------------------------------------------------------------------------
+
+
+class HistoryStore:
+    """`History` to and from `cluster#<name>` / `remediation`, with version checks."""
+
+    def __init__(self, store: StateStore) -> None:
+        self._store = store
+
+    def load(self, cluster: str) -> History:
+        item = self._store.get(pk=cluster_pk(cluster), sk="remediation")
+        if item is None:
+            return History(cluster=cluster)
+        return history_from_dict(cluster, item.data, version=item.version)
+
+    def save(self, history: History) -> History:
+        data = history_to_dict(history)
+        pk = cluster_pk(history.cluster)
+        if history.version == 0:
+            item = self._store.create(pk=pk, sk="remediation", data=data, ttl_seconds=HISTORY_TTL_SECONDS)
+        else:
+            item = self._store.replace(
+                pk=pk,
+                sk="remediation",
+                data=data,
+                ttl_seconds=HISTORY_TTL_SECONDS,
+                expected_version=history.version,
+            )
+        return history_from_dict(history.cluster, item.data, version=item.version)
+
+
+def history_to_dict(history: History) -> dict[str, Any]:
+    return {
+        "last_action": _record_to_dict(history.last_action),
+        "last_scale": _record_to_dict(history.last_scale),
+        "cooldown_until": history.cooldown_until,
+        "original_coredns": None if history.original_coredns is None else dict(history.original_coredns),
+        "nodelocal_enabled_by_netguard": history.nodelocal_enabled_by_netguard,
+        "verification_attempts": history.verification_attempts,
+        "resolved_at": history.resolved_at,
+        "group_id": history.group_id,
+        "alertname": history.alertname,
+        "follow_up_id": history.follow_up_id,
+        "follow_up_due": history.follow_up_due,
+        "nodes": {
+            node: {
+                "firing": m.firing,
+                "since": m.since,
+                "updated_at": m.updated_at,
+                "drop_rate": m.drop_rate,
+                "instance": m.instance,
+                "bypass_pods": list(m.bypass_pods),
+            }
+            for node, m in history.nodes.items()
+        },
+    }
+
+
+def _record_to_dict(record: ActionRecord | None) -> dict[str, Any] | None:
+    if record is None:
+        return None
+    return {
+        "action": record.action.value,
+        "decision_id": record.decision_id,
+        "at": record.at,
+        "mode": record.mode,
+        "applied": record.applied,
+        "drop_rate_before": record.drop_rate_before,
+        "replicas_before": record.replicas_before,
+        "replicas_after": record.replicas_after,
+    }
+
+
+def _record_from_dict(data: Mapping[str, Any] | None) -> ActionRecord | None:
+    if not data:
+        return None
+    return ActionRecord(
+        action=ActionKind(data["action"]),
+        decision_id=data["decision_id"],
+        at=float(data["at"]),
+        mode=data.get("mode", ""),
+        applied=bool(data.get("applied")),
+        drop_rate_before=data.get("drop_rate_before"),
+        replicas_before=data.get("replicas_before"),
+        replicas_after=data.get("replicas_after"),
+    )
+
+
+def history_from_dict(cluster: str, data: Mapping[str, Any], *, version: int) -> History:
+    return History(
+        cluster=cluster,
+        last_action=_record_from_dict(data.get("last_action")),
+        last_scale=_record_from_dict(data.get("last_scale")),
+        cooldown_until=float(data.get("cooldown_until") or 0.0),
+        original_coredns=data.get("original_coredns"),
+        nodelocal_enabled_by_netguard=bool(data.get("nodelocal_enabled_by_netguard")),
+        verification_attempts=int(data.get("verification_attempts") or 0),
+        resolved_at=data.get("resolved_at"),
+        group_id=data.get("group_id", ""),
+        alertname=data.get("alertname", ""),
+        nodes={
+            node: NodeMemory(
+                firing=bool(m["firing"]),
+                since=m.get("since"),
+                updated_at=float(m["updated_at"]),
+                drop_rate=m.get("drop_rate"),
+                instance=m.get("instance", ""),
+                bypass_pods=tuple(m.get("bypass_pods") or ()),
+            )
+            for node, m in (data.get("nodes") or {}).items()
+        },
+        follow_up_id=data.get("follow_up_id", ""),
+        follow_up_due=float(data.get("follow_up_due") or 0.0),
+        version=version,
+    )
+
+
+# --- audit ---------------------------------------------------------------------------------------
+
+
+class AuditLog:
+    """One record per decision, in the state table (`audit#<time>#<id>`) and as a structured log line."""
+
+    def __init__(self, store: StateStore, *, logger: logging.Logger | Any = log) -> None:
+        self._store = store
+        self._log = logger
+
+    def record(
+        self, report: RemediationReport, *, source: str, extra: Mapping[str, Any] | None = None
+    ) -> None:
+        data = {
+            "decision_id": report.decision_id,
+            "cluster": report.cluster,
+            "action": report.action.value,
+            "outcome": report.outcome.value,
+            "mode": report.mode,
+            "reasons": list(report.reasons),
+            "before": dict(report.before),
+            "after": dict(report.after),
+            "group_id": report.group_id,
+            "at": report.at,
+            "follow_up": report.follow_up,
+            "source": source,
+            **(extra or {}),
+        }
+        self._log.info("remediation decision", extra={"audit": data})
+        self._store.put(
+            pk=cluster_pk(report.cluster),
+            sk=f"audit#{report.at}#{report.decision_id}",
+            data=data,
+            ttl_seconds=AUDIT_TTL_SECONDS,
+        )
+
+    def recent(self, cluster: str, *, limit: int = 10) -> list[Mapping[str, Any]]:
+        return [i.data for i in self._store.query(pk=cluster_pk(cluster), sk_prefix="audit#", limit=limit)]

@@ -1,0 +1,1 @@
+"""Benchmarks: they print numbers and assert nothing about time. `python -m tests.bench` runs them all."""

@@ -1,0 +1,203 @@
+"""observe_cluster_dns and the KubernetesEnricher against the real local control plane, with the
+enrichment Lambda's own read-only identity (deploy/rbac/enrich.yaml)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+
+import pytest
+
+from netguard.clients.kubernetes import KubeNotFound
+from netguard.dns import OwnerKind, observe_cluster_dns
+from netguard.enrich.kubernetes import KubernetesEnricher
+from netguard.localstack import processes, seed
+
+pytestmark = [pytest.mark.integration, pytest.mark.k8s]
+
+NS = "/apis/apps/v1/namespaces/kube-system"
+
+
+def test_seeded_cluster(eks_env) -> None:  # type: ignore[no-untyped-def]
+    """The EKS-like baseline: 2 CoreDNS replicas, plain Deployment owner, iptables, kube-dns IP."""
+    kube = eks_env.cluster.client("enrich")
+    dns = observe_cluster_dns(kube)
+    assert dns.coredns_desired == 2
+    assert dns.coredns_ready == 2
+    assert len(dns.pods) == 2
+    assert all(p.ready and p.phase == "Running" for p in dns.pods)
+    node_names = {n.name for n in eks_env.nodes}
+    assert set(dns.distinct_nodes()) <= node_names
+    assert sum(len(dns.pods_on(n)) for n in dns.distinct_nodes()) == 2
+    assert dns.owner.kind is OwnerKind.DEPLOYMENT
+    assert dns.nodelocal_enabled is False
+    assert dns.kube_proxy_mode == "iptables"
+    assert dns.kube_dns_ip == seed.DNS_SERVICE_IP
+    assert dns.cluster_domain == "cluster.local"
+    assert sum(kube.calls.values()) <= 9
+
+
+def test_hpa_and_nodelocal(eks_env) -> None:  # type: ignore[no-untyped-def]
+    """An HPA on CoreDNS and a node-local-dns DaemonSet are seen (created by the admin identity)."""
+    admin = eks_env.cluster.admin
+    admin.create(
+        "/apis/autoscaling/v2/namespaces/kube-system/horizontalpodautoscalers",
+        {
+            "apiVersion": "autoscaling/v2",
+            "kind": "HorizontalPodAutoscaler",
+            "metadata": {"name": "coredns"},
+            "spec": {
+                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "coredns"},
+                "minReplicas": 2,
+                "maxReplicas": 8,
+                "metrics": [
+                    {
+                        "type": "Resource",
+                        "resource": {
+                            "name": "cpu",
+                            "target": {"type": "Utilization", "averageUtilization": 80},
+                        },
+                    }
+                ],
+            },
+        },
+    )
+    admin.create(
+        f"{NS}/daemonsets",
+        {
+            "apiVersion": "apps/v1",
+            "kind": "DaemonSet",
+            "metadata": {"name": "node-local-dns"},
+            "spec": {
+                "selector": {"matchLabels": {"k8s-app": "node-local-dns"}},
+                "template": {
+                    "metadata": {"labels": {"k8s-app": "node-local-dns"}},
+                    "spec": {"nodeSelector": {"none": "none"}, "containers": [{"name": "c", "image": "x"}]},
+                },
+            },
+        },
+    )
+    dns = observe_cluster_dns(eks_env.cluster.client("enrich"))
+    assert dns.owner.kind is OwnerKind.HPA
+    assert dict(dns.owner.detail) == {"min_replicas": 2, "max_replicas": 8}
+    assert dns.nodelocal_enabled is True
+
+
+def test_cluster_proportional_autoscaler(eks_env) -> None:  # type: ignore[no-untyped-def]
+    admin = eks_env.cluster.admin
+    admin.create(
+        "/api/v1/namespaces/kube-system/configmaps",
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "dns-autoscaler"},
+            "data": {
+                "linear": json.dumps(
+                    {
+                        "coresPerReplica": 256,
+                        "nodesPerReplica": 16,
+                        "min": 3,
+                        "preventSinglePointFailure": True,
+                    }
+                )
+            },
+        },
+    )
+    admin.create(
+        f"{NS}/deployments",
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "dns-autoscaler"},
+            "spec": {
+                "replicas": 0,
+                "selector": {"matchLabels": {"app": "dns-autoscaler"}},
+                "template": {
+                    "metadata": {"labels": {"app": "dns-autoscaler"}},
+                    "spec": {
+                        "containers": [
+                            {
+                                "name": "autoscaler",
+                                "image": "cpa",
+                                "command": [
+                                    "/cluster-proportional-autoscaler",
+                                    "--namespace=kube-system",
+                                    "--configmap=dns-autoscaler",
+                                    "--target=Deployment/coredns",
+                                ],
+                            }
+                        ]
+                    },
+                },
+            },
+        },
+    )
+    owner = observe_cluster_dns(eks_env.cluster.client("enrich")).owner
+    assert owner.kind is OwnerKind.CLUSTER_PROPORTIONAL_AUTOSCALER
+    assert owner.name == "dns-autoscaler"
+    assert owner.detail["configmap"] == "dns-autoscaler"
+    assert owner.detail["linear"]["min"] == 3
+
+
+def test_kube_proxy_ipvs(eks_env) -> None:  # type: ignore[no-untyped-def]
+    seed.set_kube_proxy_mode(eks_env.cluster.admin, "ipvs")
+    assert observe_cluster_dns(eks_env.cluster.client("enrich")).kube_proxy_mode == "ipvs"
+
+
+@pytest.fixture
+def bypass_pods(eks_env):  # type: ignore[no-untyped-def]
+    """Four pods in `default` on the first node; deleted afterwards (kube-system stays as seeded)."""
+    admin = eks_env.cluster.admin
+    target = eks_env.nodes[0].name
+    names = []
+
+    def make(name: str, **spec: object) -> None:
+        admin.create(
+            "/api/v1/namespaces/default/pods",
+            {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {"name": name},
+                "spec": {
+                    "nodeName": target,
+                    "containers": [{"name": "c", "image": "x"}],
+                    "tolerations": [{"operator": "Exists"}],
+                    **spec,
+                },
+            },
+        )
+        names.append(name)
+
+    try:
+        make("enrich-hostnet", hostNetwork=True)
+        make("enrich-defaultdns", dnsPolicy="Default")
+        make("enrich-hostnet-clusterdns", hostNetwork=True, dnsPolicy="ClusterFirstWithHostNet")
+        make("enrich-ordinary")
+        yield target
+    finally:
+        for name in names:
+            with contextlib.suppress(KubeNotFound):
+                admin.delete(f"/api/v1/namespaces/default/pods/{name}")
+
+
+EXPECTED = ("default/enrich-defaultdns", "default/enrich-hostnet")
+
+
+@pytest.mark.parametrize("per_node_limit", [3, 0])
+def test_dns_bypass_pods(eks_env, bypass_pods: str, per_node_limit: int) -> None:  # type: ignore[no-untyped-def]
+    """Host-network and dnsPolicy Default pods are found, per node or with one cluster-wide list."""
+    target = bypass_pods
+    enricher = KubernetesEnricher(eks_env.cluster.client("enrich"), per_node_limit=per_node_limit)
+    # The cluster-wide list only sees Running pods; kwok marks them Running shortly after creation.
+    processes.wait_until(
+        lambda: enricher.dns_bypass_pods([target]) == {target: EXPECTED},
+        what="bypassing pods listed",
+        timeout=30,
+    )
+    assert enricher.dns_bypass_pods([target]) == {target: EXPECTED}
+    records = enricher.nodes()
+    by_name = {r.info.name: r for r in records}
+    assert set(by_name) == {n.name for n in eks_env.nodes}
+    for n in eks_env.nodes:
+        assert by_name[n.name].instance_id == n.instance_id
+        assert by_name[n.name].info.internal_ip == n.internal_ip

@@ -1,0 +1,288 @@
+"""The intake dispatcher: each format's quirks, and a clear result for every bad input."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from netguard.alerts import AlertGroup, SnsMessage, SourceFormat, Status, Unparseable, parse_message
+from netguard.alerts.fingerprint import fingerprint
+from tests.unit.alerts import render
+from tests.unit.alerts.render import SpecAlert, SpecGroup
+
+
+def _group(outcome: list[AlertGroup] | Unparseable) -> AlertGroup:
+    assert not isinstance(outcome, Unparseable), outcome.reason
+    (group,) = outcome
+    return group
+
+
+LABELS = {
+    "alertname": "LinkLocalAllowanceExceeded",
+    "instance": "10.0.1.23:9100",
+    "type": "linklocal_allowance_exceeded",
+}
+
+
+def _spec() -> SpecGroup:
+    return SpecGroup(
+        alerts=[
+            SpecAlert("firing", dict(LABELS), {"summary": 'multi\nline "quoted" \\ value', "zz": ""}),
+            SpecAlert(
+                "resolved",
+                {**LABELS, "instance": "10.0.2.7:9100"},
+                {"summary": "second"},
+                ends_at=datetime(2026, 11, 25, 20, 40, tzinfo=UTC),
+            ),
+        ]
+    )
+
+
+class TestDefaultText:
+    def test_firing_and_resolved_blocks_in_one_message(self) -> None:
+        """Both blocks are read; multi-line values and empty values survive."""
+        group = _group(
+            parse_message(SnsMessage(message=render.default_text(_spec()), subject="[FIRING:1] x"))
+        )
+        assert group.source_format is SourceFormat.DEFAULT_TEXT
+        assert [a.status for a in group.alerts] == [Status.FIRING, Status.RESOLVED]
+        assert group.alerts[0].annotations == {"summary": 'multi\nline "quoted" \\ value', "zz": ""}
+        assert group.alerts[0].starts_at is None  # the text carries no times
+
+    def test_group_labels_come_from_the_subject(self) -> None:
+        """The subject's group values pick the group labels out of the common labels."""
+        message = SnsMessage(
+            message=render.default_text(_spec()),
+            subject="[FIRING:1] LinkLocalAllowanceExceeded (linklocal_allowance_exceeded)",
+        )
+        group = _group(parse_message(message))
+        assert group.group_labels == {"alertname": "LinkLocalAllowanceExceeded"}
+        assert group.status is Status.FIRING
+
+    def test_cut_message_keeps_complete_alerts(self) -> None:
+        """Truncated inside the second alert: the first is kept, the group flagged."""
+        text = render.default_text(_spec())
+        cut = text[: text.index("10.0.2.7")]
+        group = _group(parse_message(SnsMessage(message=cut, attributes={"truncated": "true"})))
+        assert group.truncated
+        assert len(group.alerts) == 1
+        assert group.alerts[0].labels == LABELS
+
+    def test_cut_without_the_attribute_is_flagged_and_explained(self) -> None:
+        """A cut message that lacks the attribute is still kept, with a warning."""
+        text = render.default_text(_spec())
+        group = _group(parse_message(SnsMessage(message=text[: text.index("10.0.2.7")])))
+        assert group.truncated
+        assert any("not marked truncated" in w for w in group.warnings)
+
+
+class TestAmpJson:
+    def test_invalid_json_is_recovered_exactly(self) -> None:
+        """Quotes, backslashes and newlines pasted raw into AMP's template come back unchanged."""
+        text = render.amp_json(_spec())
+        with pytest.raises(ValueError, match=r"Expecting|Invalid"):
+            json.loads(text)
+        group = _group(parse_message(SnsMessage(message=text)))
+        assert group.source_format is SourceFormat.AMP_JSON
+        assert group.alerts[0].annotations["summary"] == 'multi\nline "quoted" \\ value'
+        assert group.alerts[0].ends_at is None  # Go's zero time
+        assert group.alerts[1].ends_at is not None
+        assert group.receiver == "netguard"
+        assert any("not valid JSON" in w for w in group.warnings)
+
+    def test_valid_looking_output_is_still_read_raw(self) -> None:
+        """A value `\\"` makes valid JSON that decodes to `"`; the raw characters are the value."""
+        spec = SpecGroup(alerts=[SpecAlert("firing", {"alertname": "A", "q": '\\"'})])
+        text = render.amp_json(spec)
+        json.loads(text)  # valid, but means something else
+        group = _group(parse_message(SnsMessage(message=text)))
+        assert group.alerts[0].labels["q"] == '\\"'
+
+    def test_a_value_holding_the_pair_separator(self) -> None:
+        """`", "b": "` inside a value is a value when `b` does not sort after the current name."""
+        spec = SpecGroup(alerts=[SpecAlert("firing", {"alertname": "A", "z": 'x", "b": "y'})])
+        group = _group(parse_message(SnsMessage(message=render.amp_json(spec))))
+        assert group.alerts[0].labels == {"alertname": "A", "z": 'x", "b": "y'}
+
+
+class TestJson:
+    def test_webhook_shape_with_a_wrong_fingerprint(self) -> None:
+        """The computed fingerprint is used; a differing carried one becomes a warning."""
+        payload = render.payload(_spec())
+        payload["alerts"][0]["fingerprint"] = "0123456789abcdef"
+        group = _group(parse_message(SnsMessage(message=json.dumps(payload))))
+        assert group.source_format is SourceFormat.JSON
+        assert group.alerts[0].fingerprint == fingerprint(LABELS)
+        assert any("0123456789abcdef" in w for w in group.warnings)
+
+    def test_list_of_payloads(self) -> None:
+        """A JSON list of payloads gives one group each."""
+        payload = render.payload(_spec())
+        outcome = parse_message(SnsMessage(message=json.dumps([payload, payload])))
+        assert not isinstance(outcome, Unparseable)
+        assert len(outcome) == 2
+
+    def test_truncated_json_is_salvaged(self) -> None:
+        """netguard's JSON cut inside the second alert keeps the first alert."""
+        text = render.netguard_json(_spec())
+        cut = text[: text.index("10.0.2.7")]
+        group = _group(parse_message(SnsMessage(message=cut, attributes={"truncated": "true"})))
+        assert group.truncated
+        assert [a.labels["instance"] for a in group.alerts] == ["10.0.1.23:9100"]
+        assert group.receiver == "netguard"
+
+    def test_modified_attribute_alone_marks_truncation(self) -> None:
+        """AMP's `modified` note about truncation counts as the flag."""
+        text = render.netguard_json(_spec())
+        attrs = {"modified": "Message: Error - Message has been truncated from 300 KB to 256 KB"}
+        group = _group(parse_message(SnsMessage(message=text[: text.index("10.0.2.7")], attributes=attrs)))
+        assert group.truncated
+        assert not any("not marked truncated" in w for w in group.warnings)
+
+    def test_go_times_in_valid_json_mean_amp_format(self) -> None:
+        """AMP's template with harmless values is valid JSON; Go times identify it."""
+        spec = SpecGroup(alerts=[SpecAlert("firing", {"alertname": "A"})])
+        group = _group(parse_message(SnsMessage(message=render.amp_json(spec))))
+        assert group.source_format is SourceFormat.AMP_JSON
+        assert group.warnings == ()
+
+
+class TestKeyValue:
+    def test_seed_template_completed_from_the_subject(self) -> None:
+        """alert_type/event_type lines, plus status, count and instance from the subject."""
+        message = SnsMessage(
+            message="alert_type: LinkLocalAllowanceExceeded\nevent_type: dns     \n",
+            subject="[FIRING:3] LinkLocalAllowanceExceeded 10.0.1.23:9100 (dns)",
+        )
+        group = _group(parse_message(message))
+        assert group.source_format is SourceFormat.KEY_VALUE
+        (alert,) = group.alerts
+        assert alert.labels == {
+            "alertname": "LinkLocalAllowanceExceeded",
+            "event_type": "dns",
+            "instance": "10.0.1.23:9100",
+        }
+        assert alert.status is Status.FIRING
+        assert any("counts 3 firing alerts" in w for w in group.warnings)
+
+    def test_alert_name_from_the_subject_when_missing(self) -> None:
+        """An empty alert_type (label missing) is completed from the subject."""
+        message = SnsMessage(
+            message="alert_type: \nevent_type: <no value>\n", subject="[RESOLVED] PPSAllowanceExceeded "
+        )
+        group = _group(parse_message(message))
+        assert group.alerts[0].labels == {"alertname": "PPSAllowanceExceeded"}
+        assert group.status is Status.RESOLVED
+
+    def test_status_line_wins_over_the_subject(self) -> None:
+        """A template that names the status is believed."""
+        message = SnsMessage(
+            message="alertname: A\nstatus: resolved\nsummary: done\n", subject="[FIRING:1] A"
+        )
+        group = _group(parse_message(message))
+        assert group.alerts[0].status is Status.RESOLVED
+        assert group.alerts[0].annotations == {"summary": "done"}
+
+
+@pytest.mark.parametrize(
+    ("message", "reason"),
+    [
+        (SnsMessage(message=""), "empty message"),
+        (SnsMessage(message="  \n\t"), "empty message"),
+        (SnsMessage(message="\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), "binary content"),
+        (SnsMessage(message="\ufffd\ufffd\ufffd\x01ab"), "binary content"),
+        (SnsMessage(message="<html><body>502 Bad Gateway</body></html>"), "HTML"),
+        (SnsMessage(message='{"AlarmName": "x", "NewStateValue": "ALARM"}'), "CloudWatch alarm"),
+        (
+            SnsMessage(message='{"Type": "SubscriptionConfirmation", "SubscribeURL": "https://x"}'),
+            "SubscriptionConfirmation",
+        ),
+        (SnsMessage(message='{"Type": "UnsubscribeConfirmation"}'), "UnsubscribeConfirmation"),
+        (SnsMessage(message='{"hello": "world"}'), "without an 'alerts' list (keys: hello)"),
+        (SnsMessage(message="[1, 2]"), "JSON list without"),
+        (SnsMessage(message="42"), "not a known Alertmanager message format"),
+        (SnsMessage(message='{"receiver": broken'), "invalid JSON"),
+        (SnsMessage(message="just some words"), "not a known Alertmanager message format"),
+        (SnsMessage(message="Error: something failed"), "names no alert"),
+        (SnsMessage(message="Alerts Firing:\nLabels:\nthis is not a pair\nmore\n"), "unexpected line"),
+        (
+            SnsMessage(
+                message='{"receiver": "r","status": "firing","alerts": [{"status": "firing","labels": {"a'
+            ),
+            "AMP JSON",
+        ),
+        (
+            SnsMessage(
+                message='{"status": "firing", "alerts": [{"status": "firing", "startsAt": "yesterday"}]}'
+            ),
+            "not an RFC 3339 time",
+        ),
+        (SnsMessage(message='{"alerts": [{"status": "firing"}], "status": "weird"}'), ""),
+    ],
+)
+def test_bad_inputs_give_a_clear_reason(message: SnsMessage, reason: str) -> None:
+    """Every bad input is Unparseable with a reason naming what it is; nothing raises."""
+    outcome = parse_message(message)
+    if reason == "":  # tolerated: an odd group status falls back to the alerts' status
+        assert not isinstance(outcome, Unparseable)
+        return
+    assert isinstance(outcome, Unparseable), outcome
+    assert reason in outcome.reason
+    assert outcome.message is message
+
+
+def test_nested_sns_envelope_is_unwrapped_once() -> None:
+    """A raw-delivered SNS notification whose Message is the alert payload is read through."""
+    inner = render.netguard_json(_spec())
+    envelope = json.dumps({"Type": "Notification", "TopicArn": "arn:x", "Message": inner, "Subject": "s"})
+    group = _group(parse_message(SnsMessage(message=envelope)))
+    assert len(group.alerts) == 2
+
+
+def test_no_exception_escapes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bug inside a parser becomes an Unparseable naming it, not an exception."""
+    from netguard.alerts import intake
+
+    def boom(*_: object, **__: object) -> None:
+        raise KeyError("surprise")
+
+    monkeypatch.setattr(intake.jsonmsg, "from_payload", boom)
+    outcome = parse_message(SnsMessage(message=render.netguard_json(_spec())))
+    assert isinstance(outcome, Unparseable)
+    assert "internal parser error (KeyError" in outcome.reason
+
+
+def _five() -> SpecGroup:
+    return SpecGroup(
+        alerts=[
+            SpecAlert("firing", {**LABELS, "instance": f"10.0.0.{i}:9100"}, {"summary": f'line\n"{i}"'})
+            for i in range(5)
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    ("renderer", "end_of_alert"),
+    [
+        (render.amp_json, lambda text, fp: text.index(f'"fingerprint": "{fp}"}}') + len(fp) + 18),
+        (render.netguard_json, lambda text, fp: text.index(f'"fingerprint":"{fp}"}}') + len(fp) + 17),
+        (render.default_text, lambda text, fp: text.index("\n", text.index("Source: ", text.index(fp))) + 1),
+    ],
+)
+def test_a_cut_right_after_an_alert_keeps_it(renderer: object, end_of_alert: object) -> None:
+    """Cut just after alert k (k = 1..4): exactly k alerts are kept, all intact."""
+    spec = _five()
+    text = renderer(spec)  # type: ignore[operator]
+    for k in range(1, 5):
+        marker = (
+            fingerprint(spec.alerts[k - 1].labels)
+            if renderer is not render.default_text
+            else (f"instance = 10.0.0.{k - 1}:9100")
+        )
+        cut = end_of_alert(text, marker)  # type: ignore[operator]
+        group = _group(parse_message(SnsMessage(message=text[:cut], attributes={"truncated": "true"})))
+        assert group.truncated
+        assert [a.labels["instance"] for a in group.alerts] == [f"10.0.0.{i}:9100" for i in range(k)]
+        assert all(a.annotations == {"summary": f'line\n"{i}"'} for i, a in enumerate(group.alerts))

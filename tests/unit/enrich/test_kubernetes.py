@@ -1,0 +1,101 @@
+"""KubernetesEnricher over an in-memory API: nodes, DNS-bypassing pods, a constant request count."""
+
+from __future__ import annotations
+
+import pytest
+
+from netguard.enrich.kubernetes import (
+    MAX_BYPASS_PODS_PER_NODE,
+    KubernetesEnricher,
+    bypasses_cluster_dns,
+    instance_id_from_provider,
+)
+from tests.support.fakekube import node, pod, standard_cluster
+
+
+def cluster_with_pods(nodes: int) -> KubernetesEnricher:
+    kube = standard_cluster()
+    kube.add(
+        "/api/v1/nodes", *(node(f"n{i}", f"10.0.0.{i}", instance_id=f"i-{i:017x}") for i in range(nodes))
+    )
+    for i in range(nodes):
+        kube.add(
+            f"/api/v1/namespaces/app{i}/pods",
+            pod(f"hostnet-{i}", f"n{i}", namespace="monitoring", host_network=True),
+            pod(f"withhostdns-{i}", f"n{i}", host_network=True, dns_policy="ClusterFirstWithHostNet"),
+            pod(f"default-{i}", f"n{i}", namespace="app", dns_policy="Default"),
+            pod(f"normal-{i}", f"n{i}", namespace="app"),
+        )
+    return KubernetesEnricher(kube)
+
+
+class TestNodes:
+    def test_node_records(self) -> None:
+        enricher = cluster_with_pods(2)
+        records = enricher.nodes()
+        assert [r.info.name for r in records] == ["n0", "n1"]
+        first = records[0]
+        assert first.instance_id == "i-00000000000000000"
+        assert first.info.internal_ip == "10.0.0.0"
+        assert first.info.instance_type == "m5.large"
+        assert first.info.zone == "us-east-1a"
+        assert first.info.nodegroup == "ng-1"
+        assert first.info.ready is True
+
+
+class TestBypassPods:
+    @pytest.mark.parametrize("alerting", [1, 3, 4, 50])
+    def test_finds_bypassing_pods_with_bounded_requests(self, alerting: int) -> None:
+        """Per-node lists up to the limit, then one cluster-wide list: never one per alert."""
+        enricher = cluster_with_pods(60)
+        names = [f"n{i}" for i in range(alerting)]
+        before = sum(enricher.calls.values())
+        found = enricher.dns_bypass_pods(names * 3)
+        requests = sum(enricher.calls.values()) - before
+        assert requests == (alerting if alerting <= 3 else 1)
+        assert found["n0"] == ("app/default-0", "monitoring/hostnet-0")
+        assert set(found) == set(names)
+
+    def test_no_nodes_no_requests(self) -> None:
+        enricher = cluster_with_pods(1)
+        assert enricher.dns_bypass_pods([]) == {}
+        assert sum(enricher.calls.values()) == 0
+
+    def test_capped(self) -> None:
+        kube = standard_cluster()
+        kube.add(
+            "/api/v1/namespaces/x/pods",
+            *(pod(f"p{i:03}", "busy", dns_policy="Default") for i in range(MAX_BYPASS_PODS_PER_NODE + 5)),
+        )
+        found = KubernetesEnricher(kube).dns_bypass_pods(["busy"])["busy"]
+        assert len(found) == MAX_BYPASS_PODS_PER_NODE + 1
+        assert found[-1] == "... and 5 more"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "expected"),
+    [
+        ({"dns_policy": "Default"}, True),
+        ({"host_network": True}, True),
+        ({"host_network": True, "dns_policy": "ClusterFirstWithHostNet"}, False),
+        ({"host_network": True, "dns_policy": "None"}, False),
+        ({}, False),
+        ({"dns_policy": "Default", "phase": "Succeeded"}, False),
+    ],
+)
+def test_bypasses_cluster_dns(kwargs: dict[str, object], expected: bool) -> None:
+    assert bypasses_cluster_dns(pod("p", "n", **kwargs)) is expected  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("provider", "expected"),
+    [
+        ("aws:///us-east-1a/i-0abc1234", "i-0abc1234"),
+        ("aws:///us-east-1a/i-0abc1234/", "i-0abc1234"),
+        ("kwok://n1", ""),
+        ("", ""),
+        ("aws:///fargate/x", ""),
+    ],
+)
+def test_instance_id_from_provider(provider: str, expected: str) -> None:
+    assert instance_id_from_provider(provider) == expected

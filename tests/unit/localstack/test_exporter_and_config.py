@@ -1,0 +1,140 @@
+"""The fake ENA exporter, the DNS load model and the local Alertmanager configuration."""
+
+from __future__ import annotations
+
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from netguard.localstack.alerting import local_alertmanager_config
+from netguard.localstack.alertmanager import amp_definition_files
+from netguard.localstack.exporter import EthtoolExporter, SimulatedNode
+from netguard.localstack.stack import linklocal_drops
+
+AMP = Path(__file__).resolve().parents[3] / "amp"
+NODES = (
+    SimulatedNode("ip-10-0-1-23.ec2.internal", "10.0.1.23"),
+    SimulatedNode("ip-10-0-2-23.ec2.internal", "10.0.2.23"),
+)
+
+
+@pytest.fixture
+def exporter() -> Iterator[EthtoolExporter]:
+    running = EthtoolExporter(NODES).start()
+    yield running
+    running.stop()
+
+
+def _scrape(exporter: EthtoolExporter, node: str) -> dict[str, int]:
+    with urllib.request.urlopen(f"{exporter.url}/metrics/{node}", timeout=5) as response:
+        text = response.read().decode()
+    values = {}
+    for line in text.splitlines():
+        if line.startswith("node_net_ethtool{"):
+            labels, value = line.rsplit(" ", 1)
+            values[labels.split('type="')[1].split('"')[0]] = int(value)
+    return values
+
+
+class TestExporter:
+    def test_serves_every_counter_per_node(self, exporter: EthtoolExporter) -> None:
+        """Each node target exposes the five allowance counters and the conntrack gauge."""
+        values = _scrape(exporter, NODES[0].name)
+        assert set(values) == {
+            "bw_in_allowance_exceeded",
+            "bw_out_allowance_exceeded",
+            "pps_allowance_exceeded",
+            "conntrack_allowance_exceeded",
+            "linklocal_allowance_exceeded",
+            "conntrack_allowance_available",
+        }
+
+    def test_drops_grow_then_stop(self, exporter: EthtoolExporter) -> None:
+        """A rate makes the counter grow on that node only; stopping freezes it (counters never fall)."""
+        node, other = NODES[0].name, NODES[1].name
+        before, other_before = _scrape(exporter, node), _scrape(exporter, other)
+        exporter.start_drops([node], per_second=1000)
+        time.sleep(0.3)
+        grown = _scrape(exporter, node)["linklocal_allowance_exceeded"]
+        assert grown - before["linklocal_allowance_exceeded"] >= 200
+        assert _scrape(exporter, other) == other_before
+        exporter.stop_drops()
+        frozen = _scrape(exporter, node)["linklocal_allowance_exceeded"]
+        time.sleep(0.2)
+        assert _scrape(exporter, node)["linklocal_allowance_exceeded"] == frozen
+        assert frozen >= grown
+
+    def test_unknown_node_is_404(self, exporter: EthtoolExporter) -> None:
+        """Only simulated nodes have a target."""
+        with pytest.raises(urllib.error.HTTPError) as error:
+            urllib.request.urlopen(f"{exporter.url}/metrics/nope", timeout=5)
+        assert error.value.code == 404
+
+    def test_instance_label(self) -> None:
+        """The simulated instance label is the node IP with the exporter's port, as on host networking."""
+        assert NODES[0].instance == "10.0.1.23:9417"
+
+
+class TestDnsLoad:
+    @pytest.mark.parametrize(
+        ("pods", "expected"),
+        [
+            (["a", "b"], {"a": 476.0, "b": 476.0}),  # EKS default: 2 replicas, 1500 pps each
+            (["a", "a"], {"a": 1976.0}),  # both on one node: one interface carries everything
+            (["a", "b", "c", "d"], {}),  # 750 pps each: under the limit
+            (["a", "a", "b", "c"], {"a": 476.0}),  # spread badly: the shared node still drops
+            ([], {}),
+        ],
+    )
+    def test_drops_per_node(self, pods: list[str], expected: dict[str, float]) -> None:
+        """3000 pps over CoreDNS pods: a node drops what its pods send above 1024 pps."""
+        assert linklocal_drops(pods, 3000.0, 1024.0) == expected
+
+
+class TestAlertmanagerConfig:
+    def _shipped(self) -> dict[str, object]:
+        config, _ = amp_definition_files((AMP / "alertmanager.yaml").read_text())
+        return local_alertmanager_config(
+            config,
+            sns_url="http://127.0.0.1:5000",
+            topic_arn="arn:aws:sns:us-east-1:1:A",
+            scale=1 / 30,
+            use_netguard_template=True,
+        )
+
+    def test_sns_points_at_moto(self) -> None:
+        """Every SNS config gets moto's URL, the local topic and static SigV4 credentials."""
+        config = self._shipped()
+        sns_configs = [s for r in config["receivers"] for s in r.get("sns_configs") or []]  # type: ignore[attr-defined]
+        assert sns_configs
+        for sns in sns_configs:
+            assert sns["api_url"] == "http://127.0.0.1:5000"
+            assert sns["topic_arn"] == "arn:aws:sns:us-east-1:1:A"
+            assert sns["sigv4"]["access_key"] == "testing"
+            assert sns["subject"] == '{{ template "netguard.subject" . }}'
+            assert "netguard.json" in sns["message"]
+
+    def test_route_timings_scaled_with_floors(self) -> None:
+        """30s/5m/4h become 1s/10s/480s; child routes scale only what they set."""
+        route = self._shipped()["route"]
+        assert (route["group_wait"], route["group_interval"], route["repeat_interval"]) == (
+            "1s",
+            "10s",
+            "480s",
+        )  # type: ignore[index]
+        for child in route.get("routes") or []:  # type: ignore[union-attr]
+            assert "group_wait" not in child
+            assert child["group_interval"] == "4s"
+
+    def test_without_template_short_subject(self) -> None:
+        """Without netguard's template the subject is kept short (SNS rejects > 100 characters)."""
+        config = local_alertmanager_config(
+            {}, sns_url="http://x", topic_arn="arn:t", scale=1.0, use_netguard_template=False
+        )
+        sns = config["receivers"][0]["sns_configs"][0]
+        assert "CommonLabels.alertname" in sns["subject"]
+        assert "message" not in sns
+        assert config["route"]["group_interval"] == "300s"

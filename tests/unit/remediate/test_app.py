@@ -1,0 +1,72 @@
+"""`functions/remediate/app.py`: SNS and SQS records reach the service; failures map to Lambda outcomes."""
+
+from __future__ import annotations
+
+import json
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from netguard.commands.invoke import LambdaContext, load_handler_module
+from netguard.enriched import event_to_json
+from netguard.errors import RetryableError
+from netguard.remediate.service import FollowUp
+from tests.unit.remediate.fakes import event, linklocal_alert
+
+
+class FakeService:
+    def __init__(self, error: Exception | None = None) -> None:
+        self.events: list[Any] = []
+        self.follow_ups: list[FollowUp] = []
+        self.error = error
+
+    def on_event(self, enriched: Any) -> None:
+        self.events.append(enriched)
+
+    def on_follow_up(self, message: FollowUp) -> None:
+        if self.error is not None:
+            raise self.error
+        self.follow_ups.append(message)
+
+
+@pytest.fixture
+def app(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    module = load_handler_module("remediate")
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "Netguard")
+    return module
+
+
+def invoke(app: ModuleType, service: FakeService, records: list[dict[str, Any]]) -> Any:
+    app._service = service
+    try:
+        return app.lambda_handler({"Records": records}, LambdaContext(function_name="netguard-remediate"))
+    finally:
+        app.reset()
+
+
+def sqs(body: str, message_id: str = "m1") -> dict[str, Any]:
+    return {"eventSource": "aws:sqs", "messageId": message_id, "body": body}
+
+
+def test_sns_record_is_an_enriched_event(app: ModuleType) -> None:
+    service = FakeService()
+    enriched = event(linklocal_alert("node-0"))
+    invoke(app, service, [{"EventSource": "aws:sns", "Sns": {"Message": event_to_json(enriched)}}])
+    assert [e.event_id for e in service.events] == [enriched.event_id]
+
+
+def test_sns_record_that_is_not_an_event_is_dropped(app: ModuleType) -> None:
+    service = FakeService()
+    invoke(app, service, [{"EventSource": "aws:sns", "Sns": {"Message": "hello"}}])
+    assert service.events == []
+
+
+def test_sqs_follow_up_and_failures(app: ModuleType) -> None:
+    message = FollowUp("prod", "f1", 1.0, "g")
+    service = FakeService()
+    assert invoke(app, service, [sqs(message.to_json())]) == {"batchItemFailures": []}
+    assert service.follow_ups == [message]
+    assert invoke(app, FakeService(), [sqs(json.dumps({"kind": "other"}))]) == {"batchItemFailures": []}
+    retried = invoke(app, FakeService(RetryableError("lock busy")), [sqs(message.to_json(), "m7")])
+    assert retried == {"batchItemFailures": [{"itemIdentifier": "m7"}]}

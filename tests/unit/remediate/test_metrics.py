@@ -1,0 +1,81 @@
+"""The fresh check's instant query against a local HTTP endpoint shaped like Prometheus's API."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, ClassVar
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from netguard.remediate.metrics import DROPS_QUERY, drop_rates, http_query
+
+
+class _Handler(BaseHTTPRequestHandler):
+    answer: ClassVar[tuple[int, dict[str, Any]]] = (200, {})
+    queries: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        url = urlparse(self.path)
+        type(self).queries.append(parse_qs(url.query)["query"][0])
+        status, body = type(self).answer
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def prometheus() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    _Handler.queries.clear()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_rates_per_node(prometheus: str) -> None:
+    _Handler.answer = (
+        200,
+        {
+            "status": "success",
+            "data": {
+                "resultType": "vector",
+                "result": [
+                    {"metric": {"instance": "10.0.0.1:9100"}, "value": [1, "12.5"]},
+                    {"metric": {"instance": "10.0.0.2:9100"}, "value": [1, "0"]},
+                ],
+            },
+        },
+    )
+    fresh = drop_rates(http_query(prometheus))
+    assert fresh({"a": "10.0.0.1:9100", "b": "10.0.0.2:9100", "c": "10.0.0.3:9100"}) == {
+        "a": 12.5,
+        "b": 0.0,
+        "c": None,
+    }
+    assert _Handler.queries == [DROPS_QUERY]
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        (503, {"status": "error"}),
+        (200, {"status": "error", "error": "bad query"}),
+        (200, "not an object"),
+    ],
+)
+def test_failures_are_no_data(prometheus: str, answer: tuple[int, Any]) -> None:
+    """An endpoint that fails gives "no data" for every node, never a rate of 0."""
+    _Handler.answer = answer
+    assert drop_rates(http_query(prometheus))({"a": "10.0.0.1:9100"}) == {"a": None}

@@ -1,0 +1,352 @@
+"""The remediation policy, branch by branch (issue 6, item 2): pure inputs in, one decision out."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from netguard.enriched import ActionKind
+from netguard.remediate import (
+    ClusterState,
+    DisableNodeLocal,
+    DropStatus,
+    EnableNodeLocal,
+    Escalate,
+    History,
+    NoAction,
+    Observation,
+    PolicySettings,
+    RevertCoreDns,
+    ScaleCoreDns,
+    decide,
+)
+from netguard.remediate.models import ActionRecord
+
+NOW = 1_800_000_000.0
+SETTINGS = PolicySettings()
+
+
+def state(**overrides: Any) -> ClusterState:
+    values: dict[str, Any] = {
+        "cluster": "prod",
+        "now": NOW,
+        "coredns_desired": 2,
+        "coredns_ready": 2,
+        "coredns_pods_by_node": {"a": 1, "b": 1},
+        "replica_owner": "deployment",
+        "replica_floor": 2,
+        "nodelocal_enabled": False,
+        "kube_proxy_mode": "iptables",
+        "ready_nodes": 6,
+    }
+    values.update(overrides)
+    return ClusterState(**values)
+
+
+def obs(
+    node: str,
+    status: DropStatus = DropStatus.PERSISTING,
+    rate: float | None = 40.0,
+    bypass: tuple[str, ...] = (),
+) -> Observation:
+    return Observation(
+        node=node, status=status, drop_rate=rate, since=NOW - 900, bypass_pods=bypass, evidence="test"
+    )
+
+
+def scaled(at: float, *, rate_before: float | None, after: int = 4) -> ActionRecord:
+    return ActionRecord(
+        action=ActionKind.SCALE_COREDNS,
+        decision_id="d1",
+        at=at,
+        mode="enforce",
+        applied=True,
+        drop_rate_before=rate_before,
+        replicas_before=2,
+        replicas_after=after,
+    )
+
+
+class TestScaling:
+    def test_drops_on_coredns_node_raise_by_one_step(self) -> None:
+        """Persistent drops where CoreDNS runs raise replicas by the step, from the current count."""
+        decision = decide(state(), [obs("a")], History("prod"), SETTINGS)
+        assert isinstance(decision, ScaleCoreDns)
+        assert (decision.current, decision.target, decision.step) == (2, 4, 2)
+        assert "raise CoreDNS from 2 to 4" in decision.reasons[0]
+        assert "a (1 CoreDNS pod, 40.0 drops/s)" in decision.reasons[1]
+
+    @pytest.mark.parametrize(
+        ("current", "step", "maximum", "target"),
+        [
+            (2, 1, 10, 3),
+            (9, 2, 10, 10),
+            (3, 5, 4, 4),
+            (1, 2, 10, 3),
+        ],
+    )
+    def test_target_is_bounded_by_step_and_maximum(
+        self, current: int, step: int, maximum: int, target: int
+    ) -> None:
+        """Never more than one step, never above the maximum."""
+        decision = decide(
+            state(coredns_desired=current, replica_floor=current),
+            [obs("a")],
+            History("prod"),
+            PolicySettings(step=step, max_replicas=maximum),
+        )
+        assert isinstance(decision, ScaleCoreDns)
+        assert decision.target == target
+
+    def test_autoscaler_floor_below_replicas_starts_from_replicas(self) -> None:
+        """Under an autoscaler that already runs more than its floor, the raise starts from what runs."""
+        decision = decide(
+            state(
+                coredns_desired=5,
+                replica_floor=2,
+                replica_owner="cluster-proportional-autoscaler",
+                ready_nodes=10,
+            ),
+            [obs("a")],
+            History("prod"),
+            SETTINGS,
+        )
+        assert isinstance(decision, ScaleCoreDns)
+        assert (decision.current, decision.target) == (5, 7)
+
+    def test_says_when_replicas_share_a_node(self) -> None:
+        """Two replicas on one node share its interface; the reasons say so."""
+        decision = decide(state(coredns_pods_by_node={"a": 2}), [obs("a")], History("prod"), SETTINGS)
+        assert isinstance(decision, ScaleCoreDns)
+        assert any("only 1 distinct nodes" in r and "a (2)" in r for r in decision.reasons)
+
+    def test_aims_at_distinct_nodes(self) -> None:
+        """With fewer free nodes than the step, the target stops at one replica per node."""
+        decision = decide(state(ready_nodes=3), [obs("a")], History("prod"), SETTINGS)
+        assert isinstance(decision, ScaleCoreDns)
+        assert decision.target == 3
+
+    def test_says_when_target_exceeds_nodes(self) -> None:
+        """More replicas than ready nodes must share nodes; the reasons say so."""
+        snapshot = state(
+            coredns_desired=3, replica_floor=3, coredns_pods_by_node={"a": 2, "b": 1}, ready_nodes=3
+        )
+        decision = decide(snapshot, [obs("a")], History("prod"), SETTINGS)
+        assert isinstance(decision, ScaleCoreDns)
+        assert decision.target == 5
+        assert any("only 3 ready nodes" in r for r in decision.reasons)
+
+    def test_coredns_on_every_node_goes_to_nodelocal(self) -> None:
+        """When every ready node already runs CoreDNS, more replicas add no interface: NodeLocal DNSCache."""
+        decision = decide(state(ready_nodes=2), [obs("a")], History("prod"), SETTINGS)
+        assert isinstance(decision, EnableNodeLocal)
+        assert "already runs on all 2 ready nodes" in decision.reasons[0]
+
+    def test_unknown_node_is_not_scaled_for(self) -> None:
+        """An alert that enrichment could not resolve to a node changes nothing and says why."""
+        decision = decide(
+            state(node_names=frozenset({"a", "b", "c"})), [obs("10.0.0.9:9100")], History("prod"), SETTINGS
+        )
+        assert isinstance(decision, NoAction)
+        assert "not a node of this cluster" in decision.reasons[1]
+
+    def test_with_nodelocal_enabled_scaling_continues_below_max(self) -> None:
+        decision = decide(state(nodelocal_enabled=True), [obs("a")], History("prod"), SETTINGS)
+        assert isinstance(decision, ScaleCoreDns)
+
+
+class TestNodeLocal:
+    def test_at_maximum_enables_nodelocal(self) -> None:
+        """CoreDNS at its maximum with drops persisting: NodeLocal DNSCache (iptables mode)."""
+        decision = decide(state(coredns_desired=10, replica_floor=10), [obs("a")], History("prod"), SETTINGS)
+        assert isinstance(decision, EnableNodeLocal)
+        assert "maximum of 10" in decision.reasons[0]
+
+    def test_scaling_that_did_not_help_enables_nodelocal_after_window(self) -> None:
+        """After the verification window, drops not reduced by the raise: NodeLocal DNSCache."""
+        history = History("prod", last_scale=scaled(NOW - 400, rate_before=30.0))
+        decision = decide(state(), [obs("a", rate=40.0)], history, SETTINGS)
+        assert isinstance(decision, EnableNodeLocal)
+        assert "did not reduce the drops (30.0/s before, 40.0/s 400 s later)" in decision.reasons[0]
+
+    def test_within_window_scaling_continues(self) -> None:
+        history = History("prod", last_scale=scaled(NOW - 100, rate_before=30.0))
+        assert isinstance(decide(state(), [obs("a", rate=40.0)], history, SETTINGS), ScaleCoreDns)
+
+    def test_scaling_that_reduced_drops_scales_again(self) -> None:
+        history = History("prod", last_scale=scaled(NOW - 400, rate_before=80.0))
+        assert isinstance(decide(state(), [obs("a", rate=40.0)], history, SETTINGS), ScaleCoreDns)
+
+    def test_unknown_rates_do_not_count_as_ineffective(self) -> None:
+        """Without rates the cheaper, reversible step (scaling) continues."""
+        history = History("prod", last_scale=scaled(NOW - 400, rate_before=None))
+        assert isinstance(decide(state(), [obs("a", rate=None)], history, SETTINGS), ScaleCoreDns)
+
+    @pytest.mark.parametrize("mode", ["ipvs", "", "nftables"])
+    def test_not_iptables_refuses_with_reason(self, mode: str) -> None:
+        """NodeLocal DNSCache only with kube-proxy in iptables mode; otherwise refuse and explain."""
+        decision = decide(
+            state(coredns_desired=10, replica_floor=10, kube_proxy_mode=mode),
+            [obs("a")],
+            History("prod"),
+            SETTINGS,
+        )
+        assert isinstance(decision, Escalate)
+        assert decision.refused is ActionKind.ENABLE_NODELOCAL
+        assert "refusing NodeLocal DNSCache" in decision.reasons[0]
+        assert (mode or "an unknown mode") in decision.reasons[0]
+
+    def test_at_max_with_nodelocal_escalates(self) -> None:
+        decision = decide(
+            state(coredns_desired=10, replica_floor=10, nodelocal_enabled=True),
+            [obs("a")],
+            History("prod"),
+            SETTINGS,
+        )
+        assert isinstance(decision, Escalate)
+        assert decision.refused is None
+
+    def test_too_many_verifications_escalate(self) -> None:
+        decision = decide(state(), [obs("a")], History("prod", verification_attempts=6), SETTINGS)
+        assert isinstance(decision, Escalate)
+        assert "6 verification checks" in decision.reasons[0]
+
+
+class TestNodesWithoutCoreDns:
+    def test_no_scaling_and_names_bypass_pods(self) -> None:
+        """Drops only where CoreDNS does not run: no DNS scaling, a diagnosis naming the bypass pods."""
+        decision = decide(
+            state(),
+            [obs("c", bypass=("kube-system/aws-node-x", "default/hostnet"))],
+            History("prod"),
+            SETTINGS,
+        )
+        assert isinstance(decision, NoAction)
+        assert decision.reasons[0].startswith("no DNS scaling")
+        assert "kube-system/aws-node-x, default/hostnet" in decision.reasons[1]
+
+    def test_without_known_bypass_pods_says_so(self) -> None:
+        decision = decide(state(), [obs("c")], History("prod"), SETTINGS)
+        assert "no pod known to bypass cluster DNS" in decision.reasons[1]
+
+    def test_mixed_nodes_scale_and_carry_the_diagnosis(self) -> None:
+        decision = decide(state(), [obs("a"), obs("c", bypass=("ns/p",))], History("prod"), SETTINGS)
+        assert isinstance(decision, ScaleCoreDns)
+        assert any("ns/p" in r for r in decision.reasons)
+
+
+class TestGateStatuses:
+    @pytest.mark.parametrize(
+        ("status", "words"),
+        [
+            (DropStatus.TRANSIENT, "not yet lasted the persistence gate"),
+            (DropStatus.UNKNOWN, "missing data is not taken as recovery"),
+        ],
+    )
+    def test_not_persisting_means_no_action(self, status: DropStatus, words: str) -> None:
+        decision = decide(state(), [obs("a", status)], History("prod"), SETTINGS)
+        assert isinstance(decision, NoAction)
+        assert words in decision.reasons[0]
+
+    def test_unknown_is_not_recovery_even_with_revert_on(self) -> None:
+        """Unknown never leads to a revert, however long ago the last change was."""
+        history = History("prod", original_coredns={"replicas": 2}, resolved_at=NOW - 99999)
+        decision = decide(
+            state(),
+            [obs("a", DropStatus.UNKNOWN)],
+            history,
+            PolicySettings(revert_coredns=True, quiet_seconds_before_revert=60),
+        )
+        assert isinstance(decision, NoAction)
+
+
+class TestRevert:
+    ORIGINAL: Mapping[str, Any] = {"owner": "deployment", "replicas": 2}
+
+    def quiet(self, seconds: float, **history: Any) -> History:
+        return History("prod", resolved_at=NOW - seconds, **history)
+
+    def test_nothing_changed_nothing_to_revert(self) -> None:
+        decision = decide(state(), [obs("a", DropStatus.RECOVERED)], History("prod"), SETTINGS)
+        assert isinstance(decision, NoAction)
+        assert "nothing to revert" in decision.reasons[0]
+
+    def test_coredns_revert_off_by_default(self) -> None:
+        """Off by default for the CoreDNS floor: resolved and quiet, the raise stays."""
+        decision = decide(
+            state(),
+            [obs("a", DropStatus.RECOVERED)],
+            self.quiet(99999, original_coredns=self.ORIGINAL),
+            SETTINGS,
+        )
+        assert isinstance(decision, NoAction)
+
+    def test_coredns_revert_after_quiet_period_when_on(self) -> None:
+        settings = PolicySettings(revert_coredns=True, quiet_seconds_before_revert=3600)
+        history = self.quiet(3600, original_coredns=self.ORIGINAL)
+        decision = decide(state(), [obs("a", DropStatus.RECOVERED)], history, settings)
+        assert isinstance(decision, RevertCoreDns)
+        assert decision.original == self.ORIGINAL
+
+    def test_not_before_quiet_period(self) -> None:
+        settings = PolicySettings(revert_coredns=True, quiet_seconds_before_revert=3600)
+        decision = decide(
+            state(),
+            [obs("a", DropStatus.RECOVERED)],
+            self.quiet(100, original_coredns=self.ORIGINAL),
+            settings,
+        )
+        assert isinstance(decision, NoAction)
+        assert "considered after 3600 s" in decision.reasons[0]
+
+    def test_nodelocal_revert_configurable_and_first(self) -> None:
+        settings = PolicySettings(revert_coredns=True, revert_nodelocal=True, quiet_seconds_before_revert=10)
+        history = self.quiet(20, original_coredns=self.ORIGINAL, nodelocal_enabled_by_netguard=True)
+        decision = decide(state(nodelocal_enabled=True), [], history, settings)
+        assert isinstance(decision, DisableNodeLocal)
+
+    def test_nodelocal_not_enabled_by_netguard_is_left(self) -> None:
+        settings = PolicySettings(revert_nodelocal=True, quiet_seconds_before_revert=10)
+        decision = decide(state(nodelocal_enabled=True), [], self.quiet(20), settings)
+        assert isinstance(decision, NoAction)
+
+
+@given(
+    current=st.integers(min_value=1, max_value=30),
+    step=st.integers(min_value=1, max_value=5),
+    maximum=st.integers(min_value=1, max_value=30),
+    shared=st.integers(min_value=1, max_value=4),
+    proxy=st.sampled_from(["iptables", "ipvs", ""]),
+    nodelocal=st.booleans(),
+)
+def test_never_above_maximum_never_more_than_one_step(  # noqa: PLR0917 - one argument per strategy
+    current: int, step: int, maximum: int, shared: int, proxy: str, nodelocal: bool
+) -> None:
+    """Whatever the state, a scale decision moves up by at most one step and never past the maximum."""
+    snapshot = state(
+        coredns_desired=current,
+        replica_floor=current,
+        coredns_pods_by_node={"a": shared},
+        kube_proxy_mode=proxy,
+        nodelocal_enabled=nodelocal,
+    )
+    decision = decide(snapshot, [obs("a")], History("prod"), PolicySettings(step=step, max_replicas=maximum))
+    if isinstance(decision, ScaleCoreDns):
+        assert current < decision.target <= min(current + step, maximum)
+    else:
+        assert current >= maximum
+    if isinstance(decision, EnableNodeLocal):
+        assert proxy == "iptables"
+    assert decision.reasons
+
+
+def test_history_replace_is_frozen() -> None:
+    """History is immutable data: updates produce new values."""
+    history = History("prod")
+    assert replace(history, verification_attempts=1).verification_attempts == 1
+    assert history.verification_attempts == 0

@@ -1,0 +1,101 @@
+"""`Settings.from_env` for remediation: defaults, and errors that name the variable."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from netguard.clients.eks import ClusterAccess
+from netguard.config.remediate import Settings
+from netguard.errors import ConfigError
+from netguard.remediate.errors import UnknownCluster
+from netguard.remediate.models import Mode
+
+BASE = {
+    "ENRICHED_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:enriched",
+    "STATE_TABLE": "state",
+    "FOLLOWUP_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/followups",
+    "KILL_SWITCH_PARAMETER": "/netguard/remediation/kill-switch",
+    "CLUSTERS": '{"prod": {"eks_name": "prod-eks", "region": "eu-west-1"}}',
+    "AWS_REGION": "us-east-1",
+}
+
+
+def settings(**env: str) -> Settings:
+    return Settings.from_env({**BASE, **env})
+
+
+def test_defaults() -> None:
+    s = settings()
+    assert (s.coredns_mode, s.nodelocal_mode) == (Mode.ENFORCE, Mode.DRY_RUN)
+    assert (s.coredns_max_replicas, s.coredns_step, s.persistence_seconds) == (10, 2, 300)
+    assert (s.revert_coredns, s.revert_nodelocal, s.prometheus_url) == (False, False, None)
+    assert s.default_cluster == "prod"
+    assert s.cluster("").access.name == "prod-eks"
+    assert s.cluster("prod").region == "eu-west-1"
+    assert s.policy.max_replicas == 10
+
+
+def test_values() -> None:
+    s = settings(
+        COREDNS_MODE="dry-run",
+        NODELOCAL_MODE="OFF",
+        COREDNS_MAX_REPLICAS="6",
+        COREDNS_STEP="1",
+        REVERT_NODELOCAL="true",
+        PERSISTING_RULES='{"LinklocalPersisting": "5m"}',
+        PROMETHEUS_URL="http://127.0.0.1:9090",
+    )
+    assert (s.coredns_mode, s.nodelocal_mode, s.coredns_max_replicas, s.coredns_step) == (
+        Mode.DRY_RUN,
+        Mode.OFF,
+        6,
+        1,
+    )
+    assert s.revert_nodelocal
+    assert s.persisting_rules == {"LinklocalPersisting": 300, "LinklocalAllowanceExceededPersisting": 300}
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"STATE_TABLE": ""}, "STATE_TABLE is required"),
+        ({"COREDNS_MODE": "maybe"}, "COREDNS_MODE='maybe' must be one of: enforce, dry-run, off"),
+        ({"COREDNS_STEP": "9"}, "COREDNS_STEP=9 is above the maximum of 5"),
+        ({"COREDNS_MAX_REPLICAS": "0"}, "COREDNS_MAX_REPLICAS=0 is below the minimum of 1"),
+        ({"CLUSTERS": ""}, "or DEFAULT_CLUSTER is required"),
+        ({"CLUSTERS": "[1]"}, "CLUSTERS must be a JSON object"),
+        ({"CLUSTERS": '{"a": 1}'}, "CLUSTERS['a'] must be an object"),
+        ({"CLUSTERS": '{"a": {"eks": "x"}}'}, "unknown keys ['eks']"),
+        ({"DEFAULT_CLUSTER": "nope"}, "DEFAULT_CLUSTER='nope' is not a key of CLUSTERS"),
+        ({"PERSISTING_RULES": '{"A": "soon"}'}, "PERSISTING_RULES['A']='soon' is not a duration"),
+        ({"PROMETHEUS_URL": "localhost:9090"}, "PROMETHEUS_URL='localhost:9090' must start with http"),
+        ({"REVERT_COREDNS": "perhaps"}, "REVERT_COREDNS='perhaps' must be true or false"),
+    ],
+)
+def test_errors_name_the_variable(env: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        settings(**env)
+    assert message in str(info.value)
+
+
+def test_unknown_cluster() -> None:
+    s = settings(CLUSTERS='{"a": {}, "b": {}}')
+    assert s.default_cluster is None
+    with pytest.raises(UnknownCluster, match="configured: a, b"):
+        s.cluster("c")
+
+
+def test_default_cluster_alone_and_kubeconfig() -> None:
+    """As for enrich: DEFAULT_CLUSTER alone names one cluster; KUBECONFIG applies to it."""
+    s = settings(CLUSTERS="", DEFAULT_CLUSTER="local", KUBECONFIG="/tmp/kubeconfig")
+    assert s.cluster("").access == ClusterAccess(
+        name="local", region="us-east-1", kubeconfig="/tmp/kubeconfig"
+    )
+
+
+def test_amp_region_from_url() -> None:
+    s = settings(PROMETHEUS_URL="https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-1/")
+    assert s.prometheus_sigv4_region == "eu-west-1"
+    assert s.prometheus_url == "https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-1"
