@@ -202,7 +202,7 @@ class TestPlainDeployment:
         """Drops on the CoreDNS nodes: replicas 2 -> 4, the new pods Ready on nodes that had none."""
         before = rig.coredns_nodes()
         assert rig.replicas() == 2
-        assert len(before) == 2
+        assert len(before) == 2, f"baseline CoreDNS should run on 2 nodes, got {sorted(before)}"
         started = time.monotonic()
         rig.deliver(rig.alert_event(*sorted(before)))
         kube = eks_clients.kube_client(
@@ -214,7 +214,9 @@ class TestPlainDeployment:
         )
         assert rig.replicas() == 4
         new_nodes = wait_for_ready_spread(rig, 4, before)
-        assert new_nodes, "the new replicas should land on nodes without CoreDNS"
+        assert new_nodes, (
+            f"new replicas should land on nodes without CoreDNS; before {before}, now {rig.coredns_nodes()}"
+        )
         (report,) = rig.reports()
         assert (report.action, report.outcome, report.mode) == (
             ActionKind.SCALE_COREDNS,

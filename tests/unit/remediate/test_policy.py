@@ -211,6 +211,11 @@ class TestNodeLocal:
         assert isinstance(decision, Escalate)
         assert decision.refused is None
 
+    def test_everywhere_with_nodelocal_escalates(self) -> None:
+        decision = decide(state(ready_nodes=2, nodelocal_enabled=True), [obs("a")], History("prod"), SETTINGS)
+        assert isinstance(decision, Escalate)
+        assert "on all 2 ready nodes" in decision.reasons[0]
+
     def test_too_many_verifications_escalate(self) -> None:
         decision = decide(state(), [obs("a")], History("prod", verification_attempts=6), SETTINGS)
         assert isinstance(decision, Escalate)

@@ -93,11 +93,16 @@ def _persisting_on_coredns_nodes(
     ineffective = _scaling_did_not_help(state, on_dns, history, settings)
 
     if state.nodelocal_enabled:
-        if at_max:
+        if at_max or everywhere:
+            where = (
+                f"at its maximum of {settings.max_replicas} replicas"
+                if at_max
+                else f"on all {nodes} ready nodes"
+            )
             return Escalate(
                 (
-                    f"drops persist with CoreDNS at its maximum of {settings.max_replicas} replicas and"
-                    " NodeLocal DNSCache already enabled; nothing safe is left to automate",
+                    f"drops persist with CoreDNS {where} and NodeLocal DNSCache already enabled;"
+                    " nothing safe is left to automate",
                     seen,
                     *_state_lines(state),
                     *diagnosis,
