@@ -11,12 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from netguard.clients import aws
 from netguard.config.notify import SlackSettings
-from netguard.notify import Budget, RecordResult, RecordStatus, process_record
+from netguard.notify import Budget, handle_event
 from netguard.notify.runtime import Runtime, build_runtime, slack_notifier
 
 FUNCTION = "notify_slack"
@@ -48,39 +47,17 @@ def reset() -> None:
     _container = None
 
 
-def record_outcome(result: RecordResult, log: Logger, emf: Metrics, receiver: str) -> None:
-    log.append_keys(
-        group_id=result.group_id, fingerprint=result.fingerprint, cluster=result.cluster, action=result.action
-    )
-    emf.add_metric(name="NotificationsSent", unit=MetricUnit.Count, value=result.sent)
-    emf.add_metric(name="NotificationsDuplicate", unit=MetricUnit.Count, value=result.duplicates)
-    failed = 1 if result.status in (RecordStatus.FAILED, RecordStatus.RETRY) else 0
-    emf.add_metric(name="NotificationsFailed", unit=MetricUnit.Count, value=failed)
-    details = {"event_id": result.event_id, "status": result.status.value, "code": result.code}
-    if result.status is RecordStatus.FAILED:
-        log.error("%s delivery failed permanently: %s", receiver, result.message, extra=details)
-    elif result.status is RecordStatus.RETRY:
-        log.warning("%s delivery failed, will be retried: %s", receiver, result.message, extra=details)
-    else:
-        deliveries = [f"{d.action}:{d.outcome.value}" for d in result.deliveries]
-        log.info("%s %s", receiver, result.status.value, extra={**details, "deliveries": deliveries})
-
-
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings, runtime = container()
     budget = Budget.from_context(context)
-    results = []
-    for record in event.get("Records") or []:
-        result = process_record(
-            record,
-            notifier=lambda: slack_notifier(settings, runtime, budget),
-            ledger=runtime.ledger,
-            budget=budget,
-        )
-        record_outcome(result, logger, metrics, "slack")
-        if result.status is RecordStatus.RETRY and result.error is not None:
-            raise result.error
-        results.append({"event_id": result.event_id, "status": result.status.value, "sent": result.sent})
-    return {"results": results}
+    return handle_event(
+        event,
+        notifier=lambda: slack_notifier(settings, runtime, budget),
+        ledger=runtime.ledger,
+        budget=budget,
+        log=logger,
+        emf=metrics,
+        receiver="slack",
+    )

@@ -37,9 +37,21 @@ def count_calls(client: Any) -> dict[str, int]:
 
 
 def run(ec2: Any, count: int, instance_type: str = "m5.large") -> list[dict[str, Any]]:
+    """`count` instances with distinct private IPs (moto's random IPs can collide, like a birthday)."""
     image = "ami-12c6146b"  # one of moto's built-in images
-    reservation = ec2.run_instances(ImageId=image, MinCount=count, MaxCount=count, InstanceType=instance_type)
-    return list(reservation["Instances"])
+    vpc = ec2.create_vpc(CidrBlock="10.42.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.42.0.0/16")["Subnet"]["SubnetId"]
+    return [
+        ec2.run_instances(
+            ImageId=image,
+            MinCount=1,
+            MaxCount=1,
+            InstanceType=instance_type,
+            SubnetId=subnet,
+            PrivateIpAddress=f"10.42.{i // 250}.{i % 250 + 4}",
+        )["Instances"][0]
+        for i in range(count)
+    ]
 
 
 class TestInstances:

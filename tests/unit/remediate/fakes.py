@@ -15,7 +15,8 @@ from typing import Any
 
 from netguard.alerts.fingerprint import fingerprint
 from netguard.alerts.models import Alert, AllowanceKind, Status, frozen_map
-from netguard.config.remediate import ClusterConfig, Settings
+from netguard.config.clusters import ClusterConfig
+from netguard.config.remediate import Settings
 from netguard.dns import ClusterDns, CoreDnsPod, OwnerKind, ReplicaOwner
 from netguard.enriched import DnsContext, EnrichedAlert, EnrichedEvent, EventType, NodeInfo
 from netguard.remediate.actuators import ActuatorError, ChangeResult, ReplicaFloor

@@ -64,7 +64,7 @@ def test_values() -> None:
         ({"COREDNS_MODE": "maybe"}, "COREDNS_MODE='maybe' must be one of: enforce, dry-run, off"),
         ({"COREDNS_STEP": "9"}, "COREDNS_STEP=9 is above the maximum of 5"),
         ({"COREDNS_MAX_REPLICAS": "0"}, "COREDNS_MAX_REPLICAS=0 is below the minimum of 1"),
-        ({"CLUSTERS": ""}, "or DEFAULT_CLUSTER is required"),
+        ({"CLUSTERS": ""}, "DEFAULT_CLUSTER or CLUSTERS is required"),
         ({"CLUSTERS": "[1]"}, "CLUSTERS must be a JSON object"),
         ({"CLUSTERS": '{"a": 1}'}, "CLUSTERS['a'] must be an object"),
         ({"CLUSTERS": '{"a": {"eks": "x"}}'}, "unknown keys ['eks']"),

@@ -6,31 +6,13 @@ Every invalid value fails with the variable's name and what it should be.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from netguard.clients.eks import ClusterAccess
+from netguard.config.clusters import ClusterConfig, read_clusters, read_prometheus, read_region
 from netguard.config.env import EnvReader
 from netguard.errors import ConfigError
-
-_AMP_HOST = re.compile(r"aps-workspaces\.([a-z0-9-]+)\.amazonaws\.com")
-_CLUSTER_KEYS = {"eks_name", "region", "kubeconfig"}
-
-
-@dataclass(frozen=True)
-class ClusterConfig:
-    name: str
-    """The name alerts carry in the cluster label."""
-    eks_name: str
-    region: str
-    kubeconfig: str | None = None
-    """When set, used instead of EKS (tests, the local stack)."""
-
-    @property
-    def access(self) -> ClusterAccess:
-        return ClusterAccess(name=self.eks_name, region=self.region, kubeconfig=self.kubeconfig)
 
 
 def _no_clusters() -> Mapping[str, ClusterConfig]:
@@ -75,37 +57,14 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = EnvReader(os.environ if environ is None else environ)
-        region = env.str("AWS_REGION", env.str("AWS_DEFAULT_REGION", "us-east-1"))
-        clusters = _clusters(env, region)
-        default = env.optional("DEFAULT_CLUSTER")
-        if default is None and len(clusters) == 1:
-            default = next(iter(clusters))
-        if default is not None and default not in clusters:
-            if clusters:
-                raise ConfigError(
-                    f"DEFAULT_CLUSTER={default!r} is not a key of CLUSTERS "
-                    f"(configured: {', '.join(sorted(clusters))})"
-                )
-            # A single cluster named only by DEFAULT_CLUSTER: same EKS name, the function's region.
-            clusters[default] = ClusterConfig(name=default, eks_name=default, region=region)
+        region = read_region(env)
+        clusters, default = read_clusters(env, region)
         if default is None:
             raise ConfigError(
-                "DEFAULT_CLUSTER or CLUSTERS is required (the cluster of alerts without a cluster label)"
+                f"DEFAULT_CLUSTER is required with several CLUSTERS ({', '.join(sorted(clusters))}): "
+                "it is the cluster of alerts without a cluster label"
             )
-        kubeconfig = env.optional("KUBECONFIG")
-        if kubeconfig and not clusters[default].kubeconfig:
-            clusters[default] = ClusterConfig(
-                name=default,
-                eks_name=clusters[default].eks_name,
-                region=clusters[default].region,
-                kubeconfig=kubeconfig,
-            )
-        prometheus_url = env.optional("PROMETHEUS_URL")
-        if prometheus_url and not prometheus_url.startswith(("http://", "https://")):
-            raise ConfigError(f"PROMETHEUS_URL={prometheus_url!r} must start with http:// or https://")
-        sigv4_region = env.optional("PROMETHEUS_SIGV4_REGION")
-        if prometheus_url and sigv4_region is None and (match := _AMP_HOST.search(prometheus_url)):
-            sigv4_region = match.group(1)
+        prometheus_url, sigv4_region = read_prometheus(env)
         query = env.str("DROP_RATE_QUERY", cls.drop_rate_query)
         if "{counter}" not in query:
             raise ConfigError(f"DROP_RATE_QUERY={query!r} must contain the {{counter}} placeholder")
@@ -117,7 +76,7 @@ class Settings:
             cluster_label=env.str("CLUSTER_LABEL", "cluster"),
             default_cluster=default,
             clusters=MappingProxyType(clusters),
-            prometheus_url=prometheus_url.rstrip("/") if prometheus_url else None,
+            prometheus_url=prometheus_url,
             prometheus_sigv4_region=sigv4_region,
             drop_rate_query=query,
             graph_url_template=env.optional("GRAPH_URL_TEMPLATE"),
@@ -130,26 +89,3 @@ class Settings:
             kube_per_node_pod_lists=env.int("KUBE_PER_NODE_POD_LISTS", 3, minimum=0, maximum=20),
             dns_namespace=env.str("DNS_NAMESPACE", "kube-system"),
         )
-
-
-def _clusters(env: EnvReader, region: str) -> dict[str, ClusterConfig]:
-    clusters: dict[str, ClusterConfig] = {}
-    for name, value in env.json_object("CLUSTERS").items():
-        if not isinstance(value, dict):
-            raise ConfigError(f"CLUSTERS[{name!r}] must be an object with eks_name, region, kubeconfig")
-        unknown = set(value) - _CLUSTER_KEYS
-        if unknown:
-            raise ConfigError(
-                f"CLUSTERS[{name!r}] has unknown keys {sorted(unknown)}; "
-                "allowed: eks_name, region, kubeconfig"
-            )
-        for key in _CLUSTER_KEYS:
-            if value.get(key) is not None and not isinstance(value[key], str):
-                raise ConfigError(f"CLUSTERS[{name!r}].{key} must be a string")
-        clusters[name] = ClusterConfig(
-            name=name,
-            eks_name=value.get("eks_name") or name,
-            region=value.get("region") or region,
-            kubeconfig=value.get("kubeconfig") or None,
-        )
-    return clusters

@@ -5,14 +5,12 @@ Every invalid value fails at cold start with the variable's name and what it sho
 
 from __future__ import annotations
 
-import dataclasses
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from netguard.clients.eks import ClusterAccess
+from netguard.config.clusters import ClusterConfig, read_clusters, read_prometheus, read_region
 from netguard.config.env import EnvReader
 from netguard.errors import ConfigError
 from netguard.remediate.errors import UnknownCluster
@@ -20,25 +18,10 @@ from netguard.remediate.gate import parse_duration
 from netguard.remediate.models import Mode, PolicySettings
 
 SQS_MAX_DELAY_SECONDS = 900
-_AMP_HOST = re.compile(r"aps-workspaces\.([a-z0-9-]+)\.amazonaws\.com")
 SHIPPED_PERSISTING_RULES: Mapping[str, float] = MappingProxyType(
     {"LinklocalAllowanceExceededPersisting": 300.0}
 )
 """amp/rules.yaml's persisting rule and its `for: 5m`; PERSISTING_RULES adds to or overrides it."""
-
-
-@dataclass(frozen=True)
-class ClusterConfig:
-    name: str
-    """The name alerts carry (the `cluster` label)."""
-    eks_name: str
-    region: str
-    kubeconfig: str | None = None
-    """When set, used instead of EKS (tests, the local stack)."""
-
-    @property
-    def access(self) -> ClusterAccess:
-        return ClusterAccess(name=self.eks_name, region=self.region, kubeconfig=self.kubeconfig)
 
 
 @dataclass(frozen=True)
@@ -96,29 +79,10 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = EnvReader(os.environ if environ is None else environ)
-        region = env.str("AWS_REGION", env.str("AWS_DEFAULT_REGION", "us-east-1"))
-        clusters = _clusters(env, region)
-        default = env.optional("DEFAULT_CLUSTER")
-        if default is not None and default not in clusters:
-            if clusters:
-                raise ConfigError(f"DEFAULT_CLUSTER={default!r} is not a key of CLUSTERS")
-            # As for enrich: one cluster named only by DEFAULT_CLUSTER (same EKS name, this region).
-            clusters[default] = ClusterConfig(name=default, eks_name=default, region=region)
-        if not clusters:
-            raise ConfigError(
-                'CLUSTERS (JSON {"name": {"eks_name", "region", "kubeconfig"}})'
-                " or DEFAULT_CLUSTER is required"
-            )
-        if default is None and len(clusters) == 1:
-            default = next(iter(clusters))
-        kubeconfig = env.optional("KUBECONFIG")
-        if default is not None and kubeconfig and not clusters[default].kubeconfig:
-            clusters[default] = dataclasses.replace(clusters[default], kubeconfig=kubeconfig)
-        prometheus_url = env.optional("PROMETHEUS_URL")
-        sigv4_region = env.optional("PROMETHEUS_SIGV4_REGION")
-        if prometheus_url and sigv4_region is None and (match := _AMP_HOST.search(prometheus_url)):
-            sigv4_region = match.group(1)
-        settings = cls(
+        region = read_region(env)
+        clusters, default = read_clusters(env, region)
+        prometheus_url, sigv4_region = read_prometheus(env)
+        return cls(
             enriched_topic_arn=env.str("ENRICHED_TOPIC_ARN"),
             state_table=env.str("STATE_TABLE"),
             followup_queue_url=env.str("FOLLOWUP_QUEUE_URL"),
@@ -139,40 +103,11 @@ class Settings:
             revert_coredns=env.bool("REVERT_COREDNS", False),
             revert_nodelocal=env.bool("REVERT_NODELOCAL", False),
             max_verifications=env.int("MAX_VERIFICATIONS", 6, minimum=1, maximum=100),
-            prometheus_url=prometheus_url.rstrip("/") if prometheus_url else None,
+            prometheus_url=prometheus_url,
             prometheus_sigv4_region=sigv4_region or region,
             persisting_rules=MappingProxyType(_persisting_rules(env)),
             lock_wait_seconds=env.float("LOCK_WAIT_SECONDS", 20.0, minimum=0.0),
         )
-        if settings.prometheus_url and not settings.prometheus_url.startswith(("http://", "https://")):
-            raise ConfigError(
-                f"PROMETHEUS_URL={settings.prometheus_url!r} must start with http:// or https://"
-            )
-        return settings
-
-
-def _clusters(env: EnvReader, region: str) -> dict[str, ClusterConfig]:
-    raw = env.json_object("CLUSTERS")
-    clusters = {}
-    for name, value in raw.items():
-        if not isinstance(value, dict):
-            raise ConfigError(f"CLUSTERS[{name!r}] must be an object with eks_name, region, kubeconfig")
-        unknown = set(value) - {"eks_name", "region", "kubeconfig"}
-        if unknown:
-            raise ConfigError(
-                f"CLUSTERS[{name!r}] has unknown keys {sorted(unknown)};"
-                " allowed: eks_name, region, kubeconfig"
-            )
-        for key in ("eks_name", "region", "kubeconfig"):
-            if key in value and value[key] is not None and not isinstance(value[key], str):
-                raise ConfigError(f"CLUSTERS[{name!r}].{key} must be a string")
-        clusters[name] = ClusterConfig(
-            name=name,
-            eks_name=value.get("eks_name") or name,
-            region=value.get("region") or region,
-            kubeconfig=value.get("kubeconfig") or None,
-        )
-    return clusters
 
 
 def _persisting_rules(env: EnvReader) -> dict[str, float]:

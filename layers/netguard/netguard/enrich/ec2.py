@@ -112,7 +112,12 @@ class Ec2Enricher:
         )
 
     def _describe_instances(self, filter_name: str, values: Sequence[str]) -> Iterator[dict[str, Any]]:
-        kwargs: dict[str, Any] = {"Filters": [{"Name": filter_name, "Values": list(values)}]}
+        # The largest page EC2 allows: one chunk of 200 keys is one request however the instances
+        # are spread over reservations.
+        kwargs: dict[str, Any] = {
+            "Filters": [{"Name": filter_name, "Values": list(values)}],
+            "MaxResults": 1000,
+        }
         while True:
             response = self._call("DescribeInstances", self._ec2.describe_instances, **kwargs)
             for reservation in response.get("Reservations", []):

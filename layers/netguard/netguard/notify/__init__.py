@@ -35,7 +35,7 @@ from netguard.notify.pagerduty import (
     resolve_event,
     trigger_event,
 )
-from netguard.notify.runner import RecordResult, RecordStatus, process_record
+from netguard.notify.runner import RecordResult, RecordStatus, handle_event, process_record
 from netguard.notify.secrets import Secret, SecretCache
 from netguard.notify.slack import SlackApi, SlackNotifier, SlackWebhook
 
@@ -76,6 +76,7 @@ __all__ = [
     "digest_event",
     "digest_from_dict",
     "digest_to_dict",
+    "handle_event",
     "map_severity",
     "merge",
     "process_record",

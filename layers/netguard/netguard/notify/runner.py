@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
 from netguard.enriched import EnrichedEvent, event_from_json
 from netguard.errors import NetguardError, PermanentError, RetryableError
 from netguard.notify.http import Budget
@@ -98,3 +101,46 @@ def process_record(
         return RecordResult(RecordStatus.FAILED, **base, code=_error_code(exc), message=str(exc), error=exc)
     ledger.done(event.event_id, deliveries)
     return RecordResult(RecordStatus.DELIVERED, **base, deliveries=deliveries)
+
+
+def handle_event(
+    event: Mapping[str, Any],
+    *,
+    notifier: Callable[[], Notifier],
+    ledger: EventLedger,
+    budget: Budget,
+    log: Logger,
+    emf: Metrics,
+    receiver: str,
+) -> dict[str, Any]:
+    """Every SNS record of one invocation, with its log line and metrics; shared by the notify_* handlers.
+
+    A retryable failure is re-raised (Lambda retries, then the failure destination keeps the event);
+    a permanent one is reported and the next record goes on.
+    """
+    results = []
+    for record in event.get("Records") or []:
+        result = process_record(record, notifier=notifier, ledger=ledger, budget=budget)
+        _report(result, log, emf, receiver)
+        if result.status is RecordStatus.RETRY and result.error is not None:
+            raise result.error
+        results.append({"event_id": result.event_id, "status": result.status.value, "sent": result.sent})
+    return {"results": results}
+
+
+def _report(result: RecordResult, log: Logger, emf: Metrics, receiver: str) -> None:
+    log.append_keys(
+        group_id=result.group_id, fingerprint=result.fingerprint, cluster=result.cluster, action=result.action
+    )
+    emf.add_metric(name="NotificationsSent", unit=MetricUnit.Count, value=result.sent)
+    emf.add_metric(name="NotificationsDuplicate", unit=MetricUnit.Count, value=result.duplicates)
+    failed = 1 if result.status in (RecordStatus.FAILED, RecordStatus.RETRY) else 0
+    emf.add_metric(name="NotificationsFailed", unit=MetricUnit.Count, value=failed)
+    details = {"event_id": result.event_id, "status": result.status.value, "code": result.code}
+    if result.status is RecordStatus.FAILED:
+        log.error("%s delivery failed permanently: %s", receiver, result.message, extra=details)
+    elif result.status is RecordStatus.RETRY:
+        log.warning("%s delivery failed, will be retried: %s", receiver, result.message, extra=details)
+    else:
+        deliveries = [f"{d.action}:{d.outcome.value}" for d in result.deliveries]
+        log.info("%s %s", receiver, result.status.value, extra={**details, "deliveries": deliveries})

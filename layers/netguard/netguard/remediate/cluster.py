@@ -13,7 +13,7 @@ from typing import Any, Protocol
 from netguard.clients import aws
 from netguard.clients.eks import kube_client
 from netguard.clients.kubernetes import JsonObject
-from netguard.config.remediate import ClusterConfig
+from netguard.config.clusters import ClusterConfig
 from netguard.dns import ClusterDns, observe_cluster_dns
 from netguard.remediate.actuators import ChangeResult, NodeLocalDnsActuator, ReplicaFloor, coredns_actuator
 from netguard.remediate.models import ClusterState

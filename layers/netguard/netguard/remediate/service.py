@@ -19,7 +19,8 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from netguard.alerts.models import AllowanceKind
-from netguard.config.remediate import SQS_MAX_DELAY_SECONDS, ClusterConfig, Settings
+from netguard.config.clusters import ClusterConfig
+from netguard.config.remediate import SQS_MAX_DELAY_SECONDS, Settings
 from netguard.enriched import (
     ActionKind,
     EnrichedEvent,
