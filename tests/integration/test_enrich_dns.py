@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 
 import pytest
 
 from netguard.clients.kubernetes import KubeNotFound
 from netguard.dns import OwnerKind, observe_cluster_dns
 from netguard.enrich.kubernetes import KubernetesEnricher
-from netguard.localstack import processes, seed
+from netguard.localstack import seed
 
 pytestmark = [pytest.mark.integration, pytest.mark.k8s]
 
@@ -189,12 +190,12 @@ def test_dns_bypass_pods(eks_env, bypass_pods: str, per_node_limit: int) -> None
     target = bypass_pods
     enricher = KubernetesEnricher(eks_env.cluster.client("enrich"), per_node_limit=per_node_limit)
     # The cluster-wide list only sees Running pods; kwok marks them Running shortly after creation.
-    processes.wait_until(
-        lambda: enricher.dns_bypass_pods([target]) == {target: EXPECTED},
-        what="bypassing pods listed",
-        timeout=30,
-    )
-    assert enricher.dns_bypass_pods([target]) == {target: EXPECTED}
+    deadline = time.monotonic() + 60
+    listed = enricher.dns_bypass_pods([target])
+    while listed != {target: EXPECTED} and time.monotonic() < deadline:
+        time.sleep(0.5)
+        listed = enricher.dns_bypass_pods([target])
+    assert listed == {target: EXPECTED}
     records = enricher.nodes()
     by_name = {r.info.name: r for r in records}
     assert set(by_name) == {n.name for n in eks_env.nodes}
