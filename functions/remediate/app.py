@@ -75,9 +75,10 @@ def _sns(record: dict[str, Any]) -> None:
     try:
         event = event_from_json(record["Sns"]["Message"])
     except SchemaError as exc:
-        logger.error("not an enriched event; dropped", extra={"error": str(exc)})
-        metrics.add_metric(name="MessagesDropped", unit=MetricUnit.Count, value=1)
-        return
+        # Raised, not swallowed: after Lambda's retries the failure destination keeps the message.
+        logger.error("not an enriched event; rejected", extra={"error": str(exc)})
+        metrics.add_metric(name="MessagesRejected", unit=MetricUnit.Count, value=1)
+        raise
     logger.append_keys(cluster=event.cluster, group_id=event.group_id, action="evaluate")
     _record(service().on_event(event))
 
@@ -98,16 +99,18 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             _sns(record)  # errors propagate: Lambda retries the whole (single-record) SNS event
             continue
         if source != "aws:sqs":
-            logger.error("record from an unexpected source; dropped", extra={"source": source})
-            metrics.add_metric(name="MessagesDropped", unit=MetricUnit.Count, value=1)
-            continue
+            logger.error("record from an unexpected source; rejected", extra={"source": source})
+            metrics.add_metric(name="MessagesRejected", unit=MetricUnit.Count, value=1)
+            raise PermanentError(f"remediate cannot handle records from {source or 'an unknown source'!r}")
         try:
             _sqs(record)
         except PermanentError as exc:
+            # Reported as failed so SQS redelivers it and, after maxReceiveCount, its DLQ keeps it.
             logger.error(
-                "follow-up dropped", extra={"error": str(exc), "message_id": record.get("messageId")}
+                "follow-up rejected", extra={"error": str(exc), "message_id": record.get("messageId")}
             )
-            metrics.add_metric(name="MessagesDropped", unit=MetricUnit.Count, value=1)
+            metrics.add_metric(name="MessagesRejected", unit=MetricUnit.Count, value=1)
+            failures.append({"itemIdentifier": record["messageId"]})
         except Exception as exc:  # noqa: BLE001 - retryable or unexpected: SQS redelivers this record only
             level = logger.warning if isinstance(exc, RetryableError) else logger.exception
             level("follow-up will be retried", extra={"error": str(exc)})

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from netguard.commands.invoke import LambdaContext, load_handler_module
-from netguard.enriched import event_to_json
+from netguard.enriched import SchemaError, event_to_json
 from netguard.errors import RetryableError
 from netguard.remediate.service import FollowUp
 from tests.unit.remediate.fakes import event, linklocal_alert
@@ -56,9 +56,11 @@ def test_sns_record_is_an_enriched_event(app: ModuleType) -> None:
     assert [e.event_id for e in service.events] == [enriched.event_id]
 
 
-def test_sns_record_that_is_not_an_event_is_dropped(app: ModuleType) -> None:
+def test_sns_record_that_is_not_an_event_is_rejected_not_dropped(app: ModuleType) -> None:
+    """Raised, so Lambda's failure destination keeps it; nothing reaches the service."""
     service = FakeService()
-    invoke(app, service, [{"EventSource": "aws:sns", "Sns": {"Message": "hello"}}])
+    with pytest.raises(SchemaError):
+        invoke(app, service, [{"EventSource": "aws:sns", "Sns": {"Message": "hello"}}])
     assert service.events == []
 
 
@@ -67,6 +69,9 @@ def test_sqs_follow_up_and_failures(app: ModuleType) -> None:
     service = FakeService()
     assert invoke(app, service, [sqs(message.to_json())]) == {"batchItemFailures": []}
     assert service.follow_ups == [message]
-    assert invoke(app, FakeService(), [sqs(json.dumps({"kind": "other"}))]) == {"batchItemFailures": []}
+    # A follow-up it cannot read goes back to SQS (and after maxReceiveCount to the DLQ).
+    assert invoke(app, FakeService(), [sqs(json.dumps({"kind": "other"}), "m3")]) == {
+        "batchItemFailures": [{"itemIdentifier": "m3"}]
+    }
     retried = invoke(app, FakeService(RetryableError("lock busy")), [sqs(message.to_json(), "m7")])
     assert retried == {"batchItemFailures": [{"itemIdentifier": "m7"}]}
