@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from netguard.enriched import EnrichedEvent
+from netguard.enriched import EnrichedEvent, event_from_json
 from netguard.errors import NetguardError
 from netguard.notify import Budget, Delivery, DeliveryPermanent, DeliveryRetryable, EventLedger, Outcome
 from netguard.notify.models import Receiver
@@ -55,6 +55,8 @@ class TestProcessRecord:
         assert [_run(notifier, ledger) for _ in range(2)] == [RecordStatus.FAILED, RecordStatus.DUPLICATE]
         [failure] = store.query(pk="failure#f")
         assert failure.data["code"] == "invalid_auth"
+        # The message itself is kept, so it can be replayed once the cause is fixed.
+        assert event_from_json(failure.data["sns_message"]).event_id == failure.data["event_id"]
         assert notifier.calls == 1
 
     def test_in_progress_claim_expires(self) -> None:

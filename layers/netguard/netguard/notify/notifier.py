@@ -72,8 +72,9 @@ class EventLedger:
         with contextlib.suppress(StateConflict):
             self._store.delete(pk=self._pk, sk=event_id)
 
-    def failed(self, event_id: str, *, code: str, message: str, group_id: str = "") -> None:
-        """Keep the event claimed (no retry storm) and record why it failed."""
+    def failed(self, event_id: str, *, code: str, message: str, group_id: str = "", raw: str = "") -> None:
+        """Keep the event claimed (no retry storm) and record why it failed, with the message itself
+        (`raw`, at most SNS's 256 KB) so nothing is lost: it can be replayed once the cause is fixed."""
         self._store.put(
             pk=self._pk, sk=event_id, ttl_seconds=self._done_ttl, data={"state": "failed", "code": code}
         )
@@ -82,5 +83,11 @@ class EventLedger:
             pk=self._failure_pk,
             sk=f"{now}#{event_id}",
             ttl_seconds=self._failure_ttl,
-            data={"event_id": event_id, "group_id": group_id, "code": code, "message": message[:1000]},
+            data={
+                "event_id": event_id,
+                "group_id": group_id,
+                "code": code,
+                "message": message[:1000],
+                "sns_message": raw,
+            },
         )

@@ -74,10 +74,11 @@ def process_record(
     """Decode, claim, deliver, and record one SNS record from the enriched topic."""
     sns = record.get("Sns") or {}
     message_id = str(sns.get("MessageId") or "unknown")
+    raw = str(sns.get("Message") or "")
     try:
-        event = event_from_json(str(sns.get("Message") or ""))
+        event = event_from_json(raw)
     except PermanentError as exc:
-        ledger.failed(f"sns#{message_id}", code=_error_code(exc), message=str(exc))
+        ledger.failed(f"sns#{message_id}", code=_error_code(exc), message=str(exc), raw=raw)
         return RecordResult(RecordStatus.FAILED, f"sns#{message_id}", code=_error_code(exc), message=str(exc))
     base: dict[str, Any] = {
         "event_id": event.event_id,
@@ -97,7 +98,9 @@ def process_record(
         ledger.release(event.event_id)
         return RecordResult(RecordStatus.RETRY, **base, code=_error_code(exc), message=str(exc), error=exc)
     except PermanentError as exc:
-        ledger.failed(event.event_id, code=_error_code(exc), message=str(exc), group_id=event.group_id)
+        ledger.failed(
+            event.event_id, code=_error_code(exc), message=str(exc), group_id=event.group_id, raw=raw
+        )
         return RecordResult(RecordStatus.FAILED, **base, code=_error_code(exc), message=str(exc), error=exc)
     ledger.done(event.event_id, deliveries)
     return RecordResult(RecordStatus.DELIVERED, **base, deliveries=deliveries)
