@@ -100,6 +100,30 @@ class K8sCluster:
             what="kube-system back to the seeded baseline (coredns 2/2 Ready, no other pods)",
             timeout=timeout,
         )
+        self._spread_coredns(timeout=timeout)
+
+    def _spread_coredns(self, *, timeout: float) -> None:
+        """The baseline's two CoreDNS pods on two nodes. Anti-affinity is only preferred (as on EKS),
+        so a pair can end up sharing a node; one is then deleted and its replacement, scheduled
+        with the other pod in view, goes to a free node. Tests start from the same placement shape."""
+        path = f"/api/v1/namespaces/{KUBE_SYSTEM}/pods"
+
+        def nodes() -> set[str]:
+            return {
+                p["spec"]["nodeName"] for p in cluster.ready_pods(self.admin, KUBE_SYSTEM, "k8s-app=kube-dns")
+            }
+
+        pods = cluster.ready_pods(self.admin, KUBE_SYSTEM, "k8s-app=kube-dns")
+        if len(pods) == 2 and pods[0]["spec"]["nodeName"] == pods[1]["spec"]["nodeName"]:
+            _delete_quietly(self.admin, f"{path}/{pods[1]['metadata']['name']}")
+            processes.wait_until(
+                lambda: (
+                    len(nodes()) == 2
+                    and cluster.deployment_settled(self.admin, KUBE_SYSTEM, "coredns", seed.COREDNS_REPLICAS)
+                ),
+                what="coredns baseline on two nodes",
+                timeout=timeout,
+            )
 
 
 def _names(client: KubeClient, path: str) -> list[str]:

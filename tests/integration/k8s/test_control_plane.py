@@ -122,7 +122,10 @@ class TestScheduling:
     def test_coredns_scales_from_two_to_four_on_four_distinct_nodes(self, dns_baseline: K8sCluster) -> None:
         """The real scheduler spreads the new replicas (preferred anti-affinity) and kwok makes them Ready."""
         admin: KubeClient = dns_baseline.admin
-        assert len(cluster.ready_pods(admin, "kube-system", "k8s-app=kube-dns")) == 2
+        baseline = sorted(
+            p["spec"]["nodeName"] for p in cluster.ready_pods(admin, "kube-system", "k8s-app=kube-dns")
+        )
+        assert len(set(baseline)) == 2
         scale = admin.patch(f"{COREDNS}/scale", {"spec": {"replicas": 4}})
         assert scale["spec"]["replicas"] == 4
         processes.wait_until(
@@ -132,7 +135,8 @@ class TestScheduling:
         )
         pods = cluster.ready_pods(admin, "kube-system", "k8s-app=kube-dns")
         assert len(pods) == 4
-        assert len({pod["spec"]["nodeName"] for pod in pods}) == 4
+        placed = sorted(pod["spec"]["nodeName"] for pod in pods)
+        assert len(set(placed)) == 4, f"baseline on {baseline}, after the scale-up on {placed}"
         assert {pod["spec"]["nodeName"] for pod in pods} <= {node.name for node in dns_baseline.nodes}
         assert all(pod["status"]["phase"] == "Running" and pod["status"].get("podIP") for pod in pods)
         status = admin.get(COREDNS)["status"]
