@@ -56,6 +56,12 @@ def _record(report: MessageReport) -> None:
         group_key=",".join(report.group_ids[:5]),
         fingerprint=",".join(report.fingerprints[:20]),
     )
+    if report.unparseable:
+        logger.warning(
+            "message could not be parsed: %s",
+            report.unparseable_reason,
+            extra={"message_id": report.message_id, "raw_location": report.raw_location or "not kept"},
+        )
     logger.info(
         "message processed",
         extra={

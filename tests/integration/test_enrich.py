@@ -320,11 +320,16 @@ def test_ec2_outage_still_publishes(stack: Stack, monkeypatch: pytest.MonkeyPatc
     assert alert.node.name == node.name
 
 
-def test_unparseable_message_is_published_and_kept(stack: Stack) -> None:
+def test_unparseable_message_is_published_and_kept(stack: Stack, capsys: pytest.CaptureFixture[str]) -> None:
     raw = "this is not an alert <html>" * 10
     event = sns_event(raw, subject="hello")
     result = stack.invoke(event)
     assert result["published"] == 1
+    # One warning line with the specific reason and where the raw message was kept.
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    (warning,) = [line for line in lines if line.get("level") == "WARNING"]
+    assert warning["message"].startswith("message could not be parsed: ")
+    assert warning["raw_location"].startswith(f"s3://{stack.bucket}/")
     (captured,) = stack.drain()
     assert captured.event.event_type is EventType.UNPARSEABLE
     assert captured.attributes["event_type"] == "unparseable"

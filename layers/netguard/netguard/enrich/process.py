@@ -47,6 +47,9 @@ class MessageReport:
     groups: int = 0
     alerts: int = 0
     unparseable: bool = False
+    unparseable_reason: str = ""
+    raw_location: str = ""
+    """Where the raw message of an unparseable one was kept (empty when it could not be)."""
     published: int = 0
     already_published: int = 0
     enrichment_errors: int = 0
@@ -138,6 +141,8 @@ class MessageProcessor:
                 EnrichmentError(source="s3", message="RAW_BUCKET is not set; the raw message was not kept")
             )
         report.enrichment_errors += len(errors)
+        report.unparseable_reason = outcome.reason
+        report.raw_location = location
         return unparseable_event(
             outcome,
             source=source_ref(outcome.message),
