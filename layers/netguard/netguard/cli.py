@@ -19,16 +19,13 @@ COMMAND_MODULES = (
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="netguard", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="netguard",
+        description="netguard: EC2 network-allowance alerts from AMP, enriched, notified and remediated on EKS.",
+    )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue  # TODO(integration): remove once every command module exists
-        module.register(subparsers)
+        importlib.import_module(name).register(subparsers)
     return parser
 
 
