@@ -21,7 +21,7 @@ COMMAND_MODULES = (
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="netguard",
-        description="netguard: EC2 network-allowance alerts from AMP, enriched, notified and remediated on EKS.",
+        description="EC2 network-allowance alerts from AMP, enriched, notified and remediated on EKS.",
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
