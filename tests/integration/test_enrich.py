@@ -22,6 +22,7 @@ from netguard.enrich.process import IDEMPOTENCY_PK
 from netguard.enrich.publish import SNS_MAX_BYTES
 from netguard.enriched import EnrichedEvent, EventType, event_from_json
 from netguard.localstack.processes import free_port
+from tests.support.logs import powertools_lines
 
 pytestmark = [pytest.mark.integration, pytest.mark.k8s]
 
@@ -320,13 +321,13 @@ def test_ec2_outage_still_publishes(stack: Stack, monkeypatch: pytest.MonkeyPatc
     assert alert.node.name == node.name
 
 
-def test_unparseable_message_is_published_and_kept(stack: Stack, capsys: pytest.CaptureFixture[str]) -> None:
+def test_unparseable_message_is_published_and_kept(stack: Stack) -> None:
     raw = "this is not an alert <html>" * 10
     event = sns_event(raw, subject="hello")
-    result = stack.invoke(event)
+    with powertools_lines("netguard-enrich") as lines:
+        result = stack.invoke(event)
     assert result["published"] == 1
     # One warning line with the specific reason and where the raw message was kept.
-    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     (warning,) = [line for line in lines if line.get("level") == "WARNING"]
     assert warning["message"].startswith("message could not be parsed: ")
     assert warning["raw_location"].startswith(f"s3://{stack.bucket}/")
