@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
 from netguard.alerts.models import AlertGroup, ParseOutcome, SnsMessage, Unparseable
-from netguard.enrich.errors import EnrichError, PublishError
+from netguard.enrich.errors import EnrichError, MessageInFlight, PublishError
 from netguard.enrich.models import EnrichmentResult
 from netguard.enrich.process import IDEMPOTENCY_PK, MessageProcessor
 from netguard.enriched.models import EnrichedAlert, EnrichedEvent, EventType
@@ -123,6 +124,38 @@ class TestIdempotency:
             MESSAGE
         )
         assert report.published == 1
+
+    def test_concurrent_deliveries_publish_once(self) -> None:
+        """Two deliveries at the same instant: one publishes, the other is told to retry later,
+        and that retry finds the message done."""
+        store = MemoryStore()
+        entered, release = threading.Event(), threading.Event()
+
+        class SlowPublisher(FakePublisher):
+            def publish(self, event: EnrichedEvent) -> str:
+                entered.set()
+                release.wait(5)
+                return super().publish(event)
+
+        publisher = SlowPublisher()
+        proc = processor([group(alert({"instance": "10.0.0.1:1"}))], publisher, store)
+        first = threading.Thread(target=proc.process, args=(MESSAGE,))
+        first.start()
+        assert entered.wait(5)
+        with pytest.raises(MessageInFlight):
+            proc.process(MESSAGE)
+        release.set()
+        first.join(5)
+        assert len(publisher.published) == 1
+        assert proc.process(MESSAGE).duplicate
+
+    def test_failed_attempt_releases_its_lease(self) -> None:
+        """After a failure, Lambda's retry is not mistaken for a concurrent delivery."""
+        store, publisher = MemoryStore(), FakePublisher(fail_on={1})
+        proc = processor([group(alert({"instance": "10.0.0.1:1"}))], publisher, store)
+        with pytest.raises(PublishError):
+            proc.process(MESSAGE)
+        assert proc.process(MESSAGE).published == 1
 
     def test_no_message_id_no_idempotency(self) -> None:
         store, publisher = MemoryStore(), FakePublisher()

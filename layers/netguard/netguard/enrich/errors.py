@@ -29,3 +29,7 @@ class PublishError(RetryableError):
 
 class EventTooLarge(PermanentError):
     """One alert alone does not fit in an SNS message even after shortening its annotations."""
+
+
+class MessageInFlight(RetryableError):
+    """Another invocation is processing the same SNS message right now; Lambda's retry will find it done."""

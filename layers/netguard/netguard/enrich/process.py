@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from netguard.alerts.models import AlertGroup, ParseOutcome, SnsMessage, Unparseable
-from netguard.enrich.errors import EnrichError, EventTooLarge
+from netguard.enrich.errors import EnrichError, EventTooLarge, MessageInFlight
 from netguard.enrich.pipeline import Pipeline
 from netguard.enrich.publish import (
     DEFAULT_BUDGET,
@@ -25,12 +25,15 @@ from netguard.enrich.publish import (
     unparseable_event,
 )
 from netguard.enriched.models import EnrichedEvent, EnrichmentError
-from netguard.state.errors import StateUnavailable
+from netguard.state.errors import StateConflict, StateUnavailable
 from netguard.state.store import StateStore
 
 log = logging.getLogger(__name__)
 
 IDEMPOTENCY_PK = "idem#enrich"
+INFLIGHT_PK = "inflight#enrich"
+DEFAULT_LEASE_SECONDS = 90
+"""Longer than the function's 60 s timeout, shorter than Lambda's first retry of a crashed invocation."""
 DEFAULT_IDEMPOTENCY_TTL = 7 * 24 * 3600
 
 
@@ -71,6 +74,7 @@ class MessageProcessor:
         default_cluster: str = "",
         idempotency_ttl: int = DEFAULT_IDEMPOTENCY_TTL,
         budget: int = DEFAULT_BUDGET,
+        lease_seconds: int = DEFAULT_LEASE_SECONDS,
     ) -> None:
         self._parse = parse
         self._pipeline = pipeline
@@ -80,12 +84,24 @@ class MessageProcessor:
         self._default_cluster = default_cluster
         self._ttl = idempotency_ttl
         self._budget = budget
+        self._lease_seconds = lease_seconds
 
     def process(self, message: SnsMessage) -> MessageReport:
         report = MessageReport(message_id=message.message_id)
         if self._done(message.message_id):
             report.duplicate = True
             return report
+        if not self._lease(message.message_id):
+            raise MessageInFlight(
+                f"SNS message {message.message_id} is being processed by another invocation"
+            )
+        try:
+            return self._process(message, report)
+        except BaseException:
+            self._release(message.message_id)  # so Lambda's retry of this failure proceeds at once
+            raise
+
+    def _process(self, message: SnsMessage, report: MessageReport) -> MessageReport:
         outcome = self._parse(message)
         if isinstance(outcome, Unparseable):
             events = [self._unparseable(outcome, report)]
@@ -162,6 +178,30 @@ class MessageProcessor:
         report.published += 1
         if event.source.message_id:
             self._record(event.event_id, {"group_id": event.group_id, "part": event.part_index})
+
+    def _lease(self, key: str) -> bool:
+        """Claim a message for this invocation, so two concurrent deliveries cannot both publish."""
+        if not key or self._store is None:
+            return True
+        try:
+            self._store.create(
+                pk=INFLIGHT_PK, sk=key, data={"at": now_rfc3339()}, ttl_seconds=self._lease_seconds
+            )
+        except StateConflict:
+            return False
+        except StateUnavailable as exc:
+            log.warning("in-flight lease not taken; processing anyway", extra={"key": key, "error": str(exc)})
+        return True
+
+    def _release(self, key: str) -> None:
+        if not key or self._store is None:
+            return
+        try:
+            self._store.delete(pk=INFLIGHT_PK, sk=key)
+        except StateUnavailable as exc:
+            log.warning(
+                "in-flight lease not released; it expires by itself", extra={"key": key, "error": str(exc)}
+            )
 
     def _done(self, key: str) -> bool:
         if not key or self._store is None:
