@@ -212,15 +212,14 @@ class EksAddonActuator:
         merged = with_floor(before["values"], target)
         self._check_ready(addon, merged)
         after = self._apply(addon, merged, dry_run=dry_run)
-        verb = "would set" if dry_run else "set"
-        return ChangeResult(
-            not dry_run,
-            dry_run,
+        return ChangeResult.made(
             before,
             after,
-            f"{verb} {before['key']} of {self._what} from {before['floor']} to {after['floor']} "
-            "with UpdateAddon (resolveConflicts=PRESERVE), every other configuration value kept"
-            + (" (dry run: nothing changed)" if dry_run else ""),
+            dry_run=dry_run,
+            done="set",
+            would="would set",
+            detail=f"{before['key']} of {self._what} from {before['floor']} to {after['floor']} "
+            "with UpdateAddon (resolveConflicts=PRESERVE), every other configuration value kept",
         )
 
     def restore(self, original: Mapping[str, Any], *, dry_run: bool) -> ChangeResult:
@@ -238,14 +237,13 @@ class EksAddonActuator:
             )
         self._check_ready(addon, restored)
         after = self._apply(addon, restored, dry_run=dry_run)
-        verb = "would restore" if dry_run else "restored"
-        return ChangeResult(
-            not dry_run,
-            dry_run,
+        return ChangeResult.made(
             before,
             after,
-            f"{verb} {after['key']} of {self._what} to {after['floor']}"
-            + (" (dry run: nothing changed)" if dry_run else ""),
+            dry_run=dry_run,
+            done="restored",
+            would="would restore",
+            detail=f"{after['key']} of {self._what} to {after['floor']}",
         )
 
     # --- helpers ---------------------------------------------------------------------------------

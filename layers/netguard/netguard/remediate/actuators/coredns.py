@@ -90,10 +90,6 @@ def _check_owner(original: Mapping[str, Any], owner: FloorOwner) -> None:
         )
 
 
-def _mode(dry_run: bool) -> str:
-    return " (dry run: nothing changed)" if dry_run else ""
-
-
 def _scale_path(namespace: str, deployment: str) -> str:
     return f"/apis/apps/v1/namespaces/{namespace}/deployments/{deployment}/scale"
 
@@ -142,14 +138,14 @@ class DeploymentScaleActuator:
                 f"{self._what} already has {before['replicas']} replicas (>= {target})",
             )
         after = self._snapshot(self._set(scale, target, dry_run=dry_run))
-        verb = "would scale" if dry_run else "scaled"
-        return ChangeResult(
-            not dry_run,
-            dry_run,
+        return ChangeResult.made(
             before,
             after,
-            f"{verb} {self._what} from {before['replicas']} to {after['replicas']} replicas "
-            f"through its scale subresource{_mode(dry_run)}",
+            dry_run=dry_run,
+            done="scaled",
+            would="would scale",
+            detail=f"{self._what} from {before['replicas']} to {after['replicas']} replicas "
+            "through its scale subresource",
         )
 
     def restore(self, original: Mapping[str, Any], *, dry_run: bool) -> ChangeResult:
@@ -161,13 +157,13 @@ class DeploymentScaleActuator:
         if before["replicas"] == wanted:
             return ChangeResult(False, dry_run, before, before, f"{self._what} already has {wanted} replicas")
         after = self._snapshot(self._set(scale, wanted, dry_run=dry_run))
-        verb = "would restore" if dry_run else "restored"
-        return ChangeResult(
-            not dry_run,
-            dry_run,
+        return ChangeResult.made(
             before,
             after,
-            f"{verb} {self._what} from {before['replicas']} to {wanted} replicas{_mode(dry_run)}",
+            dry_run=dry_run,
+            done="restored",
+            would="would restore",
+            detail=f"{self._what} from {before['replicas']} to {wanted} replicas",
         )
 
     def _get(self) -> JsonObject:
@@ -258,15 +254,14 @@ class HpaActuator:
         if before["maxReplicas"] < target:
             spec["maxReplicas"] = target
         after = self._snapshot(self._patch(hpa, spec, dry_run=dry_run))
-        verb = "would raise" if dry_run else "raised"
         extra = f" and maxReplicas to {target}" if "maxReplicas" in spec else ""
-        return ChangeResult(
-            not dry_run,
-            dry_run,
+        return ChangeResult.made(
             before,
             after,
-            f"{verb} minReplicas of {self._what} from {before['minReplicas']} to {target}"
-            f"{extra}{_mode(dry_run)}",
+            dry_run=dry_run,
+            done="raised",
+            would="would raise",
+            detail=f"minReplicas of {self._what} from {before['minReplicas']} to {target}{extra}",
         )
 
     def restore(self, original: Mapping[str, Any], *, dry_run: bool) -> ChangeResult:
@@ -277,14 +272,14 @@ class HpaActuator:
         if all(before[k] == v for k, v in wanted.items()):
             return ChangeResult(False, dry_run, before, before, f"{self._what} already has {wanted}")
         after = self._snapshot(self._patch(hpa, wanted, dry_run=dry_run))
-        verb = "would restore" if dry_run else "restored"
-        return ChangeResult(
-            not dry_run,
-            dry_run,
+        return ChangeResult.made(
             before,
             after,
-            f"{verb} {self._what} to minReplicas {wanted['minReplicas']}, maxReplicas "
-            f"{wanted['maxReplicas']}{_mode(dry_run)}",
+            dry_run=dry_run,
+            done="restored",
+            would="would restore",
+            detail=f"{self._what} to minReplicas {wanted['minReplicas']}, "
+            f"maxReplicas {wanted['maxReplicas']}",
         )
 
     def _get(self) -> JsonObject:
@@ -406,15 +401,15 @@ class ProportionalAutoscalerActuator:
         mode, params = before["mode"], before["params"]
         raised = raise_linear(params, target) if mode == "linear" else raise_ladder(params, target)
         after = self._snapshot(self._write(configmap, mode, raised, dry_run=dry_run))
-        verb = "would raise" if dry_run else "raised"
         what = "min" if mode == "linear" else "ladder steps"
-        return ChangeResult(
-            not dry_run,
-            dry_run,
+        return ChangeResult.made(
             before,
             after,
-            f"{verb} {what} of {self._what} from {before['floor']} to {after['floor']}; "
-            f"every other parameter kept{_mode(dry_run)}",
+            dry_run=dry_run,
+            done="raised",
+            would="would raise",
+            detail=f"{what} of {self._what} from {before['floor']} to {after['floor']}; "
+            "every other parameter kept",
         )
 
     def restore(self, original: Mapping[str, Any], *, dry_run: bool) -> ChangeResult:
@@ -439,13 +434,13 @@ class ProportionalAutoscalerActuator:
                 False, dry_run, before, before, f"{self._what} already has the recorded values"
             )
         after = self._snapshot(self._write(configmap, mode, restored, dry_run=dry_run))
-        verb = "would restore" if dry_run else "restored"
-        return ChangeResult(
-            not dry_run,
-            dry_run,
+        return ChangeResult.made(
             before,
             after,
-            f"{verb} the {mode} floor of {self._what} to {after['floor']}{_mode(dry_run)}",
+            dry_run=dry_run,
+            done="restored",
+            would="would restore",
+            detail=f"the {mode} floor of {self._what} to {after['floor']}",
         )
 
     def _get(self) -> JsonObject:

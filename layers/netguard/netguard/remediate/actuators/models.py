@@ -53,3 +53,19 @@ class ChangeResult:
     """The values after the call; under `dry_run`, what they would have been."""
     description: str
     """One sentence for the Slack thread and the audit record."""
+
+    @classmethod
+    def made(
+        cls,
+        before: Mapping[str, Any],
+        after: Mapping[str, Any],
+        *,
+        dry_run: bool,
+        done: str,
+        would: str,
+        detail: str,
+    ) -> ChangeResult:
+        """A change made, or under `dry_run` only previewed: the description starts with `done` or
+        `would` and says when nothing was changed."""
+        suffix = " (dry run: nothing changed)" if dry_run else ""
+        return cls(not dry_run, dry_run, before, after, f"{would if dry_run else done} {detail}{suffix}")
