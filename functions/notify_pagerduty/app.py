@@ -1,7 +1,7 @@
 """Lambda handler subscribed to the enriched topic: PagerDuty Events API v2 trigger, resolve, change.
 
-Wiring only, like notify_slack: settings, state store and secret cache once per container; each SNS
-record through `netguard.notify.process_record`; retryable failures re-raised, permanent ones
+Wiring only, like notify_slack: settings, state store and secret cache once per container; the SNS
+records through `netguard.notify.handle_event`; retryable failures re-raised, permanent ones
 logged once, counted and recorded in the state table.
 """
 

@@ -1,7 +1,7 @@
 """Lambda handler subscribed to the enriched topic: one Slack message per alert group and status.
 
-Wiring only: settings, state store and secret cache are built once per container; each SNS record
-goes through `netguard.notify.process_record`. Retryable failures are re-raised (Lambda retries,
+Wiring only: settings, state store and secret cache are built once per container; the SNS records
+go through `netguard.notify.handle_event`. Retryable failures are re-raised (Lambda retries,
 then the failure destination keeps the event); permanent ones are one log line, a metric and a
 failure record in the state table.
 """

@@ -89,9 +89,9 @@ def test_unknown_cluster() -> None:
 
 def test_default_cluster_alone_and_kubeconfig() -> None:
     """As for enrich: DEFAULT_CLUSTER alone names one cluster; KUBECONFIG applies to it."""
-    s = settings(CLUSTERS="", DEFAULT_CLUSTER="local", KUBECONFIG="/tmp/kubeconfig")
+    s = settings(CLUSTERS="", DEFAULT_CLUSTER="local", KUBECONFIG=".netguard/remediate.kubeconfig")
     assert s.cluster("").access == ClusterAccess(
-        name="local", region="us-east-1", kubeconfig="/tmp/kubeconfig"
+        name="local", region="us-east-1", kubeconfig=".netguard/remediate.kubeconfig"
     )
 
 
