@@ -36,8 +36,8 @@ k8s:
 	./tools/k8s/build.sh all >/dev/null
 
 lint: venv
-	$(BIN)/ruff check layers functions tests
-	$(BIN)/ruff format --check layers functions tests
+	$(BIN)/ruff check layers cli functions tests
+	$(BIN)/ruff format --check layers cli functions tests
 
 typecheck: venv
 	$(BIN)/mypy

@@ -23,8 +23,8 @@ from moto.server import ThreadedMotoServer  # noqa: E402
 from tests.support.alertmanager import SnsCapture, api_alert, create_capture, route  # noqa: E402
 
 from netguard.alerts import SnsMessage, Status, Unparseable, is_truncated, parse_message  # noqa: E402
-from netguard.localstack.alertmanager import RunningAlertmanager, start_alertmanager  # noqa: E402
-from netguard.localstack.processes import free_port  # noqa: E402
+from netguard_cli.localstack.alertmanager import RunningAlertmanager, start_alertmanager  # noqa: E402
+from netguard_cli.localstack.processes import free_port  # noqa: E402
 
 EVENTS = ROOT / "events"
 AMP = ROOT / "amp"

@@ -22,7 +22,7 @@ from netguard.alerts.models import SnsMessage
 from netguard.clients import aws, eks
 from netguard.config.enrich import Settings
 from netguard.enrich.runtime import build_processor
-from netguard.localstack import cluster, processes
+from netguard_cli.localstack import cluster, processes
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from netguard.localstack.scenario import Scenario, ScenarioResult, StepStatus
-from netguard.localstack.stack import LocalStack, StackSettings
+from netguard_cli.localstack.scenario import Scenario, ScenarioResult, StepStatus
+from netguard_cli.localstack.stack import LocalStack, StackSettings
 
 pytestmark = [pytest.mark.integration, pytest.mark.k8s, pytest.mark.slow]
 

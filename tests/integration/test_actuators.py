@@ -16,8 +16,6 @@ import pytest
 
 from netguard.clients.kubernetes import KubeClient
 from netguard.dns import ClusterDns, observe_cluster_dns
-from netguard.localstack import cluster, seed
-from netguard.localstack.processes import wait_until
 from netguard.remediate.actuators import (
     ActuatorError,
     DeploymentScaleActuator,
@@ -27,6 +25,8 @@ from netguard.remediate.actuators import (
     ProportionalAutoscalerActuator,
     coredns_actuator,
 )
+from netguard_cli.localstack import cluster, seed
+from netguard_cli.localstack.processes import wait_until
 from tests.support.eks_addons import EksAddonEndpoint
 from tests.support.k8s import K8sCluster
 

@@ -18,7 +18,7 @@ import pytest
 
 from netguard.alerts import AlertGroup, AllowanceKind, SourceFormat, Status, Unparseable, parse_message
 from netguard.alerts.fingerprint import fingerprint
-from netguard.localstack.alertmanager import amp_definition_files, start_alertmanager
+from netguard_cli.localstack.alertmanager import amp_definition_files, start_alertmanager
 from tests.support.alertmanager import SnsCapture, StartAlertmanager, api_alert
 
 pytestmark = pytest.mark.integration

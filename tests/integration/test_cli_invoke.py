@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from netguard.clients import aws
-from netguard.commands.invoke import LambdaContext
+from netguard_cli.commands.invoke import LambdaContext
 from tests.support.aws import MotoServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.integration
 
 def _netguard(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "netguard", *args],
+        [sys.executable, "-m", "netguard_cli", *args],
         capture_output=True,
         text=True,
         check=False,

@@ -16,12 +16,12 @@ import pytest
 import yaml
 
 from netguard.alerts.fingerprint import fingerprint
-from netguard.commands.invoke import invoke
 from netguard.dns import observe_cluster_dns
 from netguard.enrich.process import IDEMPOTENCY_PK
 from netguard.enrich.publish import SNS_MAX_BYTES
 from netguard.enriched import EnrichedEvent, EventType, event_from_json
-from netguard.localstack.processes import free_port
+from netguard_cli.commands.invoke import invoke
+from netguard_cli.localstack.processes import free_port
 from tests.support.logs import powertools_lines
 
 pytestmark = [pytest.mark.integration, pytest.mark.k8s]

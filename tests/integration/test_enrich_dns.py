@@ -12,7 +12,7 @@ import pytest
 from netguard.clients.kubernetes import KubeNotFound
 from netguard.dns import OwnerKind, observe_cluster_dns
 from netguard.enrich.kubernetes import KubernetesEnricher
-from netguard.localstack import seed
+from netguard_cli.localstack import seed
 
 pytestmark = [pytest.mark.integration, pytest.mark.k8s]
 

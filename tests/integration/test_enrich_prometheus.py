@@ -13,9 +13,9 @@ from netguard.enrich.ec2 import Ec2Enricher
 from netguard.enrich.kubernetes import KubernetesEnricher
 from netguard.enrich.pipeline import Pipeline
 from netguard.enrich.prometheus import DEFAULT_QUERY, PrometheusClient, PrometheusEnricher
-from netguard.localstack.exporter import EthtoolExporter, SimulatedNode
-from netguard.localstack.processes import wait_until
-from netguard.localstack.prometheus import RunningPrometheus, render_config, start_prometheus
+from netguard_cli.localstack.exporter import EthtoolExporter, SimulatedNode
+from netguard_cli.localstack.processes import wait_until
+from netguard_cli.localstack.prometheus import RunningPrometheus, render_config, start_prometheus
 from tests.support.alertbuild import alert, group
 from tests.support.fakekube import node, standard_cluster
 

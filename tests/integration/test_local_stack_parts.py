@@ -10,8 +10,8 @@ import boto3
 import pytest
 import yaml
 
-from netguard.localstack.bridge import create_bindings, event_sources, poll_once
-from netguard.localstack.prometheus import RuleScale, check_rules, load_rule_files, scale_rules
+from netguard_cli.localstack.bridge import create_bindings, event_sources, poll_once
+from netguard_cli.localstack.prometheus import RuleScale, check_rules, load_rule_files, scale_rules
 from tests.support.aws import MotoServer
 
 CHECKOUT = Path(__file__).resolve().parents[2]

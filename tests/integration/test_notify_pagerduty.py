@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from netguard.commands.invoke import invoke
 from netguard.errors import RetryableError
+from netguard_cli.commands.invoke import invoke
 from tests.support import builders
 from tests.support.receivers import NotifyEnv, Reply
 

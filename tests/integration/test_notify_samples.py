@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from netguard.commands.invoke import invoke
 from netguard.enriched import event_from_json
+from netguard_cli.commands.invoke import invoke
 from tests.support.builders import enriched_samples
 from tests.support.receivers import NotifyEnv
 

@@ -7,8 +7,8 @@ import logging
 
 import pytest
 
-from netguard.commands.invoke import invoke
 from netguard.errors import NetguardError
+from netguard_cli.commands.invoke import invoke
 from tests.support import builders
 from tests.support.receivers import ROUTING_KEY, SLACK_TOKEN, WEBHOOK_PATH, NotifyEnv, Reply
 

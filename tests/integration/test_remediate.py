@@ -23,7 +23,6 @@ import pytest
 from netguard.clients import aws
 from netguard.clients import eks as eks_clients
 from netguard.clients.eks import ClusterAccess
-from netguard.commands.invoke import LambdaContext, load_handler_module
 from netguard.enriched import (
     ActionKind,
     EnrichedEvent,
@@ -32,8 +31,9 @@ from netguard.enriched import (
     event_from_json,
     event_to_json,
 )
-from netguard.localstack import cluster, seed
-from netguard.localstack.processes import wait_until
+from netguard_cli.commands.invoke import LambdaContext, load_handler_module
+from netguard_cli.localstack import cluster, seed
+from netguard_cli.localstack.processes import wait_until
 from tests.support.eks_addons import EksAddonEndpoint
 from tests.support.k8s import EksWorld
 from tests.unit.remediate.fakes import event, linklocal_alert
@@ -418,7 +418,7 @@ class TestFollowUp:
 
 class TestOperatorCommands:
     def run(self, capsys: pytest.CaptureFixture[str], *argv: str) -> Any:
-        from netguard.cli import main
+        from netguard_cli.main import main
 
         capsys.readouterr()  # drop what the handler printed (EMF metrics)
         assert main(["remediation", *argv]) == 0

@@ -20,7 +20,7 @@ import pytest
 
 from netguard.alerts import SnsMessage
 from netguard.alerts.sns import message_from_notification
-from netguard.localstack.alertmanager import RunningAlertmanager, start_alertmanager
+from netguard_cli.localstack.alertmanager import RunningAlertmanager, start_alertmanager
 from tests.support.aws import REGION, MotoServer
 
 

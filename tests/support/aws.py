@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pytest
 
 from netguard.clients import aws
-from netguard.localstack.processes import free_port
+from netguard_cli.localstack.processes import free_port
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"

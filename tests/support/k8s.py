@@ -24,8 +24,8 @@ import pytest
 
 from netguard.clients import aws, eks
 from netguard.clients.kubernetes import KubeClient, KubeNotFound, client_from_kubeconfig
-from netguard.localstack import cluster, processes, seed
-from netguard.localstack.models import ClusterNode
+from netguard_cli.localstack import cluster, processes, seed
+from netguard_cli.localstack.models import ClusterNode
 
 REGION = seed.REGION
 KUBE_SYSTEM = seed.KUBE_SYSTEM

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from netguard.clients.kubernetes import FIELD_MANAGER, KubeConflict, KubeForbidden, KubeNotFound
-from netguard.localstack import processes
+from netguard_cli.localstack import processes
 from tests.support.k8s import K8sCluster
 
 pytestmark = [pytest.mark.integration, pytest.mark.k8s]

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from netguard.clients.kubernetes import KubeClient
-from netguard.localstack import cluster, processes, seed
+from netguard_cli.localstack import cluster, processes, seed
 from tests.support.k8s import COREDNS, EksWorld, K8sCluster
 
 pytestmark = [pytest.mark.integration, pytest.mark.k8s]

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from netguard.clients.kubernetes import KubeClient, KubeForbidden
-from netguard.localstack import manifests
+from netguard_cli.localstack import manifests
 from tests.support.k8s import COREDNS, K8sCluster
 
 pytestmark = [pytest.mark.integration, pytest.mark.k8s]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from netguard.cli import main
+from netguard_cli.main import main
 
 EVENTS = Path(__file__).resolve().parents[3] / "events"
 EXPECTED = {

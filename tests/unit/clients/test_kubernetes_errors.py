@@ -79,7 +79,7 @@ def test_list_follows_continue_tokens_and_counts_calls(api: KubeClient) -> None:
 
 
 def test_connection_refused_is_retryable() -> None:
-    from netguard.localstack.processes import free_port
+    from netguard_cli.localstack.processes import free_port
 
     client = KubeClient(KubeConnection(server=f"http://127.0.0.1:{free_port()}"))
     with pytest.raises(KubeUnavailable):

@@ -132,7 +132,7 @@ class TestInstanceTypes:
 def test_dead_endpoint_is_an_enrich_error() -> None:
     from botocore.config import Config
 
-    from netguard.localstack.processes import free_port
+    from netguard_cli.localstack.processes import free_port
 
     client = boto3.client(
         "ec2",

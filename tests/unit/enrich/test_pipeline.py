@@ -16,7 +16,7 @@ from netguard.clients.kubernetes import KubeUnavailable
 from netguard.enrich.ec2 import Ec2Enricher
 from netguard.enrich.kubernetes import KubernetesEnricher
 from netguard.enrich.pipeline import Pipeline, choose_ec2_keys
-from netguard.localstack.processes import free_port
+from netguard_cli.localstack.processes import free_port
 from tests.support.alertbuild import alert, group
 from tests.support.fakekube import FakeKube, node, pod, standard_cluster
 

@@ -15,7 +15,7 @@ from botocore.credentials import Credentials
 from netguard.enrich.errors import PrometheusError
 from netguard.enrich.models import AlertTarget
 from netguard.enrich.prometheus import PrometheusClient, PrometheusEnricher, rate_for, render
-from netguard.localstack.processes import free_port
+from netguard_cli.localstack.processes import free_port
 
 
 class Server:

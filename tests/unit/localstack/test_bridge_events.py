@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from netguard.localstack.bridge import (
+from netguard_cli.localstack.bridge import (
     BridgeError,
     EventSource,
     QueueBinding,

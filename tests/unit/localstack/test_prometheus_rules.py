@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from netguard.localstack.prometheus import (
+from netguard_cli.localstack.prometheus import (
     RuleScale,
     alert_for_durations,
     format_duration,

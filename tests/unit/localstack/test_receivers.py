@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from netguard.localstack.receivers import PagerDutyReceiver, Received, SlackReceiver
+from netguard_cli.localstack.receivers import PagerDutyReceiver, Received, SlackReceiver
 
 
 def _post(

@@ -11,8 +11,8 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from netguard.localstack import manifests, seed
-from netguard.localstack.manifests import ManifestError
+from netguard_cli.localstack import manifests, seed
+from netguard_cli.localstack.manifests import ManifestError
 
 RBAC_DIR = Path(__file__).resolve().parents[3] / "deploy" / "rbac"
 

@@ -97,7 +97,7 @@ class TestRedact:
 
     def test_connection_refused_is_retryable(self) -> None:
         """Nobody listening is a retryable failure, not a crash."""
-        from netguard.localstack.processes import free_port
+        from netguard_cli.localstack.processes import free_port
 
         with pytest.raises(DeliveryRetryable) as caught:
             UrllibTransport("x").post(f"http://127.0.0.1:{free_port()}/secret-path", b"", {}, 1.0)

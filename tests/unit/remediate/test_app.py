@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from netguard.commands.invoke import LambdaContext, load_handler_module
 from netguard.enriched import SchemaError, event_to_json
 from netguard.errors import RetryableError
 from netguard.remediate.service import FollowUp
+from netguard_cli.commands.invoke import LambdaContext, load_handler_module
 from tests.unit.remediate.fakes import event, linklocal_alert
 
 

@@ -20,8 +20,16 @@ from typing import Any
 
 import yaml
 
-from netguard.localstack.exporter import SimulatedNode
-from netguard.localstack.processes import Managed, StartupError, free_port, http_ok, start, stop, wait_until
+from netguard_cli.localstack.exporter import SimulatedNode
+from netguard_cli.localstack.processes import (
+    Managed,
+    StartupError,
+    free_port,
+    http_ok,
+    start,
+    stop,
+    wait_until,
+)
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0, "y": 31536000.0}
 _DURATION = re.compile(r"(\d+)(ms|[smhdwy])")

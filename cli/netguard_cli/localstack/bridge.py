@@ -4,8 +4,8 @@ Each function's event sources are read from template.yaml (SNS topic + FilterPol
 queue). Every SNS source becomes an SQS queue subscribed to its topic with the same filter policy
 (moto applies it and, unlike its HTTP delivery, keeps MessageAttributes). One worker process per
 function (its own environment, as a Lambda has) polls its queues, turns each message into the
-Lambda SNS or SQS event and calls the handler through `netguard.commands.invoke.invoke`.
-Run as `python -m netguard.localstack.bridge SPEC_FILE` (the stack writes the spec).
+Lambda SNS or SQS event and calls the handler through `netguard_cli.commands.invoke.invoke`.
+Run as `python -m netguard_cli.localstack.bridge SPEC_FILE` (the stack writes the spec).
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from typing import Any
 import boto3
 import yaml
 
-from netguard.commands.invoke import invoke
 from netguard.errors import NetguardError
+from netguard_cli.commands.invoke import invoke
 
 
 class BridgeError(NetguardError):
@@ -381,7 +381,7 @@ def create_bindings(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m netguard.localstack.bridge", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m netguard_cli.localstack.bridge", description=__doc__)
     parser.add_argument("spec", help="a worker spec (JSON) written by the local stack")
     args = parser.parse_args(argv)
     try:

@@ -24,16 +24,16 @@ import boto3
 import yaml
 
 from netguard.clients.kubernetes import KubeClient
-from netguard.localstack import bridge, cluster, prometheus, seed
-from netguard.localstack.alerting import BUILTIN_RULES, local_alertmanager_config
-from netguard.localstack.alertmanager import RunningAlertmanager, amp_definition_files, start_alertmanager
-from netguard.localstack.exporter import EthtoolExporter, SimulatedNode
-from netguard.localstack.processes import Managed, StartupError, free_port, start, stop
-from netguard.localstack.receivers import PagerDutyReceiver, Received, SlackReceiver
+from netguard_cli.localstack import bridge, cluster, prometheus, seed
+from netguard_cli.localstack.alerting import BUILTIN_RULES, local_alertmanager_config
+from netguard_cli.localstack.alertmanager import RunningAlertmanager, amp_definition_files, start_alertmanager
+from netguard_cli.localstack.exporter import EthtoolExporter, SimulatedNode
+from netguard_cli.localstack.processes import Managed, StartupError, free_port, start, stop
+from netguard_cli.localstack.receivers import PagerDutyReceiver, Received, SlackReceiver
 
 logger = logging.getLogger(__name__)
 
-CHECKOUT = Path(__file__).resolve().parents[4]
+CHECKOUT = Path(__file__).resolve().parents[3]
 REGION = "us-east-1"
 LINKLOCAL = "linklocal_allowance_exceeded"
 COREDNS_PATH = "/apis/apps/v1/namespaces/kube-system/deployments/coredns"
@@ -545,7 +545,7 @@ class LocalStack:
             spec_path.write_text(bridge.spec_to_json(spec))
             managed = start(
                 f"lambda-{function}",
-                [sys.executable, "-m", "netguard.localstack.bridge", str(spec_path)],
+                [sys.executable, "-m", "netguard_cli.localstack.bridge", str(spec_path)],
                 log_dir=self.settings.workdir / "logs",
                 env=self.function_env(function),
                 die_with_parent=self.settings.die_with_parent,

@@ -17,7 +17,15 @@ from typing import Any
 
 import yaml
 
-from netguard.localstack.processes import Managed, StartupError, free_port, http_ok, start, stop, wait_until
+from netguard_cli.localstack.processes import (
+    Managed,
+    StartupError,
+    free_port,
+    http_ok,
+    start,
+    stop,
+    wait_until,
+)
 
 BINARY_CANDIDATES = ("prometheus-alertmanager", "alertmanager")
 

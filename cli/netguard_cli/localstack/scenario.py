@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from netguard.localstack.stack import LocalStack, StackEvent
+from netguard_cli.localstack.stack import LocalStack, StackEvent
 
 
 class StepStatus(StrEnum):

@@ -11,7 +11,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from netguard.localstack.prometheus import format_duration, parse_duration
+from netguard_cli.localstack.prometheus import format_duration, parse_duration
 
 REGION = "us-east-1"
 

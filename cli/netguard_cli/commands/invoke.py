@@ -54,7 +54,7 @@ def functions_dir() -> Path:
     configured = os.environ.get("NETGUARD_FUNCTIONS_DIR")
     if configured:
         return Path(configured)
-    checkout = Path(__file__).resolve().parents[4] / "functions"
+    checkout = Path(__file__).resolve().parents[3] / "functions"
     return checkout if checkout.is_dir() else Path.cwd() / "functions"
 
 

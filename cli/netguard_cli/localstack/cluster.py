@@ -25,14 +25,14 @@ import yaml
 
 from netguard.clients.kubernetes import KubeClient, client_from_kubeconfig
 from netguard.errors import NetguardError
-from netguard.localstack import processes, seed
-from netguard.localstack.manifests import apply_all, load_directory
-from netguard.localstack.models import IDENTITIES, ClusterEndpoints, ClusterNode
-from netguard.localstack.pki import Pki, ensure_pki
+from netguard_cli.localstack import processes, seed
+from netguard_cli.localstack.manifests import apply_all, load_directory
+from netguard_cli.localstack.models import IDENTITIES, ClusterEndpoints, ClusterNode
+from netguard_cli.localstack.pki import Pki, ensure_pki
 
 logger = logging.getLogger(__name__)
 
-CHECKOUT = Path(__file__).resolve().parents[4]
+CHECKOUT = Path(__file__).resolve().parents[3]
 BUILD_SCRIPT = CHECKOUT / "tools" / "k8s" / "build.sh"
 RBAC_DIR = CHECKOUT / "deploy" / "rbac"
 STATE_FILE = "cluster.json"

@@ -15,8 +15,8 @@ from typing import Any, Literal
 import yaml
 
 from netguard.clients.kubernetes import JsonObject, KubeClient
-from netguard.localstack.manifests import apply_all
-from netguard.localstack.models import ClusterNode
+from netguard_cli.localstack.manifests import apply_all
+from netguard_cli.localstack.models import ClusterNode
 
 SEED_FIELD_MANAGER = "netguard-seed"
 CLUSTER_NAME = "netguard-local"

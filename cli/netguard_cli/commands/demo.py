@@ -17,11 +17,11 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
-from netguard.localstack import cluster
-from netguard.localstack.processes import StartupError
-from netguard.localstack.samples import summarize_events
-from netguard.localstack.scenario import Scenario
-from netguard.localstack.stack import CHECKOUT, LocalStack, StackEvent, StackSettings
+from netguard_cli.localstack import cluster
+from netguard_cli.localstack.processes import StartupError
+from netguard_cli.localstack.samples import summarize_events
+from netguard_cli.localstack.scenario import Scenario
+from netguard_cli.localstack.stack import CHECKOUT, LocalStack, StackEvent, StackSettings
 
 _MARKS = {"done": "✔", "skipped": "–", "timeout": "✘", "not reached": "·"}
 

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from netguard.localstack import cluster, seed
+from netguard_cli.localstack import cluster, seed
 
 DEFAULT_DIR = Path(".netguard")
 

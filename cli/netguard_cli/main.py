@@ -10,11 +10,11 @@ from collections.abc import Sequence
 # Each module registers its subcommand(s) and sets `func` on its parser; imported only when the CLI
 # runs, so Lambda cold starts never pay for them.
 COMMAND_MODULES = (
-    "netguard.commands.parse",
-    "netguard.commands.invoke",
-    "netguard.commands.cluster",
-    "netguard.commands.remediation",
-    "netguard.commands.demo",
+    "netguard_cli.commands.parse",
+    "netguard_cli.commands.invoke",
+    "netguard_cli.commands.cluster",
+    "netguard_cli.commands.remediation",
+    "netguard_cli.commands.demo",
 )
 
 
