@@ -65,7 +65,7 @@ _TIMEOUT = (3.0, 10.0)
 """(connect, read) seconds for a request that does not pass its own `_request_timeout`."""
 
 
-class CountingApiClient(k8s.ApiClient):  # type: ignore[misc]  # the kubernetes package is untyped
+class CountingApiClient(k8s.ApiClient):
     """The official ApiClient with a request counter, a default timeout and netguard's errors.
 
     `call_api` is the one method every generated typed method sends its request through (kubernetes
@@ -102,7 +102,7 @@ class CountingApiClient(k8s.ApiClient):  # type: ignore[misc]  # the kubernetes 
             # The URL carries no secret (the token is only in a header), so the message may be kept.
             raise KubeUnavailable(0, "ConnectionError", str(exc), verb=method, path=path) from exc
         if not 200 <= response.status <= 299:
-            data = response.read()
+            data = response.read()  # type: ignore[no-untyped-call]  # untyped in the library
             raise _error_from(
                 response.status, response.reason, data, response.headers, verb=method, path=path
             )
@@ -254,7 +254,7 @@ def kube_from_kubeconfig(path: str | Path, *, context: str | None = None) -> Kub
     development, while Lambda in AWS goes through `kube_for_endpoint` and keeps its CA in memory.
     """
     configuration = k8s.Configuration()
-    kubernetes.config.load_kube_config(
+    kubernetes.config.load_kube_config(  # type: ignore[no-untyped-call]  # untyped in the library
         config_file=str(path), context=context, client_configuration=configuration, persist_config=False
     )
     configuration.retries = False
@@ -274,7 +274,7 @@ def kube_for_endpoint(endpoint: str, ca_data: str, token: TokenProvider) -> Kube
         # client never sends a token past its lifetime.
         config.api_key["authorization"] = token()
 
-    configuration.refresh_api_key_hook = refresh
+    configuration.refresh_api_key_hook = refresh  # type: ignore[assignment]  # declared as None
     # The client only asks for a BearerToken (and so calls the hook) when this key exists.
     configuration.api_key["authorization"] = ""
     api_client = CountingApiClient(configuration)
@@ -325,5 +325,5 @@ def _error_from(status: int, reason: Any, body: Any, headers: Any, *, verb: str,
         pass
     retry_after: float | None = None
     with contextlib.suppress(TypeError, ValueError):
-        retry_after = float((headers or {}).get("Retry-After"))
+        retry_after = float((headers or {}).get("Retry-After") or "")
     return kube_error_for(int(status), reason, message, verb=verb, path=path, retry_after=retry_after)
