@@ -214,7 +214,7 @@ class Kube:
         return self.call(method, *args, propagation_policy=propagation, **_dry_run(dry_run))
 
     def method_for(
-        self, verb: str, manifest: Mapping[str, Any], subresource: str
+        self, verb: str, manifest: Mapping[str, Any], subresource: str = ""
     ) -> tuple[Callable[..., Any], tuple[str, ...]]:
         """The typed method for a verb (read, patch, delete, list, ...) on a manifest's kind, and its
         leading arguments (name and/or namespace): the generated client's naming rule
