@@ -76,6 +76,7 @@ class CountingApiClient(k8s.ApiClient):
 
     def __init__(self, configuration: k8s.Configuration) -> None:
         super().__init__(configuration)
+        self.user_agent = "netguard"  # names netguard in the API server's audit log
         self.calls: Counter[str] = Counter()
         """Requests made, by `VERB resource` (e.g. `GET pods`, `PATCH deployments/scale`)."""
 
