@@ -23,26 +23,36 @@ import boto3
 import pytest
 
 from netguard.clients import aws, eks
-from netguard.clients.kubernetes import KubeClient, KubeNotFound, client_from_kubeconfig
+from netguard.clients.kubernetes import (
+    APPLY_PATCH,
+    FIELD_MANAGER,
+    MERGE_PATCH,
+    JsonObject,
+    Kube,
+    KubeNotFound,
+    kube_from_kubeconfig,
+)
 from netguard_cli.localstack import cluster, processes, seed
 from netguard_cli.localstack.models import ClusterNode
 
 REGION = seed.REGION
 KUBE_SYSTEM = seed.KUBE_SYSTEM
+JSON_PATCH = "application/json-patch+json"
 COREDNS = f"/apis/apps/v1/namespaces/{KUBE_SYSTEM}/deployments/coredns"
+"""Its API path, for tests that address objects by path (`PathKube`)."""
 
-# Collections in kube-system that reset_dns() brings back to the seeded baseline: anything a test
-# created there (an HPA, cluster-proportional-autoscaler, NodeLocal DNSCache objects) is deleted.
-_RESET_COLLECTIONS = (
-    f"/apis/autoscaling/v2/namespaces/{KUBE_SYSTEM}/horizontalpodautoscalers",
-    f"/apis/apps/v1/namespaces/{KUBE_SYSTEM}/daemonsets",
-    f"/apis/apps/v1/namespaces/{KUBE_SYSTEM}/deployments",
-    f"/apis/policy/v1/namespaces/{KUBE_SYSTEM}/poddisruptionbudgets",
-    f"/api/v1/namespaces/{KUBE_SYSTEM}/services",
-    f"/api/v1/namespaces/{KUBE_SYSTEM}/configmaps",
-    f"/api/v1/namespaces/{KUBE_SYSTEM}/serviceaccounts",
+# Kinds in kube-system that reset_dns() brings back to the seeded baseline: anything a test created
+# there (an HPA, cluster-proportional-autoscaler, NodeLocal DNSCache objects) is deleted.
+_RESET_KINDS = (
+    ("autoscaling/v2", "HorizontalPodAutoscaler"),
+    ("apps/v1", "DaemonSet"),
+    ("apps/v1", "Deployment"),
+    ("policy/v1", "PodDisruptionBudget"),
+    ("v1", "Service"),
+    ("v1", "ConfigMap"),
+    ("v1", "ServiceAccount"),
 )
-# Created by the control plane itself, possibly after the baseline snapshot: never deleted.
+
 _SYSTEM_NAMES = frozenset(
     {
         "default",
@@ -53,14 +63,98 @@ _SYSTEM_NAMES = frozenset(
 )
 
 
+class PathKube(Kube):
+    """A `Kube` that tests may also address by API path (`/api/v1/nodes`).
+
+    Production code uses the typed methods; tests of RBAC and of the control plane are about paths,
+    so these helpers build a request for a path with the official ApiClient (`param_serialize`,
+    `call_api`: the generic mechanism its dynamic client uses), counted and mapped like any other.
+    """
+
+    def __init__(self, kube: Kube) -> None:
+        super().__init__(kube.api_client)
+
+    def get(self, path: str) -> JsonObject:
+        return self.request("GET", path)
+
+    def list(  # the verb's name
+        self, path: str, *, label_selector: str | None = None, field_selector: str | None = None
+    ) -> list[JsonObject]:
+        items: list[JsonObject] = []
+        token = ""
+        while True:
+            query = {"limit": "500", "labelSelector": label_selector, "fieldSelector": field_selector}
+            page = self.request("GET", path, query={**query, "continue": token or None})
+            items.extend(page.get("items") or [])
+            token = (page.get("metadata") or {}).get("continue") or ""
+            if not token:
+                return items
+
+    def create(self, path: str, body: JsonObject, *, field_manager: str = FIELD_MANAGER) -> JsonObject:
+        return self.request("POST", path, body=body, query={"fieldManager": field_manager})
+
+    def patch(
+        self, path: str, body: Any, *, field_manager: str = FIELD_MANAGER, dry_run: bool = False
+    ) -> JsonObject:
+        query = {"fieldManager": field_manager, "dryRun": "All" if dry_run else None}
+        return self.request("PATCH", path, body=body, query=query, content_type=MERGE_PATCH)
+
+    def apply_at(
+        self,
+        path: str,
+        body: JsonObject,
+        *,
+        field_manager: str = FIELD_MANAGER,
+        force: bool = False,
+        dry_run: bool = False,
+    ) -> JsonObject:
+        query = {
+            "fieldManager": field_manager,
+            "force": "true" if force else "false",
+            "dryRun": "All" if dry_run else None,
+        }
+        return self.request("PATCH", path, body=body, query=query, content_type=APPLY_PATCH)
+
+    def delete_at(self, path: str) -> JsonObject:
+        return self.request("DELETE", path)
+
+    def request(
+        self,
+        verb: str,
+        path: str,
+        *,
+        body: Any = None,
+        query: dict[str, str | None] | None = None,
+        content_type: str = "application/json",
+    ) -> JsonObject:
+        headers = {"Accept": "application/json"}
+        if body is not None:
+            headers["Content-Type"] = content_type
+        params = self.api_client.param_serialize(
+            method=verb,
+            resource_path=path,
+            query_params=[(k, v) for k, v in (query or {}).items() if v is not None],
+            header_params=headers,
+            body=body,
+            auth_settings=["BearerToken"],
+        )
+        response = self.api_client.call_api(*params)
+        data = response.read()
+        return json.loads(data) if data else {}
+
+
+def path_kube(kube: Kube) -> PathKube:
+    return kube if isinstance(kube, PathKube) else PathKube(kube)
+
+
 @dataclass
 class K8sCluster:
     """The session's cluster: clients per identity, its nodes, and a way back to the seeded baseline."""
 
     running: cluster.LocalCluster
-    admin: KubeClient
+    admin: PathKube
     nodes: tuple[ClusterNode, ...]
-    _baseline: dict[str, frozenset[str]] = field(default_factory=dict)
+    _baseline: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict)
 
     @property
     def server(self) -> str:
@@ -74,28 +168,29 @@ class K8sCluster:
         """`admin`, `enrich` or `remediate`: a token user in the group deploy/rbac binds."""
         return self.running.kubeconfig(identity)
 
-    def client(self, identity: str) -> KubeClient:
+    def client(self, identity: str) -> PathKube:
         """A new client (own `.calls` counter) for an identity."""
-        return client_from_kubeconfig(self.kubeconfig(identity))
+        return PathKube(kube_from_kubeconfig(self.kubeconfig(identity)))
 
     def snapshot_baseline(self) -> None:
-        self._baseline = {path: frozenset(_names(self.admin, path)) for path in _RESET_COLLECTIONS}
+        self._baseline = {kind: frozenset(_names(self.admin, *kind)) for kind in _RESET_KINDS}
 
     def reset_dns(self, *, timeout: float = 60.0) -> None:
         """Restore the seeded kube-system: no extra objects, coredns as seeded with 2 Ready pods,
         kube-proxy in iptables mode, nodes schedulable and untainted."""
-        for path in _RESET_COLLECTIONS:
-            keep = self._baseline.get(path, frozenset()) | _SYSTEM_NAMES
-            for name in _names(self.admin, path):
+        for kind in _RESET_KINDS:
+            keep = self._baseline.get(kind, frozenset()) | _SYSTEM_NAMES
+            for name in _names(self.admin, *kind):
                 if name not in keep:
-                    _delete_quietly(self.admin, f"{path}/{name}")
+                    _delete_quietly(self.admin, _ref(*kind, name))
         seed.seed_kube_system(self.admin)
         _replace_foreign_changes(self.admin)
         _restore_nodes(self.admin, self.nodes)
         processes.wait_until(
             lambda: (
                 cluster.deployment_settled(self.admin, KUBE_SYSTEM, "coredns", seed.COREDNS_REPLICAS)
-                and len(self.admin.list(f"/api/v1/namespaces/{KUBE_SYSTEM}/pods")) == seed.COREDNS_REPLICAS
+                and len(self.admin.list_all(self.admin.core.list_namespaced_pod, KUBE_SYSTEM))
+                == seed.COREDNS_REPLICAS
             ),
             what="kube-system back to the seeded baseline (coredns 2/2 Ready, no other pods)",
             timeout=timeout,
@@ -106,7 +201,6 @@ class K8sCluster:
         """The baseline's two CoreDNS pods on two nodes. Anti-affinity is only preferred (as on EKS),
         so a pair can end up sharing a node; one is then deleted and its replacement, scheduled
         with the other pod in view, goes to a free node. Tests start from the same placement shape."""
-        path = f"/api/v1/namespaces/{KUBE_SYSTEM}/pods"
 
         def nodes() -> set[str]:
             return {
@@ -115,7 +209,7 @@ class K8sCluster:
 
         pods = cluster.ready_pods(self.admin, KUBE_SYSTEM, "k8s-app=kube-dns")
         if len(pods) == 2 and pods[0]["spec"]["nodeName"] == pods[1]["spec"]["nodeName"]:
-            _delete_quietly(self.admin, f"{path}/{pods[1]['metadata']['name']}")
+            _delete_quietly(self.admin, _ref("v1", "Pod", pods[1]["metadata"]["name"]))
             processes.wait_until(
                 lambda: (
                     len(nodes()) == 2
@@ -126,54 +220,65 @@ class K8sCluster:
             )
 
 
-def _names(client: KubeClient, path: str) -> list[str]:
-    return [item["metadata"]["name"] for item in client.list(path)]
+def _ref(api_version: str, kind: str, name: str) -> JsonObject:
+    return {"apiVersion": api_version, "kind": kind, "metadata": {"name": name, "namespace": KUBE_SYSTEM}}
 
 
-def _delete_quietly(client: KubeClient, path: str) -> None:
+def _names(client: Kube, api_version: str, kind: str) -> list[str]:
+    method, _ = client.method_for("list", _ref(api_version, kind, ""))
+    return [item["metadata"]["name"] for item in client.list_all(method, KUBE_SYSTEM)]
+
+
+def _delete_quietly(client: Kube, ref: JsonObject) -> None:
     with contextlib.suppress(KubeNotFound):
-        client.delete(path)
+        client.delete(ref)
 
 
-def _replace_foreign_changes(client: KubeClient) -> None:
+def _replace_foreign_changes(client: Kube) -> None:
     """Server-side apply leaves fields other managers added; replace them with the seeded values."""
     deployment = seed.coredns_deployment()
-    current = client.get(COREDNS)
+    current = client.call(client.apps.read_namespaced_deployment, "coredns", KUBE_SYSTEM)
     annotations = {
         key: value
         for key, value in (current["metadata"].get("annotations") or {}).items()
         if key.startswith("deployment.kubernetes.io/")
     }
-    client.patch(
-        COREDNS,
+    client.call(
+        client.apps.patch_namespaced_deployment,
+        "coredns",
+        KUBE_SYSTEM,
         [
             {"op": "replace", "path": "/spec", "value": deployment["spec"]},
             {"op": "replace", "path": "/metadata/labels", "value": deployment["metadata"]["labels"]},
             {"op": "add", "path": "/metadata/annotations", "value": annotations},
         ],
-        patch_type="json",
         field_manager=seed.SEED_FIELD_MANAGER,
+        _content_type=JSON_PATCH,
     )
     for manifest in seed.kube_system_manifests():
         if manifest["kind"] == "ConfigMap":
             name = manifest["metadata"]["name"]
-            client.patch(
-                f"/api/v1/namespaces/{KUBE_SYSTEM}/configmaps/{name}",
+            client.call(
+                client.core.patch_namespaced_config_map,
+                name,
+                KUBE_SYSTEM,
                 [{"op": "replace", "path": "/data", "value": manifest["data"]}],
-                patch_type="json",
                 field_manager=seed.SEED_FIELD_MANAGER,
+                _content_type=JSON_PATCH,
             )
 
 
-def _restore_nodes(client: KubeClient, nodes: tuple[ClusterNode, ...]) -> None:
-    present = {node["metadata"]["name"]: node for node in client.list("/api/v1/nodes")}
+def _restore_nodes(client: Kube, nodes: tuple[ClusterNode, ...]) -> None:
+    present = {node["metadata"]["name"]: node for node in client.list_all(client.core.list_node)}
     missing = [node for node in nodes if node.name not in present]
     if missing:
         seed.seed_nodes(client, missing)
     for name, node in present.items():
         spec = node.get("spec", {})
         if spec.get("unschedulable") or spec.get("taints"):
-            client.patch(f"/api/v1/nodes/{name}", {"spec": {"unschedulable": None, "taints": None}})
+            client.merge(
+                client.core.patch_node, name, patch={"spec": {"unschedulable": None, "taints": None}}
+            )
 
 
 @dataclass(frozen=True)
@@ -240,7 +345,7 @@ def _k8s_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Session]
         running = cluster.up(
             cluster.ClusterOptions(directory=directory, die_with_parent=True), ec2=_ec2_client(moto_url)
         )
-        k8s = K8sCluster(running, running.client("admin"), running.nodes)
+        k8s = K8sCluster(running, PathKube(running.client("admin")), running.nodes)
         k8s.snapshot_baseline()
         print(
             f"\n[k8s] control plane up in {time.monotonic() - started:.1f}s: {json.dumps(running.timings)}",

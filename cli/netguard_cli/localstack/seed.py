@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import yaml
 
-from netguard.clients.kubernetes import JsonObject, KubeClient
+from netguard.clients.kubernetes import JsonObject, Kube
 from netguard_cli.localstack.manifests import apply_all
 from netguard_cli.localstack.models import ClusterNode
 
@@ -502,32 +502,31 @@ def kube_system_manifests(mode: ProxyMode = "iptables") -> list[JsonObject]:
 # --- applying ------------------------------------------------------------------------------------
 
 
-def seed_nodes(client: KubeClient, nodes: Sequence[ClusterNode]) -> None:
+def seed_nodes(client: Kube, nodes: Sequence[ClusterNode]) -> None:
     """Create (or restore) the nodes; their status (addresses, capacity) is applied too."""
     for node in nodes:
         manifest = node_manifest(node)
-        path = f"/api/v1/nodes/{node.name}"
-        client.apply(path, manifest, field_manager=SEED_FIELD_MANAGER, force=True)
+        client.apply(manifest, field_manager=SEED_FIELD_MANAGER, force=True)
         status_patch = {
             "apiVersion": "v1",
             "kind": "Node",
             "metadata": {"name": node.name},
             "status": manifest["status"],
         }
-        client.apply(f"{path}/status", status_patch, field_manager=SEED_FIELD_MANAGER, force=True)
+        client.apply(status_patch, field_manager=SEED_FIELD_MANAGER, force=True, subresource="status")
 
 
-def seed_kube_system(client: KubeClient, mode: ProxyMode = "iptables") -> None:
+def seed_kube_system(client: Kube, mode: ProxyMode = "iptables") -> None:
     apply_all(client, kube_system_manifests(mode), field_manager=SEED_FIELD_MANAGER)
 
 
-def set_kube_proxy_mode(client: KubeClient, mode: ProxyMode) -> None:
+def set_kube_proxy_mode(client: Kube, mode: ProxyMode) -> None:
     """Switch the kube-proxy ConfigMaps to `mode` (tests of the NodeLocal DNSCache precondition)."""
     apply_all(client, kube_proxy_configmaps(mode), field_manager=SEED_FIELD_MANAGER)
 
 
 def seed(
-    client: KubeClient,
+    client: Kube,
     *,
     node_count: int = 6,
     ec2: Any | None = None,

@@ -23,7 +23,7 @@ from typing import Any
 import boto3
 import yaml
 
-from netguard.clients.kubernetes import KubeClient
+from netguard.clients.kubernetes import Kube
 from netguard_cli.localstack import bridge, cluster, prometheus, seed
 from netguard_cli.localstack.alerting import BUILTIN_RULES, local_alertmanager_config
 from netguard_cli.localstack.alertmanager import RunningAlertmanager, amp_definition_files, start_alertmanager
@@ -36,7 +36,6 @@ logger = logging.getLogger(__name__)
 CHECKOUT = Path(__file__).resolve().parents[3]
 REGION = "us-east-1"
 LINKLOCAL = "linklocal_allowance_exceeded"
-COREDNS_PATH = "/apis/apps/v1/namespaces/kube-system/deployments/coredns"
 COREDNS_SELECTOR = "k8s-app=kube-dns"
 _MOTO_CREDENTIALS = {
     "aws_access_key_id": "testing",
@@ -118,7 +117,7 @@ class LocalStack:
         self.secrets: dict[str, str] = {}
         self.nodes: tuple[SimulatedNode, ...] = ()
         self.kubeconfigs: dict[str, Path] = {}
-        self.kube: KubeClient | None = None
+        self.kube: Kube | None = None
         self.exporter: EthtoolExporter | None = None
         self.prometheus: prometheus.RunningPrometheus | None = None
         self.alertmanager: RunningAlertmanager | None = None
@@ -328,8 +327,10 @@ class LocalStack:
             return CorednsState(
                 len(self._coredns_fallback), len(self._coredns_fallback), self._coredns_fallback
             )
-        deployment = self.kube.get(COREDNS_PATH)
-        pods = self.kube.list("/api/v1/namespaces/kube-system/pods", label_selector=COREDNS_SELECTOR)
+        deployment = self.kube.call(self.kube.apps.read_namespaced_deployment, "coredns", "kube-system")
+        pods = self.kube.list_all(
+            self.kube.core.list_namespaced_pod, "kube-system", label_selector=COREDNS_SELECTOR
+        )
         ready = [
             p
             for p in pods
