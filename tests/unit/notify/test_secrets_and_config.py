@@ -7,10 +7,9 @@ import json
 import boto3
 import pytest
 
-from netguard.config.notify import PagerDutySettings, SlackMode, SlackSettings
+from netguard.config.notify import DedupMode, PagerDutySettings, SlackMode, SlackSettings
 from netguard.errors import ConfigError
 from netguard.notify import SecretCache, SecretInvalid
-from netguard.notify.models import DedupMode
 from netguard.notify.secrets import Secret
 from tests.support.aws import MotoServer
 

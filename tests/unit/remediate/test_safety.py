@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from netguard.config.remediate import Mode
 from netguard.enriched import ActionKind, Outcome, RemediationReport
 from netguard.remediate.errors import LockBusy
 from netguard.remediate.models import (
@@ -17,7 +18,6 @@ from netguard.remediate.models import (
     EnableNodeLocal,
     Escalate,
     History,
-    Mode,
     NoAction,
     NodeMemory,
     ScaleCoreDns,

@@ -17,9 +17,10 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from netguard.config.remediate import Mode
 from netguard.enriched.models import ActionKind, Outcome, RemediationReport
 from netguard.remediate.errors import LockBusy
-from netguard.remediate.models import CHANGES, ActionRecord, Decision, History, Mode, NodeMemory
+from netguard.remediate.models import CHANGES, ActionRecord, Decision, History, NodeMemory
 from netguard.state import StateConflict, StateStore
 
 log = logging.getLogger(__name__)

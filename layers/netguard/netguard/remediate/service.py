@@ -20,7 +20,8 @@ from typing import Any, Protocol
 
 from netguard.alerts.models import AllowanceKind
 from netguard.config.clusters import ClusterConfig
-from netguard.config.remediate import SQS_MAX_DELAY_SECONDS, Settings
+from netguard.config.errors import UnknownCluster
+from netguard.config.remediate import SQS_MAX_DELAY_SECONDS, Mode, Settings
 from netguard.enriched import (
     ActionKind,
     EnrichedEvent,
@@ -33,7 +34,7 @@ from netguard.enriched import (
 from netguard.errors import NetguardError, RetryableError
 from netguard.remediate import gate, policy
 from netguard.remediate.cluster import ClusterHandle, Connector
-from netguard.remediate.errors import BadFollowUp, UnknownCluster
+from netguard.remediate.errors import BadFollowUp
 from netguard.remediate.models import (
     CHANGES,
     ActionRecord,
@@ -43,7 +44,6 @@ from netguard.remediate.models import (
     EnableNodeLocal,
     Escalate,
     History,
-    Mode,
     NoAction,
     Observation,
     RevertCoreDns,
