@@ -72,8 +72,9 @@ class Settings:
     max_verifications: int = 6
     prometheus_url: str | None = None
     """PROMETHEUS_URL: optional query endpoint (AMP workspace URL or a local Prometheus) for fresh checks."""
-    prometheus_sigv4_region: str = "us-east-1"
-    """PROMETHEUS_SIGV4_REGION: region to sign AMP queries for; derived from an AMP URL when unset."""
+    prometheus_sigv4_region: str | None = None
+    """PROMETHEUS_SIGV4_REGION: region to sign AMP queries for; derived from an AMP URL when unset
+    (None: a plain Prometheus, queried unsigned)."""
     persisting_rules: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
     """PERSISTING_RULES: alert name -> its rule's `for:` when the rule carries no `for` annotation."""
     lock_wait_seconds: float = 20.0
@@ -126,7 +127,7 @@ class Settings:
             revert_nodelocal=env.bool("REVERT_NODELOCAL", False),
             max_verifications=env.int("MAX_VERIFICATIONS", 6, minimum=1, maximum=100),
             prometheus_url=prometheus_url,
-            prometheus_sigv4_region=sigv4_region or region,
+            prometheus_sigv4_region=sigv4_region,
             persisting_rules=MappingProxyType(_persisting_rules(env)),
             lock_wait_seconds=env.float("LOCK_WAIT_SECONDS", 20.0, minimum=0.0),
         )
