@@ -43,7 +43,7 @@ class FakeSsm:
         self.error = error
         self.puts: list[dict[str, Any]] = []
 
-    def get_parameter(self, Name: str) -> dict[str, Any]:  # noqa: N803 - boto3's spelling
+    def get_parameter(self, Name: str, **_: Any) -> dict[str, Any]:  # noqa: N803 - boto3's spelling
         if self.error:
             raise ClientError({"Error": {"Code": self.error, "Message": "x"}}, "GetParameter")
         if self.value is None:
