@@ -15,6 +15,8 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.data_classes import SNSEvent
+from aws_lambda_powertools.utilities.data_classes.sns_event import SNSEventRecord, SNSMessage
 
 from netguard.enriched import EnrichedEvent, event_from_json
 from netguard.errors import NetguardError, PermanentError, RetryableError
@@ -72,7 +74,10 @@ def process_record(
     record: Mapping[str, Any], *, notifier: Callable[[], Notifier], ledger: EventLedger, budget: Budget
 ) -> RecordResult:
     """Decode, claim, deliver, and record one SNS record from the enriched topic."""
-    sns = record.get("Sns") or {}
+    # Powertools' data class; a record without `Sns` is read as empty so it fails below as a
+    # permanent error and is kept in the failure record, never dropped.
+    wrapped = record if isinstance(record, SNSEventRecord) else SNSEventRecord(dict(record))
+    sns = wrapped.sns if isinstance(wrapped.get("Sns"), Mapping) else SNSMessage({})
     message_id = str(sns.get("MessageId") or "unknown")
     raw = str(sns.get("Message") or "")
     try:
@@ -122,7 +127,7 @@ def handle_event(
     a permanent one is reported and the next record goes on.
     """
     results = []
-    for record in event.get("Records") or []:
+    for record in SNSEvent(dict(event)).records if event.get("Records") else ():
         result = process_record(record, notifier=notifier, ledger=ledger, budget=budget)
         _report(result, log, emf, receiver)
         if result.status is RecordStatus.RETRY and result.error is not None:
