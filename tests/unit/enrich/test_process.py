@@ -13,7 +13,7 @@ from netguard.enrich.errors import EnrichError, MessageInFlight, PublishError
 from netguard.enrich.models import EnrichmentResult
 from netguard.enrich.process import IDEMPOTENCY_PK, MessageProcessor
 from netguard.enriched.models import EnrichedAlert, EnrichedEvent, EventType
-from netguard.state.errors import StateUnavailable
+from netguard.state.errors import PayloadMismatch, StateUnavailable
 from netguard.state.models import Item
 from netguard.state.store import MemoryStore
 from tests.support.alertbuild import alert, group
@@ -59,6 +59,9 @@ class BrokenStore(MemoryStore):
     def get(self, *, pk: str, sk: str) -> Item | None:
         raise StateUnavailable("throttled")
 
+    def create(self, *, pk: str, sk: str, data: Any, ttl_seconds: int) -> Item:
+        raise StateUnavailable("throttled")
+
     def put(self, *, pk: str, sk: str, data: Any, ttl_seconds: int) -> Item:
         raise StateUnavailable("throttled")
 
@@ -102,7 +105,8 @@ class TestIdempotency:
         assert (second.published, second.duplicate) == (0, True)
         assert len(publisher.published) == 1
         assert pipeline.groups == 1, "a duplicate is not even enriched again"
-        assert store.get(pk=IDEMPOTENCY_PK, sk="msg-1") is not None
+        (record,) = store.query(pk=IDEMPOTENCY_PK)
+        assert record.data["status"] == "COMPLETED"
 
     def test_partial_failure_then_retry_publishes_only_the_rest(self) -> None:
         """Part 2 of 3 fails; the retry publishes parts 2 and 3 only; a third delivery nothing."""
@@ -156,6 +160,15 @@ class TestIdempotency:
         with pytest.raises(PublishError):
             proc.process(MESSAGE)
         assert proc.process(MESSAGE).published == 1
+
+    def test_same_message_id_with_another_body_is_rejected(self) -> None:
+        """Powertools payload validation: a reused message id with a different body is not a duplicate."""
+        store, publisher = MemoryStore(), FakePublisher()
+        proc = processor([group(alert({"instance": "10.0.0.1:1"}))], publisher, store)
+        proc.process(MESSAGE)
+        with pytest.raises(PayloadMismatch):
+            proc.process(SnsMessage(message='{"other": 1}', message_id="msg-1"))
+        assert len(publisher.published) == 1
 
     def test_no_message_id_no_idempotency(self) -> None:
         store, publisher = MemoryStore(), FakePublisher()

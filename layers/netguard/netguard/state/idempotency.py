@@ -32,7 +32,7 @@ from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePer
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
 from netguard.state.errors import OnceUnavailable, PayloadMismatch, StateConflict
-from netguard.state.store import StateStore
+from netguard.state.store import MemoryStore, StateStore
 
 _INPROGRESS = "INPROGRESS"
 
@@ -189,6 +189,13 @@ class Once:
         except IdempotencyPersistenceLayerError as exc:
             raise OnceUnavailable(f"{self.partition} {key}: {exc}", ran=ran) from exc
         return Outcome.RAN if ran else Outcome.DUPLICATE
+
+
+def stored_key(partition: str, key: str) -> str:
+    """The sort key under which `Once(store, partition, ...)` keeps `key` (Powertools hashes it)."""
+    layer = StatePersistenceLayer(MemoryStore(), partition)
+    layer.configure(IdempotencyConfig(event_key_jmespath="key"), key_prefix=partition)
+    return str(layer._get_hashed_idempotency_key({"key": key}))  # Powertools' own hashing, not a copy
 
 
 class _Remaining:
