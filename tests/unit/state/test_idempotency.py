@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from netguard.state import MemoryStore, Once, OnceUnavailable, Outcome, PayloadMismatch, StateUnavailable
+from netguard.state import MemoryStore, Once, OnceOutcome, OnceUnavailable, PayloadMismatch, StateUnavailable
 from netguard.state.models import Item
 
 
@@ -30,9 +30,9 @@ class TestOnce:
         """The first call runs; a repeat within the TTL does not, and says so."""
         store, action = MemoryStore(), Counter()
         guard = once(store)
-        assert guard.run("k", action) is Outcome.RAN
-        assert guard.run("k", action) is Outcome.DUPLICATE
-        assert guard.run("other", action) is Outcome.RAN
+        assert guard.run("k", action) is OnceOutcome.RAN
+        assert guard.run("k", action) is OnceOutcome.DUPLICATE
+        assert guard.run("other", action) is OnceOutcome.RAN
         assert action.calls == 2
         (item, _) = store.query(pk="idem#test")
         assert item.data["status"] == "COMPLETED"
@@ -48,13 +48,13 @@ class TestOnce:
         with pytest.raises(RuntimeError):
             guard.run("k", boom)
         assert store.query(pk="idem#test") == []
-        assert guard.run("k", action) is Outcome.RAN
+        assert guard.run("k", action) is OnceOutcome.RAN
 
     def test_concurrent_call_is_in_flight(self) -> None:
         """While one call runs, the same key elsewhere is in flight, not run."""
         store = MemoryStore()
         guard, entered, release = once(store), threading.Event(), threading.Event()
-        outcomes: list[Outcome] = []
+        outcomes: list[OnceOutcome] = []
 
         def slow() -> None:
             entered.set()
@@ -63,10 +63,10 @@ class TestOnce:
         first = threading.Thread(target=lambda: outcomes.append(guard.run("k", slow)))
         first.start()
         assert entered.wait(5)
-        assert once(store).run("k", Counter()) is Outcome.IN_FLIGHT
+        assert once(store).run("k", Counter()) is OnceOutcome.IN_FLIGHT
         release.set()
         first.join(5)
-        assert outcomes == [Outcome.RAN]
+        assert outcomes == [OnceOutcome.RAN]
 
     def test_crashed_in_progress_record_is_taken_over_after_its_window(self) -> None:
         """An INPROGRESS record whose window passed (a crash) does not lock the retry out."""
@@ -78,15 +78,15 @@ class TestOnce:
         (item,) = store.query(pk="idem#test")
         assert item.data["status"] == "INPROGRESS"
         assert item.sk.startswith("idem#test#")
-        assert once(store).run("k", action) is Outcome.RAN
+        assert once(store).run("k", action) is OnceOutcome.RAN
         assert action.calls == 1
 
     def test_payload_mismatch_is_an_error(self) -> None:
         """The same key with a different validated payload is PayloadMismatch, not a duplicate."""
         store, action = MemoryStore(), Counter()
         guard = once(store, validate="body")
-        assert guard.run("k", action, payload={"body": "a"}) is Outcome.RAN
-        assert guard.run("k", action, payload={"body": "a"}) is Outcome.DUPLICATE
+        assert guard.run("k", action, payload={"body": "a"}) is OnceOutcome.RAN
+        assert guard.run("k", action, payload={"body": "a"}) is OnceOutcome.DUPLICATE
         with pytest.raises(PayloadMismatch):
             guard.run("k", action, payload={"body": "b"})
         assert action.calls == 1

@@ -28,7 +28,7 @@ from netguard.enrich.publish import (
 )
 from netguard.enriched.models import EnrichedEvent, EnrichmentError
 from netguard.state.errors import OnceUnavailable
-from netguard.state.idempotency import Once, Outcome
+from netguard.state.idempotency import Once, OnceOutcome
 from netguard.state.store import StateStore
 
 log = logging.getLogger(__name__)
@@ -117,11 +117,11 @@ class MessageProcessor:
                 return report
             log.warning("idempotency not available; publishing anyway", extra={"error": str(exc)})
             return self._process(message, report)
-        if outcome is Outcome.IN_FLIGHT:
+        if outcome is OnceOutcome.IN_FLIGHT:
             raise MessageInFlight(
                 f"SNS message {message.message_id} is being processed by another invocation"
             )
-        report.duplicate = outcome is Outcome.DUPLICATE
+        report.duplicate = outcome is OnceOutcome.DUPLICATE
         return report
 
     def _process(self, message: SnsMessage, report: MessageReport) -> MessageReport:
@@ -208,7 +208,7 @@ class MessageProcessor:
             if not exc.ran:
                 publish()
             return
-        if outcome is Outcome.IN_FLIGHT:  # only after a crash, until its in-progress window passes
+        if outcome is OnceOutcome.IN_FLIGHT:  # only after a crash, until its in-progress window passes
             raise MessageInFlight(f"part {event.event_id} is being published by another invocation")
-        if outcome is Outcome.DUPLICATE:
+        if outcome is OnceOutcome.DUPLICATE:
             report.already_published += 1

@@ -2,7 +2,7 @@
 
 from netguard.state.dynamodb import DynamoStore
 from netguard.state.errors import OnceUnavailable, PayloadMismatch, StateConflict, StateUnavailable
-from netguard.state.idempotency import Once, Outcome, StatePersistenceLayer
+from netguard.state.idempotency import Once, OnceOutcome, StatePersistenceLayer
 from netguard.state.models import Item
 from netguard.state.store import MemoryStore, StateStore, claim_once
 
@@ -11,8 +11,8 @@ __all__ = [
     "Item",
     "MemoryStore",
     "Once",
+    "OnceOutcome",
     "OnceUnavailable",
-    "Outcome",
     "PayloadMismatch",
     "StateConflict",
     "StatePersistenceLayer",

@@ -117,7 +117,7 @@ def _ttl(record: DataRecord) -> int:
     return max(1, int(record.expiry_timestamp or 0) - int(time.time()))
 
 
-class Outcome(StrEnum):
+class OnceOutcome(StrEnum):
     RAN = "ran"
     """This call ran the action."""
     DUPLICATE = "duplicate"
@@ -156,7 +156,7 @@ class Once:
 
     def run(
         self, key: str, action: Callable[[], object], *, payload: Mapping[str, Any] | None = None
-    ) -> Outcome:
+    ) -> OnceOutcome:
         """Run `action` unless `key` was done or is in flight.
 
         An exception from `action` deletes the record (so the retry runs it again) and propagates.
@@ -182,13 +182,13 @@ class Once:
         try:
             guarded(data={"key": key, **(payload or {})})
         except IdempotencyAlreadyInProgressError:
-            return Outcome.IN_FLIGHT
+            return OnceOutcome.IN_FLIGHT
         except IdempotencyValidationError as exc:
             message = f"{self.partition} {key}: the payload differs from the first delivery's"
             raise PayloadMismatch(message) from exc
         except IdempotencyPersistenceLayerError as exc:
             raise OnceUnavailable(f"{self.partition} {key}: {exc}", ran=ran) from exc
-        return Outcome.RAN if ran else Outcome.DUPLICATE
+        return OnceOutcome.RAN if ran else OnceOutcome.DUPLICATE
 
 
 def stored_key(partition: str, key: str) -> str:
