@@ -23,6 +23,7 @@ from netguard.errors import NetguardError, PermanentError, RetryableError
 from netguard.notify.http import Budget
 from netguard.notify.models import Delivery, Outcome
 from netguard.notify.notifier import EventLedger, Notifier
+from netguard.state import OnceOutcome, OnceUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -92,23 +93,37 @@ def process_record(
         "fingerprint": event.alerts[0].alert.fingerprint if len(event.alerts) == 1 else "",
         "action": _action_of(event),
     }
+    deliveries: list[Delivery] = []
+    permanent: list[PermanentError] = []
+
+    def deliver() -> None:
+        try:
+            deliveries.extend(notifier().notify(event))
+        except PermanentError as exc:
+            # Recorded and returned normally: the claim completes, so the event is not retried.
+            ledger.failed(
+                event.event_id, code=_error_code(exc), message=str(exc), group_id=event.group_id, raw=raw
+            )
+            permanent.append(exc)
+
     try:
-        if not ledger.begin(event.event_id, in_progress_seconds=budget.remaining() + 30):
+        outcome = ledger.once(event.event_id, deliver, in_progress_seconds=budget.remaining() + 30)
+    except OnceUnavailable as exc:
+        if not exc.ran:
+            code = _error_code(exc)
+            return RecordResult(RecordStatus.RETRY, **base, code=code, message=str(exc), error=exc)
+        log.warning("event %s handled, but its idempotency record was not written", event.event_id)
+    except RetryableError as exc:  # the claim was released: Lambda's retry handles the event again
+        return RecordResult(RecordStatus.RETRY, **base, code=_error_code(exc), message=str(exc), error=exc)
+    else:
+        if outcome is not OnceOutcome.RAN:
             return RecordResult(RecordStatus.DUPLICATE, **base)
-    except RetryableError as exc:
-        return RecordResult(RecordStatus.RETRY, **base, code=_error_code(exc), message=str(exc), error=exc)
-    try:
-        deliveries = tuple(notifier().notify(event))
-    except RetryableError as exc:
-        ledger.release(event.event_id)
-        return RecordResult(RecordStatus.RETRY, **base, code=_error_code(exc), message=str(exc), error=exc)
-    except PermanentError as exc:
-        ledger.failed(
-            event.event_id, code=_error_code(exc), message=str(exc), group_id=event.group_id, raw=raw
+    if permanent:
+        error = permanent[0]
+        return RecordResult(
+            RecordStatus.FAILED, **base, code=_error_code(error), message=str(error), error=error
         )
-        return RecordResult(RecordStatus.FAILED, **base, code=_error_code(exc), message=str(exc), error=exc)
-    ledger.done(event.event_id, deliveries)
-    return RecordResult(RecordStatus.DELIVERED, **base, deliveries=deliveries)
+    return RecordResult(RecordStatus.DELIVERED, **base, deliveries=tuple(deliveries))
 
 
 def handle_event(
