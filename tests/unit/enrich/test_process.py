@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -219,3 +220,21 @@ class TestUnparseable:
         assert event.event_type is EventType.UNPARSEABLE
         assert event.unparseable is not None
         assert "even with shortened annotations" in event.unparseable.reason
+
+
+def test_in_progress_window_follows_the_invocation() -> None:
+    """While publishing, the message's record is in progress for the invocation's remaining time
+    + 30 s (from the Lambda context), so a crashed invocation's retry is not locked out longer."""
+    store = MemoryStore()
+    seen: list[float] = []
+
+    class Peeking(FakePublisher):
+        def publish(self, event: EnrichedEvent) -> str:
+            (record,) = store.query(pk=IDEMPOTENCY_PK)
+            seen.append(record.data["in_progress_expiry_ms"] / 1000 - time.time())
+            return super().publish(event)
+
+    proc = processor([group(alert({"instance": "10.0.0.1:1"}))], Peeking(), store)
+    proc.process(MESSAGE, remaining_seconds=12.0)
+    assert len(seen) == 1
+    assert 40.0 < seen[0] <= 42.0

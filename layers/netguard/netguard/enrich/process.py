@@ -1,11 +1,12 @@
 """One SNS message in, enriched events out: parse, enrich, split, publish, exactly once per message.
 
 Idempotency is Powertools' (`netguard.state.Once`, state table): the message id is claimed
-(`pk="idem#enrich"`, in progress for `lease_seconds`, so a concurrent delivery is told to retry and a
-crashed one's retry proceeds after it), and each published part is recorded on its own
-(`pk="idem#enrich-part"`, key = event id), so a retry after a partial failure publishes only the
-missing parts. The same message id with a different body is rejected (payload validation). If the
-state table cannot be reached, the message is published anyway: a duplicate alert beats a lost one.
+(`pk="idem#enrich"`, in progress for the invocation's remaining time + 30 s, so a concurrent
+delivery is told to retry and a crashed one's retry proceeds after it), and each published part
+is recorded on its own (`pk="idem#enrich-part"`, key = event id), so a retry after a partial
+failure publishes only the missing parts. The same message id with a different body is rejected
+(payload validation). If the state table cannot be reached, the message is published anyway: a
+duplicate alert beats a lost one.
 """
 
 from __future__ import annotations
@@ -86,23 +87,29 @@ class MessageProcessor:
         self._archive = archive
         self._default_cluster = default_cluster
         self._budget = budget
+        self._window = float(lease_seconds)
         self._messages: Once | None = None
         self._parts: Once | None = None
         if store is not None:
-            window = float(lease_seconds)
+            window = self._in_progress_seconds
             self._messages = Once(
                 store,
                 IDEMPOTENCY_PK,
                 ttl_seconds=idempotency_ttl,
-                in_progress_seconds=lambda: window,
+                in_progress_seconds=window,
                 validate="[body, subject]",
             )
-            self._parts = Once(
-                store, PARTS_PK, ttl_seconds=idempotency_ttl, in_progress_seconds=lambda: window
-            )
+            self._parts = Once(store, PARTS_PK, ttl_seconds=idempotency_ttl, in_progress_seconds=window)
 
-    def process(self, message: SnsMessage) -> MessageReport:
+    def _in_progress_seconds(self) -> float:
+        return self._window
+
+    def process(self, message: SnsMessage, *, remaining_seconds: float | None = None) -> MessageReport:
+        """`remaining_seconds`: the invocation's remaining time (Lambda context); the message stays
+        in progress that long plus 30 s, so a crashed invocation's retry is not locked out longer."""
         report = MessageReport(message_id=message.message_id)
+        if remaining_seconds is not None:
+            self._window = remaining_seconds + 30
         if not message.message_id or self._messages is None:
             return self._process(message, report)
         try:
