@@ -162,6 +162,20 @@ class TestIdempotency:
             proc.process(MESSAGE)
         assert proc.process(MESSAGE).published == 1
 
+    def test_failure_with_an_undeletable_claim_is_retried_not_repeated(self) -> None:
+        """Publishing failed and the table refused to release the claim: raised (Lambda retries once
+        the in-progress window passes), not published again in the same invocation."""
+
+        class NoDelete(MemoryStore):
+            def delete(self, *, pk: str, sk: str, expected_version: int | None = None) -> None:
+                raise StateUnavailable("throttled")
+
+        publisher = FakePublisher(fail_on={1})
+        proc = processor([group(alert({"instance": "10.0.0.1:1"}))], publisher, NoDelete())
+        with pytest.raises(StateUnavailable):
+            proc.process(MESSAGE)
+        assert publisher.attempts == 1
+
     def test_same_message_id_with_another_body_is_rejected(self) -> None:
         """Powertools payload validation: a reused message id with a different body is not a duplicate."""
         store, publisher = MemoryStore(), FakePublisher()

@@ -101,7 +101,7 @@ class TestOnce:
         action = Counter()
         with pytest.raises(OnceUnavailable) as caught:
             once(Down()).run("k", action)
-        assert caught.value.ran is False
+        assert (caught.value.started, caught.value.ran) == (False, False)
         assert action.calls == 0
 
     def test_store_outage_after_the_action(self) -> None:
@@ -114,5 +114,19 @@ class TestOnce:
         action = Counter()
         with pytest.raises(OnceUnavailable) as caught:
             once(NoPut()).run("k", action)
-        assert caught.value.ran is True
+        assert (caught.value.started, caught.value.ran) == (True, True)
         assert action.calls == 1
+
+    def test_failed_action_whose_record_cannot_be_deleted(self) -> None:
+        """The action raised and the table refused the delete: started, not ran (retry later)."""
+
+        class NoDelete(MemoryStore):
+            def delete(self, *, pk: str, sk: str, expected_version: int | None = None) -> None:
+                raise StateUnavailable("throttled")
+
+        def boom() -> None:
+            raise RuntimeError("publish failed")
+
+        with pytest.raises(OnceUnavailable) as caught:
+            once(NoDelete()).run("k", boom)
+        assert (caught.value.started, caught.value.ran) == (True, False)

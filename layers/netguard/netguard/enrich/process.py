@@ -122,6 +122,8 @@ class MessageProcessor:
             if exc.ran:  # published; only the record of it is missing (a redelivery may duplicate)
                 log.warning("idempotency record not written", extra={"error": str(exc)})
                 return report
+            if exc.started:  # it failed and its record could not be deleted: Lambda retries later
+                raise
             log.warning("idempotency not available; publishing anyway", extra={"error": str(exc)})
             return self._process(message, report)
         if outcome is OnceOutcome.IN_FLIGHT:
@@ -212,6 +214,8 @@ class MessageProcessor:
             outcome = self._parts.run(event.event_id, publish)
         except OnceUnavailable as exc:
             log.warning("part idempotency not available", extra={"key": event.event_id, "error": str(exc)})
+            if exc.started and not exc.ran:
+                raise
             if not exc.ran:
                 publish()
             return

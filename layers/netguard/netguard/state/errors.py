@@ -27,8 +27,10 @@ class PayloadMismatch(PermanentError):
 
 
 class OnceUnavailable(StateUnavailable):
-    """The table failed around a once-only action; `ran` says whether the action had completed."""
+    """The table failed around a once-only action; `started` / `ran`: whether the action had begun
+    and whether it had completed."""
 
-    def __init__(self, message: str, *, ran: bool) -> None:
+    def __init__(self, message: str, *, started: bool, ran: bool) -> None:
         super().__init__(message)
+        self.started = started
         self.ran = ran

@@ -161,12 +161,14 @@ class Once:
 
         An exception from `action` deletes the record (so the retry runs it again) and propagates.
         Raises `PayloadMismatch` when `payload` differs from the first run's, and `OnceUnavailable`
-        when the table fails, with `ran` telling whether the action had completed.
+        when the table fails, saying whether the action had started and whether it completed (a
+        started, uncompleted action raised and its record could not be deleted: retry later).
         """
-        ran = False
+        started = ran = False
 
         def call(data: dict[str, Any]) -> dict[str, bool]:
-            nonlocal ran
+            nonlocal started, ran
+            started = True
             action()
             ran = True
             return {"done": True}  # what Powertools keeps; callers need only "it ran"
@@ -187,7 +189,7 @@ class Once:
             message = f"{self.partition} {key}: the payload differs from the first delivery's"
             raise PayloadMismatch(message) from exc
         except IdempotencyPersistenceLayerError as exc:
-            raise OnceUnavailable(f"{self.partition} {key}: {exc}", ran=ran) from exc
+            raise OnceUnavailable(f"{self.partition} {key}: {exc}", started=started, ran=ran) from exc
         return OnceOutcome.RAN if ran else OnceOutcome.DUPLICATE
 
 
