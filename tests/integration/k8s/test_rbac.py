@@ -9,11 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from netguard.clients.kubernetes import KubeClient, KubeForbidden, KubeNotFound
 from netguard.remediate.actuators.nodelocal import object_path, render_manifest
 from netguard_cli.localstack import manifests
 from netguard_cli.localstack.processes import wait_until
+from netguard_cli.main import main
 from tests.support.k8s import COREDNS, K8sCluster
 
 pytestmark = [pytest.mark.integration, pytest.mark.k8s]
@@ -441,3 +443,17 @@ class TestAdmissionPolicy:
             lambda: name not in {p["metadata"]["name"] for p in rbac_cluster.admin.list(f"{KS}/pods")},
             what="the evicted CoreDNS pod gone",
         )
+
+
+def test_printed_manifest_for_a_live_cluster_is_admitted(
+    rbac_cluster: K8sCluster, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`netguard nodelocal manifest --kubeconfig` reads kube-dns from the cluster; what it prints is
+    what the actuator applies, and the admission policy admits it (dry run)."""
+    assert main(["nodelocal", "manifest", "--kubeconfig", str(rbac_cluster.kubeconfig("remediate"))]) == 0
+    printed = [d for d in yaml.safe_load_all(capsys.readouterr().out) if d]
+    kube_dns_ip = rbac_cluster.admin.get(f"{KS}/services/kube-dns")["spec"]["clusterIP"]
+    assert printed == render_manifest(kube_dns_ip)
+    remediate = rbac_cluster.client("remediate")
+    for obj in printed:
+        remediate.apply(object_path(obj), obj, field_manager="netguard", force=True, dry_run=True)
