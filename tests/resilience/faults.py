@@ -136,6 +136,8 @@ class KubeFault:
     status: int
     """An HTTP status, or 0 for a read timeout."""
     times: int
+    after: bool = False
+    """Let the request reach the API server first, then lose the answer (a timeout after the change)."""
     injected: int = 0
 
 
@@ -144,8 +146,8 @@ class KubeFaults:
     server: str
     faults: list[KubeFault] = field(default_factory=list)
 
-    def add(self, method: str, path: str, status: int, *, times: int = 1) -> KubeFault:
-        fault = KubeFault(method, re.compile(path), status, times)
+    def add(self, method: str, path: str, status: int, *, times: int = 1, after: bool = False) -> KubeFault:
+        fault = KubeFault(method, re.compile(path), status, times, after)
         self.faults.append(fault)
         return fault
 
@@ -172,6 +174,8 @@ def kube_faults(monkeypatch: pytest.MonkeyPatch, server: str) -> Iterator[KubeFa
         fault = plan.match(method, url)
         if fault is None:
             return original(self, method, url, *args, **kwargs)
+        if fault.after:
+            original(self, method, url, *args, **kwargs)
         if fault.status == 0:
             raise urllib3.exceptions.ReadTimeoutError(None, url, "Read timed out (injected)")  # type: ignore[arg-type]
         reason = _REASONS.get(fault.status, "InternalError")
