@@ -33,6 +33,7 @@ from tests.integration.test_enrich import (  # noqa: F401 -- `stack` is a fixtur
 from tests.resilience.deliveries import deliver
 from tests.resilience.faults import aws_faults
 from tests.resilience.ledger import LEDGER, Row
+from tests.resilience.strategies import messages as _messages
 
 pytestmark = [pytest.mark.integration, pytest.mark.k8s]
 
@@ -169,27 +170,6 @@ def test_killed_after_publishing_and_retried(stack: Stack) -> None:
 
 # --- fuzzing: nothing escapes, nothing unreadable is dropped ------------------------------------------
 
-_label = st.text(st.characters(codec="utf-8"), min_size=0, max_size=20)
-_alert = st.fixed_dictionaries(
-    {
-        "status": st.sampled_from(["firing", "resolved", "unknown", ""]),
-        "labels": st.dictionaries(st.sampled_from(["alertname", "instance", "type", "node", "x"]), _label),
-        "annotations": st.dictionaries(_label, _label, max_size=3),
-        "startsAt": st.one_of(st.just("2026-11-25T20:00:00Z"), _label),
-        "endsAt": st.one_of(st.just("0001-01-01T00:00:00Z"), _label),
-    },
-    optional={"fingerprint": _label, "generatorURL": _label},
-)
-_payload = st.fixed_dictionaries(
-    {"status": st.sampled_from(["firing", "resolved"]), "alerts": st.lists(_alert, max_size=4)},
-    optional={"groupLabels": st.dictionaries(_label, _label, max_size=2), "version": st.just("4")},
-).map(json.dumps)
-_messages = st.one_of(
-    st.binary(max_size=300).map(lambda b: b.decode("utf-8", errors="replace")),
-    st.text(max_size=300),
-    _payload,
-    _payload.map(lambda m: m[: len(m) // 2]),  # cut short, as AMP cuts at 256 KB
-)
 _FUZZ = {"messages": 0, "events": 0, "kept": 0, "unaccounted": 0}
 
 
