@@ -275,6 +275,24 @@ class TestQueuesAndKeys:
         hours = queue["RedrivePolicy"]["maxReceiveCount"] * queue["VisibilityTimeout"] / 3600
         assert hours >= 4, "a follow-up must survive Alertmanager's 4 h repeat_interval of saturation"
 
+    def test_every_function_may_use_the_key_of_its_queues(self, template: dict[str, Any]) -> None:
+        """Queues are encrypted with TopicKey: a function that writes to one (its failure destination,
+        the follow-up queue) or reads one (an SQS event source) needs kms:GenerateDataKey* and Decrypt."""
+        statements = _identity_statements(template)
+        for name, props in _functions(template).items():
+            uses_queue = "OnFailure" in props.get("EventInvokeConfig", {}).get(
+                "DestinationConfig", {}
+            ) or any(e["Type"] == "SQS" for e in props.get("Events", {}).values())
+            if not uses_queue:
+                continue
+            granted = {
+                action
+                for statement in statements[name]
+                if statement.get("Resource") == {"Fn::GetAtt": ["TopicKey", "Arn"]}
+                for action in _as_list(statement["Action"])
+            }
+            assert {"kms:GenerateDataKey*", "kms:Decrypt"} <= granted, name
+
     def test_amp_key_statement_is_scoped_to_this_account_workspaces(self, template: dict[str, Any]) -> None:
         statements = template["Resources"]["TopicKey"]["Properties"]["KeyPolicy"]["Statement"]
         (amp,) = [s for s in statements if s["Principal"] == {"Service": "aps.amazonaws.com"}]
