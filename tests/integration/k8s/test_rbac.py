@@ -305,6 +305,10 @@ def _image(obj: dict[str, Any]) -> None:
     _pod(obj)["containers"][0]["image"] = "registry.k8s.io/e2e-test-images/busybox:1.36.1-1"
 
 
+def _command(obj: dict[str, Any]) -> None:
+    _pod(obj)["containers"][0]["command"] = ["/bin/sh", "-c", "iptables -F"]
+
+
 def _privileged(obj: dict[str, Any]) -> None:
     _pod(obj)["containers"][0]["securityContext"] = {"privileged": True}
 
@@ -332,6 +336,7 @@ def _external_ip(obj: dict[str, Any]) -> None:
 DENIED_CREATES: list[tuple[str, str, str, _Change]] = [
     ("DaemonSet", "node-local-dns", "another name, upstream image", _renamed("kube-proxy-helper")),
     ("DaemonSet", "node-local-dns", "another image", _image),
+    ("DaemonSet", "node-local-dns", "the upstream image with a command override", _command),
     ("DaemonSet", "node-local-dns", "a privileged container", _privileged),
     ("DaemonSet", "node-local-dns", "another ServiceAccount", _service_account),
     ("DaemonSet", "node-local-dns", "the host's root mounted", _host_root),
