@@ -8,6 +8,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 SAM_VENV := .venv-sam
+# checkov pins its own boto3/pydantic ranges, so it gets a tool venv of its own (no resolver fights with SAM).
+CHECKOV_VENV := .venv-checkov
 SAM_PYTHON ?= $(shell ./scripts/find-python.sh 3.12)
 
 .PHONY: help demo test unit lint typecheck validate build bench system-deps k8s venv clean
@@ -17,7 +19,7 @@ help:
 	@echo "make test      everything CI runs"
 	@echo "make unit      fast tests only (no real components)"
 	@echo "make bench     print benchmark numbers"
-	@echo "make validate  sam validate --lint and cfn-lint on template.yaml"
+	@echo "make validate  sam validate --lint, cfn-lint and checkov on template.yaml"
 	@echo "make build     sam build (no Docker needed; uses python3.12)"
 
 $(STAMP): pyproject.toml
@@ -62,14 +64,22 @@ $(SAM_VENV)/.installed:
 	$(SAM_VENV)/bin/pip install -q aws-sam-cli cfn-lint
 	touch $@
 
+$(CHECKOV_VENV)/.installed:
+	$(SAM_PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install -q --upgrade pip
+	$(CHECKOV_VENV)/bin/pip install -q 'checkov>=3.2,<4'
+	touch $@
+
 validate: export SAM_CLI_TELEMETRY=0
-validate: $(SAM_VENV)/.installed
+validate: $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
 	$(SAM_VENV)/bin/sam validate --lint --region us-east-1
 	$(SAM_VENV)/bin/cfn-lint template.yaml
+	@# Findings that do not apply are skipped in .checkov.yaml, each explained in docs/security.md.
+	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml -f template.yaml
 
 build: export SAM_CLI_TELEMETRY=0
 build: $(SAM_VENV)/.installed
 	PATH="$(dir $(SAM_PYTHON)):$$PATH" $(SAM_VENV)/bin/sam build
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam .netguard .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .netguard .pytest_cache .mypy_cache .ruff_cache

@@ -14,6 +14,7 @@ COMMAND_MODULES = (
     "netguard_cli.commands.invoke",
     "netguard_cli.commands.cluster",
     "netguard_cli.commands.remediation",
+    "netguard_cli.commands.nodelocal",
     "netguard_cli.commands.demo",
 )
 

@@ -8,8 +8,10 @@ starts, and that every filter policy names attributes the enriched events really
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
+import tomllib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -154,3 +156,164 @@ class TestTemplate:
                 values = known[attribute]
                 if values is not None:
                     assert set(allowed) <= values, f"{attribute}: {set(allowed) - values} never sent"
+
+
+# --- IAM: no write action on every resource -----------------------------------------------------
+READ_VERBS = ("Get", "Describe", "List", "Query", "Scan", "BatchGet", "Search", "Lookup", "Receive")
+"""An action whose name starts with one of these only reads. Everything else counts as a write
+(Put/Create/Update/Delete/Publish/Send/Invoke/..., and KMS's Decrypt/GenerateDataKey: they use a key)."""
+
+WILDCARD_WRITES_ALLOWED: dict[str, str] = {
+    "cloudwatch:PutMetricData": "CloudWatch offers no resource-level permission (a namespace condition only)",
+    "xray:PutTraceSegments": "X-Ray offers no resource-level permission for trace writes",
+    "xray:PutTelemetryRecords": "X-Ray offers no resource-level permission for telemetry writes",
+}
+"""The only write actions that may use `Resource: "*"`, because AWS offers nothing narrower for them."""
+
+
+def _is_write(action: str) -> bool:
+    _, _, name = action.partition(":")
+    return not name.startswith(READ_VERBS)
+
+
+def _statements(value: Any) -> list[dict[str, Any]]:
+    """Every IAM statement inside a Policies list, a PolicyDocument, or an Fn::If branch."""
+    found: list[dict[str, Any]] = []
+    if isinstance(value, list):
+        for item in value:
+            found.extend(_statements(item))
+    elif isinstance(value, dict):
+        if "Effect" in value and "Action" in value:
+            found.append(value)
+        elif "Fn::If" in value:
+            found.extend(_statements(value["Fn::If"][1:]))
+        else:
+            for key in ("Statement", "PolicyDocument", "Policies"):
+                if key in value:
+                    found.extend(_statements(value[key]))
+    return found
+
+
+def _identity_statements(template: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Statements of the policies attached to identities (function roles, IAM roles and policies).
+
+    Resource policies (a KMS key policy's `Resource: "*"` means "this key") are not identity policies.
+    """
+    found: dict[str, list[dict[str, Any]]] = {}
+    for name, resource in template["Resources"].items():
+        kind, props = resource["Type"], resource.get("Properties", {})
+        if kind == "AWS::Serverless::Function":
+            found[name] = _statements(props.get("Policies", []))
+        elif kind in {"AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"}:
+            found[name] = _statements(props.get("Policies", []))
+            found[name] += _statements(props.get("PolicyDocument", {}))
+    return found
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+class TestIam:
+    def test_statements_are_found(self, template: dict[str, Any]) -> None:
+        """The walker sees every function's inline statements (else the next test proves nothing)."""
+        statements = _identity_statements(template)
+        assert set(statements) >= set(SETTINGS)
+        actions = {a for s in statements.values() for st in s for a in _as_list(st["Action"])}
+        assert {"eks:UpdateAddon", "s3:PutObject", "secretsmanager:GetSecretValue"} <= actions
+
+    def test_no_write_action_on_every_resource(self, template: dict[str, Any]) -> None:
+        """Every write action names its resource, except those AWS offers no resource-level permission for."""
+        offenders = [
+            f"{owner}: {action}"
+            for owner, statements in _identity_statements(template).items()
+            for statement in statements
+            if statement["Effect"] == "Allow" and "*" in _as_list(statement["Resource"])
+            for action in _as_list(statement["Action"])
+            if _is_write(action) and action not in WILDCARD_WRITES_ALLOWED
+        ]
+        assert offenders == []
+
+    def test_the_classifier_catches_writes(self) -> None:
+        """A sanity check of the rule itself: writes are writes, reads are reads."""
+        writes = ["eks:UpdateAddon", "sns:Publish", "sqs:SendMessage", "s3:PutObject", "kms:Decrypt", "iam:*"]
+        reads = ["ec2:DescribeInstances", "eks:DescribeAddonConfiguration", "dynamodb:Query"]
+        reads.append("ssm:GetParameter")
+        assert [a for a in writes if not _is_write(a)] == []
+        assert [a for a in reads if _is_write(a)] == []
+
+    def test_update_addon_only_on_coredns(self, template: dict[str, Any]) -> None:
+        """eks:UpdateAddon and DescribeAddon reach the coredns add-on of a cluster, nothing else."""
+        statements = _identity_statements(template)["RemediateFunction"]
+        (addon,) = [s for s in statements if "eks:UpdateAddon" in _as_list(s["Action"])]
+        assert set(_as_list(addon["Action"])) == {"eks:UpdateAddon", "eks:DescribeAddon"}
+        (resource,) = _as_list(addon["Resource"])
+        assert resource["Fn::Sub"].endswith(":addon/*/coredns/*")
+
+    def test_no_s3_write_policy_template(self, template: dict[str, Any]) -> None:
+        """S3WritePolicy grants PutObjectAcl and PutLifecycleConfiguration; enrich only puts objects."""
+        policies = _functions(template)["EnrichFunction"]["Policies"]
+        assert not any(isinstance(p, dict) and "S3WritePolicy" in p for p in policies)
+
+
+class TestQueuesAndKeys:
+    def test_every_queue_uses_the_stack_key(self, template: dict[str, Any]) -> None:
+        resources = template["Resources"]
+        queues = {n: r["Properties"] for n, r in resources.items() if r["Type"] == "AWS::SQS::Queue"}
+        assert queues
+        for name, props in queues.items():
+            assert props.get("KmsMasterKeyId") == {"Ref": "TopicKey"}, name
+            assert "SqsManagedSseEnabled" not in props, name
+
+    def test_follow_up_poller_is_capped_below_reserved_concurrency(self, template: dict[str, Any]) -> None:
+        """The poller leaves SNS-driven invocations room, and a storm cannot burn the receive count."""
+        remediate = _functions(template)["RemediateFunction"]
+        reserved = remediate["ReservedConcurrentExecutions"]
+        follow_up = remediate["Events"]["FollowUp"]["Properties"]
+        assert 2 <= follow_up["ScalingConfig"]["MaximumConcurrency"] < reserved
+        queue = template["Resources"]["FollowUpQueue"]["Properties"]
+        hours = queue["RedrivePolicy"]["maxReceiveCount"] * queue["VisibilityTimeout"] / 3600
+        assert hours >= 4, "a follow-up must survive Alertmanager's 4 h repeat_interval of saturation"
+
+    def test_every_function_may_use_the_key_of_its_queues(self, template: dict[str, Any]) -> None:
+        """Queues are encrypted with TopicKey: a function that writes to one (its failure destination,
+        the follow-up queue) or reads one (an SQS event source) needs kms:GenerateDataKey* and Decrypt."""
+        statements = _identity_statements(template)
+        for name, props in _functions(template).items():
+            uses_queue = "OnFailure" in props.get("EventInvokeConfig", {}).get(
+                "DestinationConfig", {}
+            ) or any(e["Type"] == "SQS" for e in props.get("Events", {}).values())
+            if not uses_queue:
+                continue
+            granted = {
+                action
+                for statement in statements[name]
+                if statement.get("Resource") == {"Fn::GetAtt": ["TopicKey", "Arn"]}
+                for action in _as_list(statement["Action"])
+            }
+            assert {"kms:GenerateDataKey*", "kms:Decrypt"} <= granted, name
+
+    def test_amp_key_statement_is_scoped_to_this_account_workspaces(self, template: dict[str, Any]) -> None:
+        statements = template["Resources"]["TopicKey"]["Properties"]["KeyPolicy"]["Statement"]
+        (amp,) = [s for s in statements if s["Principal"] == {"Service": "aps.amazonaws.com"}]
+        assert set(amp["Condition"]["StringEquals"]) == {"aws:SourceAccount"}
+        assert amp["Condition"]["ArnLike"]["aws:SourceArn"]["Fn::Sub"].endswith(":workspace/*")
+
+
+class TestParameters:
+    @pytest.mark.parametrize("name", ["SlackSecretArn", "PagerDutySecretArn"])
+    def test_secret_arns_are_checked(self, template: dict[str, Any], name: str) -> None:
+        pattern = re.compile(template["Parameters"][name]["AllowedPattern"])
+        good = ["", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:netguard/slack-AbC123"]
+        bad = ["netguard/slack", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:*", "arn:aws:s3:::x"]
+        assert [v for v in good if not pattern.fullmatch(v)] == []
+        assert [v for v in bad if pattern.fullmatch(v)] == []
+
+    def test_samconfig_gives_every_required_parameter(self, template: dict[str, Any]) -> None:
+        """A non-guided `sam deploy` needs a value for every parameter without a default."""
+        config = tomllib.loads((ROOT / "samconfig.toml").read_text())
+        overrides = config["default"]["deploy"]["parameters"]["parameter_overrides"]
+        given = {item.split("=", 1)[0] for item in overrides}
+        required = {n for n, p in template["Parameters"].items() if "Default" not in p}
+        assert required <= given
+        assert given <= set(template["Parameters"])

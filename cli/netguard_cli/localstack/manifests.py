@@ -33,6 +33,8 @@ RESOURCES: Mapping[str, tuple[str, bool]] = {
     "ClusterRoleBinding": ("clusterrolebindings", False),
     "Role": ("roles", True),
     "RoleBinding": ("rolebindings", True),
+    "ValidatingAdmissionPolicy": ("validatingadmissionpolicies", False),
+    "ValidatingAdmissionPolicyBinding": ("validatingadmissionpolicybindings", False),
 }
 
 

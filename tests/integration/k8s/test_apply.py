@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from netguard.clients.kubernetes import FIELD_MANAGER, KubeConflict, KubeForbidden, KubeNotFound
+from netguard.remediate.actuators.nodelocal import render_manifest
 from netguard_cli.localstack import processes
 from tests.support.k8s import K8sCluster
 
@@ -16,9 +17,15 @@ pytestmark = [pytest.mark.integration, pytest.mark.k8s]
 DAEMONSETS = "/apis/apps/v1/namespaces/kube-system/daemonsets"
 PATH = f"{DAEMONSETS}/node-local-dns"
 LABELS = {"k8s-app": "node-local-dns"}
+# The only node-cache image the admission policy (deploy/rbac/) lets the remediation identity run.
+PINNED_TAG = next(
+    o["spec"]["template"]["spec"]["containers"][0]["image"].rsplit(":", 1)[1]
+    for o in render_manifest("10.100.0.10")
+    if o["kind"] == "DaemonSet"
+)
 
 
-def _daemonset(image_tag: str = "1.25.0", name: str = "node-local-dns") -> dict[str, Any]:
+def _daemonset(image_tag: str = PINNED_TAG, name: str = "node-local-dns", cpu: str = "25m") -> dict[str, Any]:
     """A trimmed NodeLocal DNSCache DaemonSet: what matters here is ownership, not the cache itself."""
     return {
         "apiVersion": "apps/v1",
@@ -31,6 +38,7 @@ def _daemonset(image_tag: str = "1.25.0", name: str = "node-local-dns") -> dict[
                 "metadata": {"labels": dict(LABELS)},
                 "spec": {
                     "priorityClassName": "system-node-critical",
+                    "serviceAccountName": "node-local-dns",
                     "hostNetwork": True,
                     "dnsPolicy": "Default",
                     "tolerations": [
@@ -44,7 +52,7 @@ def _daemonset(image_tag: str = "1.25.0", name: str = "node-local-dns") -> dict[
                             "image": f"registry.k8s.io/dns/k8s-dns-node-cache:{image_tag}",
                             "args": ["-localip", "169.254.20.10,10.100.0.10", "-conf", "/etc/Corefile"],
                             "securityContext": {"capabilities": {"add": ["NET_ADMIN"]}},
-                            "resources": {"requests": {"cpu": "25m", "memory": "5Mi"}},
+                            "resources": {"requests": {"cpu": cpu, "memory": "5Mi"}},
                         }
                     ],
                 },
@@ -53,11 +61,17 @@ def _daemonset(image_tag: str = "1.25.0", name: str = "node-local-dns") -> dict[
     }
 
 
+SERVICE_ACCOUNTS = "/api/v1/namespaces/kube-system/serviceaccounts"
+
+
 @pytest.fixture
 def baseline(k8s_cluster: K8sCluster) -> Iterator[K8sCluster]:
+    """kube-system at its baseline, plus the ServiceAccount the DaemonSet must run as (policy)."""
     k8s_cluster.reset_dns()
+    account = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "node-local-dns"}}
+    k8s_cluster.admin.apply_at(f"{SERVICE_ACCOUNTS}/node-local-dns", account, field_manager="netguard-test")
     yield k8s_cluster
-    k8s_cluster.reset_dns()
+    k8s_cluster.reset_dns()  # deletes the ServiceAccount too
 
 
 def _pods(cluster: K8sCluster) -> list[dict[str, Any]]:
@@ -66,7 +80,8 @@ def _pods(cluster: K8sCluster) -> list[dict[str, Any]]:
 
 def test_apply_then_delete_daemonset_as_the_remediation_identity(baseline: K8sCluster) -> None:
     """The remediate identity applies node-local-dns (field manager `netguard`), a pod runs on every
-    node, a re-apply changes the image, and deletion removes the DaemonSet and its pods."""
+    node, a re-apply changes the pod template (another image is refused by the admission policy), and
+    deletion removes the DaemonSet and its pods."""
     remediate = baseline.client("remediate")
     created = remediate.apply_at(PATH, _daemonset())
     managers = {(m["manager"], m["operation"]) for m in created["metadata"]["managedFields"]}
@@ -79,9 +94,11 @@ def test_apply_then_delete_daemonset_as_the_remediation_identity(baseline: K8sCl
     )
     assert {pod["spec"]["nodeName"] for pod in _pods(baseline)} == {node.name for node in baseline.nodes}
 
-    updated = remediate.apply_at(PATH, _daemonset("1.26.0"))
+    updated = remediate.apply_at(PATH, _daemonset(cpu="50m"))
     assert updated["metadata"]["generation"] == created["metadata"]["generation"] + 1
-    assert updated["spec"]["template"]["spec"]["containers"][0]["image"].endswith(":1.26.0")
+    assert updated["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["cpu"] == "50m"
+    with pytest.raises(KubeForbidden):
+        remediate.apply_at(PATH, _daemonset("1.26.0"))
 
     remediate.delete_at(PATH)
     processes.wait_until(lambda: not _pods(baseline), what="node-local-dns pods gone", timeout=60)
@@ -96,7 +113,7 @@ def test_a_conflicting_manager_is_refused_unless_it_forces(baseline: K8sCluster)
     with pytest.raises(KubeConflict) as conflict:
         admin.apply_at(PATH, _daemonset("9.9.9"), field_manager="someone-else")
     assert conflict.value.status == 409
-    assert admin.get(PATH)["spec"]["template"]["spec"]["containers"][0]["image"].endswith(":1.25.0")
+    assert admin.get(PATH)["spec"]["template"]["spec"]["containers"][0]["image"].endswith(f":{PINNED_TAG}")
     forced = admin.apply_at(PATH, _daemonset("9.9.9"), field_manager="someone-else", force=True)
     assert forced["spec"]["template"]["spec"]["containers"][0]["image"].endswith(":9.9.9")
 

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import copy
+import re
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
-from netguard.clients.kubernetes import KubeForbidden
+from netguard.clients.kubernetes import KubeForbidden, KubeNotFound
+from netguard.remediate.actuators.nodelocal import object_path, render_manifest
 from netguard_cli.localstack import manifests
+from netguard_cli.localstack.processes import wait_until
+from netguard_cli.main import main
 from tests.support.k8s import COREDNS, K8sCluster, PathKube
 
 pytestmark = [pytest.mark.integration, pytest.mark.k8s]
@@ -23,7 +29,24 @@ def rbac_applied(k8s_cluster: K8sCluster) -> K8sCluster:
     """The cluster with exactly the shipped RBAC files applied (again: `cluster up` applies them too)."""
     documents = manifests.load_directory(RBAC_DIR)
     manifests.apply_all(k8s_cluster.admin, documents, field_manager="netguard-test")
+    _wait_for_policy(k8s_cluster)
     return k8s_cluster
+
+
+def _wait_for_policy(k8s: K8sCluster) -> None:
+    """The API server enforces a new ValidatingAdmissionPolicy after its informer sees it (about 1 s)."""
+    probe = _configmap("netguard-policy-probe")
+    remediate = k8s.client("remediate")
+
+    def denied() -> bool:
+        try:
+            remediate.create(f"{KS}/configmaps", probe)
+        except KubeForbidden:
+            return True
+        k8s.admin.delete_at(f"{KS}/configmaps/netguard-policy-probe")
+        return False
+
+    wait_until(denied, what="the netguard-remediate admission policy enforced", timeout=30)
 
 
 @pytest.fixture
@@ -150,12 +173,14 @@ class TestRemediateIdentity:
         assert denied.value.status == 403
 
     def test_nodelocal_dns_objects_are_its_own_and_only_those(self, rbac_cluster: K8sCluster) -> None:
-        """It creates, patches, deletes node-local-dns objects; others it may create it cannot touch."""
+        """It creates, patches, deletes node-local-dns objects; others it can neither create nor touch."""
         remediate = rbac_cluster.client("remediate")
         remediate.create(f"{KS}/configmaps", _configmap("node-local-dns"))
         remediate.patch(f"{KS}/configmaps/node-local-dns", {"data": {"k": "w"}})
         remediate.delete_at(f"{KS}/configmaps/node-local-dns")
-        remediate.create(f"{KS}/configmaps", _configmap("not-nodelocal"))
+        with pytest.raises(KubeForbidden):  # RBAC allows the create; the admission policy refuses it
+            remediate.create(f"{KS}/configmaps", _configmap("not-nodelocal"))
+        rbac_cluster.admin.create(f"{KS}/configmaps", _configmap("not-nodelocal"))
         with pytest.raises(KubeForbidden):
             remediate.delete_at(f"{KS}/configmaps/not-nodelocal")
         with pytest.raises(KubeForbidden):
@@ -182,6 +207,12 @@ class TestRemediateIdentity:
             (("get", "secrets", "", "", ""), False),
             (("update", "nodes", "", "", ""), False),
             (("delete", "pods", "", "", ""), False),
+            # CoreDNS spreading: evictions in kube-system, and the coredns Deployment (its pod template
+            # guarded by the admission policy).
+            (("create", "pods", "", "", "eviction"), True),
+            (("patch", "deployments", "apps", "coredns", ""), True),
+            (("patch", "deployments", "apps", "aws-load-balancer-controller", ""), False),
+            (("create", "deployments", "apps", "", ""), False),
         ],
     )
     def test_access_review_table(
@@ -247,3 +278,188 @@ class TestEnrichIdentity:
     ) -> None:
         """The authorizer denies every write verb on every resource the role can read."""
         assert _allowed(rbac_applied.client("enrich"), verb, resource, group=group) is False
+
+
+# --- the admission policy (deploy/rbac/nodelocaldns-admission.yaml) --------------------------------------
+# Objects are built from the NodeLocal DNSCache manifest netguard really applies, then changed in one way.
+_Change = Callable[[dict[str, Any]], None]
+
+
+def _nodelocal(kind: str, name: str) -> dict[str, Any]:
+    for obj in render_manifest("10.100.0.10"):
+        if obj["kind"] == kind and obj["metadata"]["name"] == name:
+            return copy.deepcopy(obj)
+    raise AssertionError(f"no {kind} {name} in the NodeLocal DNSCache manifest")
+
+
+def _pod(obj: dict[str, Any]) -> dict[str, Any]:
+    pod: dict[str, Any] = obj["spec"]["template"]["spec"]
+    return pod
+
+
+def _renamed(name: str) -> _Change:
+    return lambda obj: obj["metadata"].update(name=name)
+
+
+def _image(obj: dict[str, Any]) -> None:
+    _pod(obj)["containers"][0]["image"] = "registry.k8s.io/e2e-test-images/busybox:1.36.1-1"
+
+
+def _command(obj: dict[str, Any]) -> None:
+    _pod(obj)["containers"][0]["command"] = ["/bin/sh", "-c", "iptables -F"]
+
+
+def _privileged(obj: dict[str, Any]) -> None:
+    _pod(obj)["containers"][0]["securityContext"] = {"privileged": True}
+
+
+def _service_account(obj: dict[str, Any]) -> None:
+    _pod(obj)["serviceAccountName"] = "coredns"
+
+
+def _host_root(obj: dict[str, Any]) -> None:
+    _pod(obj)["volumes"].append({"name": "root", "hostPath": {"path": "/"}})
+
+
+def _init_container(obj: dict[str, Any]) -> None:
+    _pod(obj)["initContainers"] = [{"name": "x", "image": "registry.k8s.io/pause:3.10"}]
+
+
+def _node_port(obj: dict[str, Any]) -> None:
+    obj["spec"]["type"] = "NodePort"
+
+
+def _external_ip(obj: dict[str, Any]) -> None:
+    obj["spec"]["externalIPs"] = ["203.0.113.10"]
+
+
+DENIED_CREATES: list[tuple[str, str, str, _Change]] = [
+    ("DaemonSet", "node-local-dns", "another name, upstream image", _renamed("kube-proxy-helper")),
+    ("DaemonSet", "node-local-dns", "another image", _image),
+    ("DaemonSet", "node-local-dns", "the upstream image with a command override", _command),
+    ("DaemonSet", "node-local-dns", "a privileged container", _privileged),
+    ("DaemonSet", "node-local-dns", "another ServiceAccount", _service_account),
+    ("DaemonSet", "node-local-dns", "the host's root mounted", _host_root),
+    ("DaemonSet", "node-local-dns", "an init container", _init_container),
+    ("ConfigMap", "node-local-dns", "aws-auth", _renamed("aws-auth")),
+    ("ConfigMap", "node-local-dns", "another name", _renamed("kube-proxy-extra")),
+    ("Service", "kube-dns-upstream", "another name", _renamed("metrics-gateway")),
+    ("Service", "kube-dns-upstream", "type NodePort", _node_port),
+    ("Service", "kube-dns-upstream", "externalIPs", _external_ip),
+    ("ServiceAccount", "node-local-dns", "another name", _renamed("cluster-helper")),
+]
+
+
+class TestAdmissionPolicy:
+    def test_pins_the_manifest_image(self) -> None:
+        """The policy allows exactly the node-cache image deploy/nodelocaldns/ pins (no drift)."""
+        (daemonset,) = [o for o in render_manifest("10.100.0.10") if o["kind"] == "DaemonSet"]
+        image = _pod(daemonset)["containers"][0]["image"]
+        assert image.startswith("registry.k8s.io/dns/k8s-dns-node-cache:")
+        policy = (RBAC_DIR / "nodelocaldns-admission.yaml").read_text()
+        pinned = set(re.findall(r"registry\.k8s\.io/dns/k8s-dns-node-cache:[\w.-]+", policy))
+        assert pinned == {image}
+
+    @pytest.mark.parametrize(
+        ("kind", "base", "change"),
+        [(kind, base, change) for kind, base, _, change in DENIED_CREATES],
+        ids=[f"{kind}: {what}" for kind, _, what, _ in DENIED_CREATES],
+    )
+    def test_denies_other_names_images_and_types(
+        self, rbac_cluster: K8sCluster, kind: str, base: str, change: _Change
+    ) -> None:
+        """RBAC lets the group create any such object; the policy refuses all but netguard's own."""
+        remediate = rbac_cluster.client("remediate")
+        obj = _nodelocal(kind, base)
+        change(obj)
+        with pytest.raises(KubeForbidden) as denied:
+            remediate.create(manifests.collection_path(obj), obj)
+        assert denied.value.status == 403
+        assert "netguard-remediate" in denied.value.api_message  # the policy's denial, not RBAC's
+        with pytest.raises(KubeNotFound):  # and no such object came to exist
+            rbac_cluster.admin.get(object_path(obj))
+
+    def test_allows_netguard_objects_by_server_side_apply_and_delete(self, rbac_cluster: K8sCluster) -> None:
+        """Every object of the rendered manifest is applied (create, then a no-op re-apply) and deleted."""
+        remediate = rbac_cluster.client("remediate")
+        objects = render_manifest("10.100.0.10")
+        for obj in objects:
+            remediate.apply_at(object_path(obj), obj, field_manager="netguard", force=True)
+        for obj in objects:  # a second apply is an UPDATE, admitted the same way
+            remediate.apply_at(object_path(obj), obj, field_manager="netguard", force=True)
+        assert remediate.get(object_path(objects[-1]))["metadata"]["name"] == objects[-1]["metadata"]["name"]
+        for obj in reversed(objects):
+            remediate.delete_at(object_path(obj))
+
+    def test_denies_an_image_swap_on_the_existing_daemonset(self, rbac_cluster: K8sCluster) -> None:
+        """Once node-local-dns exists, a patch to another image is refused (UPDATE is checked too)."""
+        remediate = rbac_cluster.client("remediate")
+        daemonset = _nodelocal("DaemonSet", "node-local-dns")
+        remediate.apply_at(object_path(daemonset), daemonset, field_manager="netguard", force=True)
+        swapped = copy.deepcopy(daemonset)
+        _image(swapped)
+        with pytest.raises(KubeForbidden) as denied:
+            remediate.apply_at(object_path(swapped), swapped, field_manager="netguard", force=True)
+        assert "k8s-dns-node-cache" in denied.value.api_message
+        stored = rbac_cluster.admin.get(object_path(daemonset))
+        assert _pod(stored)["containers"][0]["image"] == _pod(daemonset)["containers"][0]["image"]
+
+    def test_coredns_deployment_scheduling_only(self, rbac_cluster: K8sCluster) -> None:
+        """topologySpreadConstraints may change; the image, ServiceAccount or replicas may not."""
+        remediate = rbac_cluster.client("remediate")
+        spread = {
+            "maxSkew": 1,
+            "topologyKey": "kubernetes.io/hostname",
+            "whenUnsatisfiable": "ScheduleAnyway",
+            "labelSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+        }
+        body = {"spec": {"template": {"spec": {"topologySpreadConstraints": [spread]}}}}
+        patched = remediate.patch(COREDNS, body)
+        assert _pod(patched)["topologySpreadConstraints"][0]["topologyKey"] == "kubernetes.io/hostname"
+        container = _pod(patched)["containers"][0]["name"]
+        for body in (
+            {"spec": {"template": {"spec": {"serviceAccountName": "node-local-dns"}}}},
+            {"spec": {"template": {"spec": {"hostNetwork": True}}}},
+            {"spec": {"replicas": 7}},
+        ):
+            with pytest.raises(KubeForbidden) as denied:
+                remediate.patch(COREDNS, body)
+            assert "netguard-remediate" in denied.value.api_message
+        with pytest.raises(KubeForbidden):
+            remediate.request(
+                "PATCH",
+                COREDNS,
+                body=[{"op": "replace", "path": "/spec/template/spec/containers/0/image", "value": "evil:1"}],
+                content_type="application/json-patch+json",
+            )
+        assert _pod(rbac_cluster.admin.get(COREDNS))["containers"][0]["name"] == container
+
+    def test_evicts_a_coredns_pod(self, rbac_cluster: K8sCluster) -> None:
+        """The eviction API (which honours the PodDisruptionBudget) is open to the group."""
+        remediate = rbac_cluster.client("remediate")
+        pods = rbac_cluster.admin.list(f"{KS}/pods", label_selector="k8s-app=kube-dns")
+        name = pods[0]["metadata"]["name"]
+        eviction = {
+            "apiVersion": "policy/v1",
+            "kind": "Eviction",
+            "metadata": {"name": name, "namespace": "kube-system"},
+        }
+        remediate.create(f"{KS}/pods/{name}/eviction", eviction)
+        wait_until(
+            lambda: name not in {p["metadata"]["name"] for p in rbac_cluster.admin.list(f"{KS}/pods")},
+            what="the evicted CoreDNS pod gone",
+        )
+
+
+def test_printed_manifest_for_a_live_cluster_is_admitted(
+    rbac_cluster: K8sCluster, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`netguard nodelocal manifest --kubeconfig` reads kube-dns from the cluster; what it prints is
+    what the actuator applies, and the admission policy admits it (dry run)."""
+    assert main(["nodelocal", "manifest", "--kubeconfig", str(rbac_cluster.kubeconfig("remediate"))]) == 0
+    printed = [d for d in yaml.safe_load_all(capsys.readouterr().out) if d]
+    kube_dns_ip = rbac_cluster.admin.get(f"{KS}/services/kube-dns")["spec"]["clusterIP"]
+    assert printed == render_manifest(kube_dns_ip)
+    remediate = rbac_cluster.client("remediate")
+    for obj in printed:
+        remediate.apply_at(object_path(obj), obj, field_manager="netguard", force=True, dry_run=True)

@@ -176,6 +176,34 @@ class TestKeyValue:
         assert group.alerts[0].labels == {"alertname": "PPSAllowanceExceeded"}
         assert group.status is Status.RESOLVED
 
+    @pytest.mark.parametrize(
+        ("subject", "status", "count"),
+        [
+            ("[FIRING:5]  ", Status.FIRING, 5),
+            ("[FIRING:5]  (prod)", Status.FIRING, 5),
+            ("[RESOLVED]  ", Status.RESOLVED, None),
+        ],
+    )
+    def test_all_values_empty_still_gives_status_and_count(
+        self, subject: str, status: Status, count: int | None
+    ) -> None:
+        """The seed template on a group of mixed alerts (empty CommonLabels): the Subject still tells."""
+        message = SnsMessage(message="alert_type: \nevent_type:      \n", subject=subject)
+        group = _group(parse_message(message))
+        assert (group.source_format, group.status, group.reported_count) == (
+            SourceFormat.KEY_VALUE,
+            status,
+            count,
+        )
+        assert len(group.alerts) == 1
+        assert any("share no alertname" in w for w in group.warnings)
+
+    def test_all_values_empty_without_a_subject_is_unparseable(self) -> None:
+        """Nothing in the message and no default Subject: reported, not guessed."""
+        outcome = parse_message(SnsMessage(message="alert_type: \nevent_type: \n", subject="netguard"))
+        assert isinstance(outcome, Unparseable)
+        assert "names no alert" in outcome.reason
+
     def test_status_line_wins_over_the_subject(self) -> None:
         """A template that names the status is believed."""
         message = SnsMessage(

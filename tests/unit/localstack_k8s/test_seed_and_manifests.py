@@ -138,8 +138,10 @@ class TestPaths:
             manifests.load_documents("just a string\n")
 
     def test_shipped_rbac_files_load_and_have_paths(self) -> None:
-        """deploy/rbac/ parses into Roles, ClusterRoles and their bindings, each with a path."""
+        """deploy/rbac/ parses into Roles, ClusterRoles, their bindings and the admission policy, each
+        with a path."""
         documents = manifests.load_directory(RBAC_DIR)
         kinds = sorted(d["kind"] for d in documents)
-        assert kinds == sorted(["ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"] * 2)
+        policy = ["ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"]
+        assert kinds == sorted(["ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"] * 2 + policy)
         assert all(manifests.object_path(d) for d in documents)

@@ -360,3 +360,20 @@ class TestProportionalAutoscaler:
         assert (result.applied, result.after["floor"]) == (False, 4)
         assert json.loads(api.objects[CPA_CM]["data"]["linear"]) == LINEAR
         assert api.writes() == [("PATCH", CPA_CM, True)]
+
+
+class _LostAnswer(FakeApiServer):
+    """The PATCH reaches the server and is applied; its answer is lost (a read timeout)."""
+
+    def patch(self, path: str, body: Any, **kwargs: Any) -> dict[str, Any]:
+        super().patch(path, body, **kwargs)
+        raise KubeUnavailable(0, "ConnectionError", "read timed out", verb="PATCH", path=path)
+
+
+def test_a_lost_answer_to_an_applied_scale_is_success() -> None:
+    """The scale is read back: the change is in place, so no error (a retry would raise it twice)."""
+    api = _LostAnswer()
+    api.put(DEPLOYMENT, {"metadata": {"name": "coredns"}, "spec": {"replicas": 2}})
+    result = DeploymentScaleActuator(api).raise_floor(4, dry_run=False)  # type: ignore[arg-type]
+    assert (result.applied, result.after["replicas"]) == (True, 4)
+    assert api.objects[DEPLOYMENT]["spec"]["replicas"] == 4

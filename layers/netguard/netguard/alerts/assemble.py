@@ -96,6 +96,7 @@ def build_group(
     subject: SubjectInfo | None = None,
     external_url: str = "",
     group_key: str = "",
+    reported_count: int | None = None,
 ) -> AlertGroup:
     alerts = tuple(build_alert(raw, warnings) for raw in raws)
     if status is None:
@@ -120,4 +121,5 @@ def build_group(
         warnings=tuple(dict.fromkeys(warnings)),
         external_url=external_url,
         group_key=group_key,
+        reported_count=reported_count,
     )

@@ -79,18 +79,28 @@ def parse(text: str, *, subject: SubjectInfo | None, truncated: bool) -> AlertGr
             )
     if "alertname" not in labels:
         guessed = alertname_in(usable)
-        if not guessed:
+        if guessed:
+            labels["alertname"] = guessed
+            warnings.append(f"alert name {guessed!r} taken from the subject")
+        elif subject is None or subject.status is None:
             raise FormatError("key: value message names no alert, and the subject does not either")
-        labels["alertname"] = guessed
-        warnings.append(f"alert name {guessed!r} taken from the subject")
+        else:
+            # A group of different alerts (no group_by, as in the seed document's route) has empty
+            # CommonLabels, so every templated value is empty; the default Subject still says what
+            # happened and how often, which is worth a notification rather than an "unparseable".
+            warnings.append(
+                "no alert name in the message or the subject: the group's alerts share no alertname "
+                "(their labels are not in this template's output)"
+            )
     if "instance" not in labels:
         instance = instance_in(usable)
         if instance:
             labels["instance"] = instance
             warnings.append(f"instance {instance!r} taken from the subject")
-    if subject is not None and subject.firing_count is not None and subject.firing_count > 1:
+    reported = subject.firing_count if subject is not None else None
+    if reported is not None and reported > 1:
         warnings.append(
-            f"the subject counts {subject.firing_count} firing alerts; the message carries only their "
+            f"the subject counts {reported} firing alerts; the message carries only their "
             "common labels, so one alert stands for them"
         )
     warnings.append("key: value templates carry only some labels; the fingerprint covers those labels only")
@@ -104,4 +114,5 @@ def parse(text: str, *, subject: SubjectInfo | None, truncated: bool) -> AlertGr
         common_annotations=annotations,
         truncated=truncated,
         subject=subject,
+        reported_count=reported,
     )

@@ -79,6 +79,9 @@ class AlertGroup:
     external_url: str = ""
     group_key: str = ""
     """Alertmanager's own group key when the message carried it."""
+    reported_count: int | None = None
+    """How many alerts the Subject counts (`[FIRING:N]`) when the message itself carries fewer: a
+    `key: value` template stands one alert for the whole group. None when `alerts` is the whole group."""
 
     @property
     def firing(self) -> tuple[Alert, ...]:

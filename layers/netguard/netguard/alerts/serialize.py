@@ -61,6 +61,7 @@ def group_to_dict(group: AlertGroup) -> dict[str, Any]:
         "common_labels": dict(group.common_labels),
         "common_annotations": dict(group.common_annotations),
         "alerts": [alert_to_dict(a) for a in group.alerts],
+        "reported_count": group.reported_count,
     }
 
 
@@ -77,4 +78,5 @@ def group_from_dict(data: Mapping[str, Any]) -> AlertGroup:
         warnings=tuple(data.get("warnings", [])),
         external_url=data.get("external_url", ""),
         group_key=data.get("group_key", ""),
+        reported_count=data.get("reported_count"),
     )

@@ -12,10 +12,10 @@ import logging
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from netguard.clients.kubernetes import FIELD_MANAGER, JsonObject, Kube
+from netguard.clients.kubernetes import FIELD_MANAGER, JsonObject, Kube, KubeApiError, KubeUnavailable
 from netguard.dns import ClusterDns, OwnerKind
 from netguard.remediate.actuators.addon import EksAddonActuator, find_addon
-from netguard.remediate.actuators.errors import ActuatorError, kube_errors
+from netguard.remediate.actuators.errors import ActuatorError, kube_error, kube_errors
 from netguard.remediate.actuators.models import ChangeResult, FloorOwner, ReplicaFloor
 
 logger = logging.getLogger(__name__)
@@ -176,7 +176,8 @@ class DeploymentScaleActuator:
             "metadata": {"resourceVersion": scale["metadata"]["resourceVersion"]},
             "spec": {"replicas": replicas},
         }
-        with kube_errors(f"scale {self._what} to {replicas}"):
+        action = f"scale {self._what} to {replicas}"
+        try:
             return self._kube.merge(
                 self._kube.apps.patch_namespaced_deployment_scale,
                 self._deployment,
@@ -185,6 +186,26 @@ class DeploymentScaleActuator:
                 field_manager=self._field_manager,
                 dry_run=dry_run,
             )
+        except KubeUnavailable as exc:
+            # The answer was lost (timeout, reset, 5xx), not necessarily the change: read it back, or
+            # Lambda's retry would see the new count and raise the floor a second step.
+            landed = None if dry_run else self._landed(scale, replicas)
+            if landed is None:
+                raise kube_error(exc, action) from exc
+            logger.warning("scale answer lost, but the change is in place", extra={"action": action})
+            return landed
+        except KubeApiError as exc:
+            raise kube_error(exc, action) from exc
+
+    def _landed(self, sent: JsonObject, replicas: int) -> JsonObject | None:
+        """The scale as it is now, if a write since `sent` set `replicas` (the conditional patch made
+        any other writer conflict); None when it did not, or the read fails too."""
+        try:
+            now = _read_scale(self._kube, self._namespace, self._deployment)
+        except KubeApiError:
+            return None
+        moved = now["metadata"]["resourceVersion"] != sent["metadata"]["resourceVersion"]
+        return now if moved and int((now.get("spec") or {}).get("replicas") or 0) == replicas else None
 
     def _snapshot(self, scale: JsonObject) -> dict[str, Any]:
         replicas = int((scale.get("spec") or {}).get("replicas") or 0)
