@@ -43,7 +43,7 @@ def linklocal_alert(
     *,
     status: str = "firing",
     started: float = NOW - 600,
-    rate: float | None = 50.0,
+    rate: float | None = 500.0,
     bypass: Sequence[str] = (),
     alertname: str = "LinklocalAllowanceExceeded",
     annotations: Mapping[str, str] | None = None,

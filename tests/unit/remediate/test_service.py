@@ -93,7 +93,7 @@ class TestAct:
         assert world.cluster.changes == ["scale 2->4"]
         assert handled.report.outcome is Outcome.SKIPPED
         assert "cooldown after scale_coredns" in handled.report.reasons[0]
-        assert "would have: raise CoreDNS from 4 to 6" in handled.report.reasons[1]
+        assert handled.report.reasons[1].startswith("would have: ")
 
     def test_duplicate_delivery_is_silent(self) -> None:
         world = World()
@@ -103,8 +103,8 @@ class TestAct:
 
     def test_maximum_holds(self) -> None:
         world = World(coredns_max_replicas=3, cooldown_seconds=0)
-        world.alert("node-0", event_id="m1")
-        world.alert("node-0", event_id="m2")
+        world.alert("node-0", event_id="m1", rate=40.0)
+        world.alert("node-0", event_id="m2", rate=40.0)
         assert world.cluster.changes == ["scale 2->3"]
         assert world.cluster.replicas == 3
         last = world.out.reports[-1]
@@ -202,7 +202,7 @@ class TestFollowUp:
         report = handled.report
         assert (report.action, report.outcome) == (ActionKind.ENABLE_NODELOCAL, Outcome.DRY_RUN)
         assert "did not reduce the drops" in report.reasons[1]
-        assert world.cluster.changes == ["scale 2->4"]
+        assert world.cluster.changes == ["scale 2->3"]  # at 50 drops/s one more replica is the estimate
 
     def test_nodelocal_enforced_then_escalate_at_max(self) -> None:
         world = World(cooldown_seconds=300, nodelocal_mode=Mode.ENFORCE, coredns_max_replicas=4)

@@ -141,7 +141,12 @@ class ActionKind(StrEnum):
     ENABLE_NODELOCAL = "enable_nodelocal_dnscache"
     DISABLE_NODELOCAL = "disable_nodelocal_dnscache"
     REVERT_COREDNS = "revert_coredns"
+    SPREAD_COREDNS = "spread_coredns"
+    """Move CoreDNS replicas off a node that carries several (evictions), spread durably (pod spec)."""
+    REVERT_SPREAD = "revert_spread"
     ESCALATE = "escalate"
+    GIVE_UP = "give_up"
+    """Automatic steps exhausted (step budget or checks); the report says why, people take over."""
     NONE = "none"
 
 

@@ -151,9 +151,13 @@ class Verdict:
     reason: str = ""
 
 
-def mode_for(action: ActionKind, *, coredns: Mode, nodelocal: Mode) -> Mode | None:
+def mode_for(
+    action: ActionKind, *, coredns: Mode, nodelocal: Mode, spread: Mode = Mode.ENFORCE
+) -> Mode | None:
     if action in (ActionKind.SCALE_COREDNS, ActionKind.REVERT_COREDNS):
         return coredns
+    if action in (ActionKind.SPREAD_COREDNS, ActionKind.REVERT_SPREAD):
+        return spread
     if action in (ActionKind.ENABLE_NODELOCAL, ActionKind.DISABLE_NODELOCAL):
         return nodelocal
     return None
