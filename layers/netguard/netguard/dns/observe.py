@@ -22,6 +22,7 @@ from netguard.dns.models import ClusterDns, CoreDnsPod, OwnerKind, ReplicaOwner
 COREDNS_LABEL = "k8s-app=kube-dns"
 DEFAULT_CLUSTER_DOMAIN = "cluster.local"
 NODELOCAL_DAEMONSET = "node-local-dns"
+HOSTNAME = "kubernetes.io/hostname"
 _KUBE_PROXY_CONFIGMAPS = ("kube-proxy", "kube-proxy-config")
 _TARGET_ARG = re.compile(r"^--target=(?:deployment|deployments)/(?P<name>[^,\s]+)$", re.IGNORECASE)
 
@@ -49,7 +50,24 @@ def observe_cluster_dns(kube: Kube, *, namespace: str = "kube-system") -> Cluste
         cluster_domain=_cluster_domain(kube, namespace, coredns),
         deployment_name=name,
         namespace=namespace,
+        match_labels=dict((spec.get("selector") or {}).get("matchLabels") or {}),
+        spread_durable=spreads_by_host(((spec.get("template") or {}).get("spec")) or {}),
     )
+
+
+def spreads_by_host(pod_spec: Mapping[str, Any]) -> bool:
+    """Whether a pod spec already keeps replicas apart per node (hard constraint or required
+    anti-affinity on the hostname)."""
+    for constraint in pod_spec.get("topologySpreadConstraints") or []:
+        if (
+            constraint.get("topologyKey") == HOSTNAME
+            and constraint.get("whenUnsatisfiable") == "DoNotSchedule"
+        ):
+            return True
+    anti = ((pod_spec.get("affinity") or {}).get("podAntiAffinity") or {}).get(
+        "requiredDuringSchedulingIgnoredDuringExecution"
+    ) or []
+    return any(term.get("topologyKey") == HOSTNAME for term in anti)
 
 
 # --- CoreDNS and its pods --------------------------------------------------------------------------

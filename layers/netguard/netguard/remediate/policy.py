@@ -510,6 +510,35 @@ def _evidence(observations: Sequence[Observation]) -> tuple[str, ...]:
     return tuple(f"{o.node}: {o.evidence}" for o in observations[:_MAX_NAMED] if o.evidence)
 
 
+def finish_spread(state: ClusterState, history: History, settings: PolicySettings) -> Decision:
+    """The rest of a spread whose evictions had to wait: move what still shares a node, from the
+    current placement (not from drop rates, which still show the placement before the spread)."""
+    placement = {node: n for node, n in state.coredns_pods_by_node.items() if n > 0}
+    nodes = nodes_for(state, placement)
+    moved, evict = spread(placement, nodes)
+    cap = per_node_cap(placement, nodes)
+    decided = f" decided by {history.last_action.decision_id}" if history.last_action else ""
+    if not evict:
+        return NoAction(
+            (
+                f"spread{decided} finished: no node carries more than {cap} CoreDNS"
+                f" replica{'s' if cap > 1 else ''}",
+            )
+        )
+    before = ", ".join(f"{node} ({n})" for node, n in sorted(placement.items()) if n > cap)
+    return SpreadCoreDns(
+        current=state.coredns_current,
+        target=state.coredns_current,
+        evict=evict,
+        per_node=cap,
+        reasons=(
+            f"finish the spread{decided}: {before} still carr{'ies' if len(evict) == 1 else 'y'} more than"
+            f" {cap} CoreDNS replica{'s' if cap > 1 else ''}; after: at most"
+            f" {max(moved.values(), default=0)} per node",
+        ),
+    )
+
+
 def coredns_drop_rate(state: ClusterState, observations: Sequence[Observation]) -> float | None:
     """The summed drop rate on CoreDNS nodes (recorded with an action to judge later whether it helped)."""
     return _rate(

@@ -308,6 +308,9 @@ def history_to_dict(history: History) -> dict[str, Any]:
         "alertname": history.alertname,
         "follow_up_id": history.follow_up_id,
         "follow_up_due": history.follow_up_due,
+        "original_spread": None if history.original_spread is None else dict(history.original_spread),
+        "steps": history.steps,
+        "spread_pending": history.spread_pending,
         "nodes": {
             node: {
                 "firing": m.firing,
@@ -377,6 +380,9 @@ def history_from_dict(cluster: str, data: Mapping[str, Any], *, version: int) ->
         },
         follow_up_id=data.get("follow_up_id", ""),
         follow_up_due=float(data.get("follow_up_due") or 0.0),
+        original_spread=data.get("original_spread"),
+        steps=int(data.get("steps") or 0),
+        spread_pending=bool(data.get("spread_pending")),
         version=version,
     )
 
