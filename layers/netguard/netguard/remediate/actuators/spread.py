@@ -8,7 +8,7 @@ an HPA or cluster-proportional-autoscaler, which own only the replica count), or
 configuration values when its schema (read at run time) offers `topologySpreadConstraints` or
 `affinity`; when it offers neither, netguard only evicts and says so.
 
-Every Kubernetes request of this module goes through the five `_k8s_*` functions below, so a change
+Every Kubernetes request of this module goes through the four `_k8s_*` functions below, so a change
 of client touches only them.
 """
 
@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from netguard.clients.kubernetes import FIELD_MANAGER, JsonObject, KubeApiError, KubeClient
+from netguard.clients.kubernetes import FIELD_MANAGER, JsonList, JsonObject, KubeApiError, KubeClient
 from netguard.dns.observe import HOSTNAME, spreads_by_host
 from netguard.remediate.actuators.addon import (
     ADDON_NAME,
@@ -29,7 +29,13 @@ from netguard.remediate.actuators.addon import (
     parse_configuration_values,
     schema_accepts,
 )
-from netguard.remediate.actuators.errors import ActuatorError, aws_errors, kube_error, kube_errors
+from netguard.remediate.actuators.errors import (
+    ActuatorError,
+    ActuatorRetryable,
+    aws_errors,
+    kube_error,
+    kube_errors,
+)
 from netguard.remediate.actuators.models import ChangeResult
 
 logger = logging.getLogger(__name__)
@@ -120,17 +126,28 @@ def _k8s_deployment(kube: KubeClient, namespace: str, name: str) -> JsonObject:
     return kube.get(f"/apis/apps/v1/namespaces/{namespace}/deployments/{name}")
 
 
-def _k8s_patch_pod_spec(
-    kube: KubeClient, namespace: str, name: str, resource_version: str, pod_spec: JsonObject, *, dry_run: bool
+def _k8s_patch_constraints(
+    kube: KubeClient,
+    namespace: str,
+    name: str,
+    current: JsonList | None,
+    wanted: JsonList | None,
+    *,
+    dry_run: bool,
 ) -> JsonObject:
-    # resourceVersion: a concurrent change becomes a retryable conflict; merge patch: null removes.
-    body = {
-        "metadata": {"resourceVersion": resource_version},
-        "spec": {"template": {"spec": pod_spec}},
-    }
+    """Replace the pod template's topologySpreadConstraints, on condition that they are still
+    `current` (a JSON-patch `test`): unlike resourceVersion, this does not fail on every status update
+    of the Deployment, only when someone changed the constraints themselves (HTTP 422)."""
+    path = "/spec/template/spec/topologySpreadConstraints"
+    ops: JsonList = [] if current is None else [{"op": "test", "path": path, "value": current}]
+    if wanted is None:
+        ops.append({"op": "remove", "path": path})
+    else:
+        ops.append({"op": "add", "path": path, "value": wanted})  # add replaces an existing member
     return kube.patch(
         f"/apis/apps/v1/namespaces/{namespace}/deployments/{name}",
-        body,
+        ops,
+        patch_type="json",
         field_manager=FIELD_MANAGER,
         dry_run=dry_run,
     )
@@ -195,24 +212,13 @@ class DeploymentSpreadOwner:
     def make_durable(self, *, dry_run: bool) -> tuple[bool, str, dict[str, Any]]:
         deployment = self._get()
         spec = self._pod_spec(deployment)
-        before = {
-            "owner": self.owner,
-            "topologySpreadConstraints": copy.deepcopy(spec.get("topologySpreadConstraints")),
-        }
+        current = copy.deepcopy(spec.get("topologySpreadConstraints"))
+        before = {"owner": self.owner, "topologySpreadConstraints": current}
         if spreads_by_host(spec):
             return False, f"{self._what} already keeps CoreDNS replicas apart per node", before
         labels = ((deployment.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
-        kept = [c for c in spec.get("topologySpreadConstraints") or [] if c.get("topologyKey") != HOSTNAME]
-        constraints = [*kept, hostname_constraint(labels)]
-        with kube_errors(f"add a topologySpreadConstraint to {self._what}"):
-            _k8s_patch_pod_spec(
-                self._kube,
-                self._namespace,
-                self._deployment,
-                deployment["metadata"]["resourceVersion"],
-                {"topologySpreadConstraints": constraints},
-                dry_run=dry_run,
-            )
+        kept = [c for c in current or [] if c.get("topologyKey") != HOSTNAME]
+        self._patch(current, [*kept, hostname_constraint(labels)], dry_run=dry_run)
         return (
             True,
             f"topologySpreadConstraints (maxSkew 1 per {HOSTNAME}, DoNotSchedule) on {self._what},"
@@ -220,20 +226,25 @@ class DeploymentSpreadOwner:
             before,
         )
 
-    def restore(self, original: Mapping[str, Any], *, dry_run: bool) -> tuple[bool, str]:
-        deployment = self._get()
-        wanted = original.get("topologySpreadConstraints")
-        if self._pod_spec(deployment).get("topologySpreadConstraints") == wanted:
-            return False, f"{self._what} already has its original topologySpreadConstraints"
-        with kube_errors(f"restore the topologySpreadConstraints of {self._what}"):
-            _k8s_patch_pod_spec(
-                self._kube,
-                self._namespace,
-                self._deployment,
-                deployment["metadata"]["resourceVersion"],
-                {"topologySpreadConstraints": wanted},  # None (JSON null) removes the field
-                dry_run=dry_run,
+    def _patch(self, current: JsonList | None, wanted: JsonList | None, *, dry_run: bool) -> None:
+        action = f"set the topologySpreadConstraints of {self._what}"
+        try:
+            _k8s_patch_constraints(
+                self._kube, self._namespace, self._deployment, current, wanted, dry_run=dry_run
             )
+        except KubeApiError as exc:
+            if exc.status == 422 and current is not None:  # the `test` failed: changed meanwhile
+                raise ActuatorRetryable(
+                    f"{action}: changed by someone else meanwhile, re-read and retry"
+                ) from exc
+            raise kube_error(exc, action) from exc
+
+    def restore(self, original: Mapping[str, Any], *, dry_run: bool) -> tuple[bool, str]:
+        current = self._pod_spec(self._get()).get("topologySpreadConstraints")
+        wanted = original.get("topologySpreadConstraints")
+        if current == wanted:
+            return False, f"{self._what} already has its original topologySpreadConstraints"
+        self._patch(current, wanted, dry_run=dry_run)
         return True, f"topologySpreadConstraints of {self._what} back to {json.dumps(wanted)}"
 
 
@@ -361,7 +372,11 @@ class SpreadActuator:
         before = {"original": original, "pods": {p.name: p.node for p in pods}}
         evicted: list[str] = []
         pending = ""
-        if extras and ready < desired:
+        if changed and not dry_run:
+            # The new pod template rolls every replica out under the hard rule (one at a time, as the
+            # Deployment's strategy allows), which moves the extras too; evicting now would only race it.
+            pass
+        elif extras and ready < desired:
             pending = f"{ready} of {desired} replicas Ready; evictions wait until the new replicas are Ready"
         elif extras and not dry_run:
             evicted, pending = self._evict(extras)
@@ -379,6 +394,8 @@ class SpreadActuator:
             parts.append("would evict " + (", ".join(would) if would else "nothing (no node carries extras)"))
         elif evicted:
             parts.append(f"evicted {', '.join(evicted)} through the Eviction API")
+        elif changed and extras:
+            parts.append("the rollout of the new pod template moves the replicas that share a node")
         elif not extras:
             parts.append(f"no node carries more than {per_node} CoreDNS replica{'s' if per_node > 1 else ''}")
         if pending:

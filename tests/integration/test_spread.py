@@ -1,0 +1,231 @@
+"""Spreading CoreDNS against the real control plane, as the remediation identity (issue 9, item 2).
+
+Each test sets the placement it starts from explicitly: the admin cordons every node but one, so
+the CoreDNS pods land where the test says, then uncordons (nothing depends on where the scheduler
+happened to put a pod). The seeded PodDisruptionBudget (maxUnavailable 1) is in place throughout.
+The EKS add-on is the local endpoint of tests/support/eks_addons.py, validating against a schema.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from netguard.clients.kubernetes import KubeClient
+from netguard.dns import observe_cluster_dns
+from netguard.remediate.actuators import (
+    AddonSpreadOwner,
+    DeploymentScaleActuator,
+    DeploymentSpreadOwner,
+    SpreadActuator,
+    hostname_constraint,
+)
+from netguard_cli.localstack import cluster, seed
+from netguard_cli.localstack.processes import wait_until
+from tests.support.eks_addons import COREDNS_SCHEMA, EksAddonEndpoint
+from tests.support.k8s import K8sCluster
+
+pytestmark = [pytest.mark.integration, pytest.mark.k8s]
+
+KS = "kube-system"
+DEPLOYMENT = f"/apis/apps/v1/namespaces/{KS}/deployments/coredns"
+PODS = f"/api/v1/namespaces/{KS}/pods"
+SELECTOR = "k8s-app=kube-dns"
+LABELS = {"k8s-app": "kube-dns", "eks.amazonaws.com/component": "coredns"}
+NO_SPREAD_SCHEMA: dict[str, Any] = {
+    **COREDNS_SCHEMA,
+    "properties": {
+        k: v
+        for k, v in COREDNS_SCHEMA["properties"].items()
+        if k not in ("affinity", "topologySpreadConstraints")
+    },
+}
+"""An add-on version whose configuration offers neither topologySpreadConstraints nor affinity."""
+
+
+@pytest.fixture
+def k8s(k8s_cluster: K8sCluster) -> Iterator[K8sCluster]:
+    k8s_cluster.reset_dns()
+    yield k8s_cluster
+    k8s_cluster.reset_dns()
+
+
+@pytest.fixture
+def remediate(k8s: K8sCluster) -> KubeClient:
+    return k8s.client("remediate")
+
+
+def placement(admin: KubeClient) -> dict[str, int]:
+    """Node -> Ready CoreDNS pods (terminating ones left out)."""
+    counts: dict[str, int] = {}
+    for pod in cluster.ready_pods(admin, KS, SELECTOR):
+        if not pod["metadata"].get("deletionTimestamp"):
+            counts[pod["spec"]["nodeName"]] = counts.get(pod["spec"]["nodeName"], 0) + 1
+    return counts
+
+
+def place_all_on(k8s: K8sCluster, node: str, replicas: int) -> None:
+    """`replicas` Ready CoreDNS pods, every one on `node`: the colocated case, set up on purpose."""
+    admin = k8s.admin
+    others = [n.name for n in k8s.nodes if n.name != node]
+    for name in others:
+        admin.patch(f"/api/v1/nodes/{name}", {"spec": {"unschedulable": True}})
+    try:
+        admin.patch(f"{DEPLOYMENT}/scale", {"spec": {"replicas": replicas}})
+        for pod in admin.list(PODS, label_selector=SELECTOR):
+            if pod["spec"].get("nodeName") != node:
+                admin.delete(f"{PODS}/{pod['metadata']['name']}")
+        wait_until(
+            lambda: (
+                placement(admin) == {node: replicas}
+                and len(admin.list(PODS, label_selector=SELECTOR)) == replicas
+            ),
+            what=f"{replicas} CoreDNS pods Ready on {node}",
+            timeout=60,
+        )
+    finally:
+        for name in others:
+            admin.patch(f"/api/v1/nodes/{name}", {"spec": {"unschedulable": None}})
+
+
+def pod_spec(admin: KubeClient) -> dict[str, Any]:
+    return dict(admin.get(DEPLOYMENT)["spec"]["template"]["spec"])
+
+
+def deployment_spreader(remediate: KubeClient) -> SpreadActuator:
+    owner = DeploymentSpreadOwner(remediate, namespace=KS, deployment="coredns")
+    return SpreadActuator(remediate, owner, selector=",".join(f"{k}={v}" for k, v in sorted(LABELS.items())))
+
+
+def addon_spreader(remediate: KubeClient, eks_addons: EksAddonEndpoint) -> SpreadActuator:
+    owner = AddonSpreadOwner(eks_addons.client(), seed.CLUSTER_NAME, match_labels=LABELS)
+    return SpreadActuator(remediate, owner, selector=SELECTOR)
+
+
+class TestDeployment:
+    def test_colocated_pair_is_spread_durably_and_reverted(
+        self, k8s: K8sCluster, remediate: KubeClient
+    ) -> None:
+        """Both replicas on one node: raise to 4, the hard constraint rolls them out one per node;
+        revert puts the pod template back."""
+        hot = k8s.nodes[0].name
+        place_all_on(k8s, hot, 2)
+        before_calls = dict(remediate.calls)
+        DeploymentScaleActuator(remediate).raise_floor(4, dry_run=False)
+        spreader = deployment_spreader(remediate)
+        result = spreader.spread(1, desired=4, dry_run=False)
+        calls = {
+            k: v - before_calls.get(k, 0) for k, v in remediate.calls.items() if v != before_calls.get(k, 0)
+        }
+        assert result.applied
+        assert result.after["durable"] is True
+        assert result.after["evicted"] == []  # the rollout moves them; evictions would race it
+        assert result.before["original"] == {"owner": "deployment", "topologySpreadConstraints": None}
+        assert pod_spec(k8s.admin)["topologySpreadConstraints"] == [hostname_constraint(LABELS)]
+        assert observe_cluster_dns(remediate).spread_durable
+        wait_until(
+            lambda: (
+                cluster.deployment_settled(k8s.admin, KS, "coredns", 4)
+                and placement(k8s.admin) != {}
+                and max(placement(k8s.admin).values()) == 1
+                and sum(placement(k8s.admin).values()) == 4
+            ),
+            what="4 CoreDNS replicas Ready, one per node",
+            timeout=90,
+        )
+        assert placement(k8s.admin).get(hot, 0) <= 1
+        print(f"\nAPI calls for scale+spread (Deployment): {sum(calls.values())} {calls}")
+
+        undone = spreader.restore(result.before["original"], dry_run=False)
+        assert undone.applied
+        assert "topologySpreadConstraints" not in pod_spec(k8s.admin)
+
+    def test_dry_run_names_the_pods_and_changes_nothing(self, k8s: K8sCluster, remediate: KubeClient) -> None:
+        hot = k8s.nodes[1].name
+        place_all_on(k8s, hot, 2)
+        pods = sorted(p["metadata"]["name"] for p in k8s.admin.list(PODS, label_selector=SELECTOR))
+        result = deployment_spreader(remediate).spread(1, desired=2, dry_run=True)
+        assert not result.applied
+        assert result.after["would_evict"] == [f"{KS}/{pods[0]} (on {hot})"]
+        assert "would make durable" in result.description
+        assert "would evict" in result.description
+        assert "topologySpreadConstraints" not in pod_spec(k8s.admin)
+        assert sorted(p["metadata"]["name"] for p in k8s.admin.list(PODS, label_selector=SELECTOR)) == pods
+
+
+class TestEvictions:
+    def test_pdb_allows_one_then_says_wait(
+        self, k8s: K8sCluster, remediate: KubeClient, eks_addons: EksAddonEndpoint
+    ) -> None:
+        """Three replicas on one node, an add-on schema with no spread settings: netguard only evicts,
+        through the Eviction API; the PDB (maxUnavailable 1) lets one go, answers 429 for the next
+        (pending, never forced), and the retry after the replacement is Ready moves the last extra."""
+        eks_addons.add(seed.CLUSTER_NAME, values={"replicaCount": 3}, version="v1.9.3-eksbuild.22")
+        eks_addons.schemas["v1.9.3-eksbuild.22"] = NO_SPREAD_SCHEMA
+        hot = k8s.nodes[2].name
+        place_all_on(k8s, hot, 3)
+        spreader = addon_spreader(remediate, eks_addons)
+
+        first = spreader.spread(1, desired=3, dry_run=False)
+        assert first.after["durable"] is False
+        assert "offers neither topologySpreadConstraints nor affinity" in first.description
+        assert len(first.after["evicted"]) == 1
+        assert "PodDisruptionBudget does not allow" in first.after["pending"]
+        assert eks_addons.updates() == []  # nothing sent that the schema would refuse
+        remaining = {p["metadata"]["name"] for p in k8s.admin.list(PODS, label_selector=SELECTOR)}
+        assert first.after["evicted"][0].split("/")[1] not in remaining or any(
+            p["metadata"].get("deletionTimestamp") for p in k8s.admin.list(PODS, label_selector=SELECTOR)
+        )
+
+        wait_until(
+            lambda: cluster.deployment_settled(k8s.admin, KS, "coredns", 3),
+            what="the evicted replica replaced and Ready",
+            timeout=60,
+        )
+        second = spreader.spread(1, desired=3, dry_run=False)
+        assert len(second.after["evicted"]) == 1
+        assert second.after["pending"] == ""
+        wait_until(
+            lambda: (
+                cluster.deployment_settled(k8s.admin, KS, "coredns", 3) and placement(k8s.admin).get(hot) == 1
+            ),
+            what="one replica left on the hot node",
+            timeout=60,
+        )
+
+
+class TestAddonSchema:
+    def test_schema_with_topology_spread_constraints_gets_the_constraint(
+        self, k8s: K8sCluster, remediate: KubeClient, eks_addons: EksAddonEndpoint
+    ) -> None:
+        """A version whose schema offers topologySpreadConstraints: it goes into the configuration
+        values (validated by the endpoint), every other value kept; revert takes it out again."""
+        eks_addons.add(seed.CLUSTER_NAME, values={"replicaCount": 2, "tolerations": []})
+        spreader = addon_spreader(remediate, eks_addons)
+        result = spreader.spread(1, desired=2, dry_run=False)
+        assert result.applied
+        assert result.after["durable"] is True
+        values = eks_addons.values(seed.CLUSTER_NAME)
+        assert values["topologySpreadConstraints"] == [hostname_constraint(LABELS)]
+        assert (values["replicaCount"], values["tolerations"]) == (2, [])
+        assert eks_addons.updates()[0].body["resolveConflicts"] == "PRESERVE"
+        restored = spreader.restore(result.before["original"], dry_run=False)
+        assert restored.applied
+        assert eks_addons.values(seed.CLUSTER_NAME) == {"replicaCount": 2, "tolerations": []}
+
+    def test_schema_with_affinity_only_gets_required_anti_affinity(
+        self, k8s: K8sCluster, remediate: KubeClient, eks_addons: EksAddonEndpoint
+    ) -> None:
+        schema = {**COREDNS_SCHEMA, "properties": dict(COREDNS_SCHEMA["properties"])}
+        del schema["properties"]["topologySpreadConstraints"]
+        eks_addons.add(seed.CLUSTER_NAME, values={"replicaCount": 2}, version="v1.10.1-eksbuild.1")
+        eks_addons.schemas["v1.10.1-eksbuild.1"] = schema
+        result = addon_spreader(remediate, eks_addons).spread(1, desired=2, dry_run=False)
+        assert result.after["durable"] is True
+        anti = eks_addons.values(seed.CLUSTER_NAME)["affinity"]["podAntiAffinity"]
+        assert (
+            anti["requiredDuringSchedulingIgnoredDuringExecution"][0]["topologyKey"]
+            == "kubernetes.io/hostname"
+        )
