@@ -55,6 +55,24 @@ def observe_cluster_dns(kube: Kube, *, namespace: str = "kube-system") -> Cluste
     )
 
 
+DNS_SERVER_APPS = frozenset({"kube-dns", NODELOCAL_DAEMONSET})
+"""`k8s-app` label values of the cluster's DNS path: CoreDNS (EKS and upstream) and NodeLocal DNSCache."""
+_DNS_SERVER_IMAGES = ("/coredns:", "/k8s-dns-node-cache:", "/coredns/coredns:")
+
+
+def is_dns_server(pod: Mapping[str, Any]) -> bool:
+    """Whether a pod is part of the cluster's DNS path (CoreDNS or NodeLocal DNSCache) rather than a
+    client of it. Such pods use dnsPolicy Default (and NodeLocal DNSCache the host network) by design:
+    they are the forwarders to the VPC resolver, not pods that bypass cluster DNS."""
+    metadata = pod.get("metadata") or {}
+    if metadata.get("namespace") not in (None, "", "kube-system"):
+        return False
+    if (metadata.get("labels") or {}).get("k8s-app") in DNS_SERVER_APPS:
+        return True
+    images = [str(c.get("image") or "") for c in (pod.get("spec") or {}).get("containers") or []]
+    return any(marker in image for image in images for marker in _DNS_SERVER_IMAGES)
+
+
 def spreads_by_host(pod_spec: Mapping[str, Any]) -> bool:
     """Whether a pod spec already keeps replicas apart per node (hard constraint or required
     anti-affinity on the hostname)."""

@@ -70,7 +70,10 @@ class DnsContext:
     """"iptables", "ipvs" or "" when unknown."""
     dns_bypass_pods: tuple[str, ...] = ()
     """`namespace/name` of pods on the node that use the VPC resolver directly (hostNetwork or
-    dnsPolicy Default), so CoreDNS scaling does not help them."""
+    dnsPolicy Default), so CoreDNS scaling does not help them. Never the cluster's DNS servers."""
+    dns_servers_on_node: tuple[str, ...] = ()
+    """`namespace/name` of the cluster's DNS servers on the node (CoreDNS, NodeLocal DNSCache): they
+    use the VPC resolver by design, as the forwarders of cluster DNS (added within v1)."""
 
 
 @dataclass(frozen=True)
