@@ -1,9 +1,9 @@
 """Spreading CoreDNS against the real control plane, as the remediation identity (issue 9, item 2).
 
-Each test sets the placement it starts from explicitly: the admin cordons every node but one, so
-the CoreDNS pods land where the test says, then uncordons (nothing depends on where the scheduler
+Each test sets the placement it starts from explicitly (nothing depends on where the scheduler
 happened to put a pod). The seeded PodDisruptionBudget (maxUnavailable 1) is in place throughout.
 The EKS add-on is the local endpoint of tests/support/eks_addons.py, validating against a schema.
+Placement helpers: tests/support/placement.py.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from netguard_cli.localstack import cluster, seed
 from netguard_cli.localstack.processes import wait_until
 from tests.support.eks_addons import COREDNS_SCHEMA, EksAddonEndpoint
 from tests.support.k8s import K8sCluster
+from tests.support.placement import place_all_on, placement
 
 pytestmark = [pytest.mark.integration, pytest.mark.k8s]
 
@@ -55,39 +56,6 @@ def k8s(k8s_cluster: K8sCluster) -> Iterator[K8sCluster]:
 @pytest.fixture
 def remediate(k8s: K8sCluster) -> KubeClient:
     return k8s.client("remediate")
-
-
-def placement(admin: KubeClient) -> dict[str, int]:
-    """Node -> Ready CoreDNS pods (terminating ones left out)."""
-    counts: dict[str, int] = {}
-    for pod in cluster.ready_pods(admin, KS, SELECTOR):
-        if not pod["metadata"].get("deletionTimestamp"):
-            counts[pod["spec"]["nodeName"]] = counts.get(pod["spec"]["nodeName"], 0) + 1
-    return counts
-
-
-def place_all_on(k8s: K8sCluster, node: str, replicas: int) -> None:
-    """`replicas` Ready CoreDNS pods, every one on `node`: the colocated case, set up on purpose."""
-    admin = k8s.admin
-    others = [n.name for n in k8s.nodes if n.name != node]
-    for name in others:
-        admin.patch(f"/api/v1/nodes/{name}", {"spec": {"unschedulable": True}})
-    try:
-        admin.patch(f"{DEPLOYMENT}/scale", {"spec": {"replicas": replicas}})
-        for pod in admin.list(PODS, label_selector=SELECTOR):
-            if pod["spec"].get("nodeName") != node:
-                admin.delete(f"{PODS}/{pod['metadata']['name']}")
-        wait_until(
-            lambda: (
-                placement(admin) == {node: replicas}
-                and len(admin.list(PODS, label_selector=SELECTOR)) == replicas
-            ),
-            what=f"{replicas} CoreDNS pods Ready on {node}",
-            timeout=60,
-        )
-    finally:
-        for name in others:
-            admin.patch(f"/api/v1/nodes/{name}", {"spec": {"unschedulable": None}})
 
 
 def pod_spec(admin: KubeClient) -> dict[str, Any]:
