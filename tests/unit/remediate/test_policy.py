@@ -25,11 +25,13 @@ from netguard.remediate import (
     Observation,
     PolicySettings,
     RevertCoreDns,
+    RevertSpread,
     ScaleCoreDns,
     SpreadCoreDns,
     decide,
 )
 from netguard.remediate.models import ActionRecord
+from netguard.remediate.policy import finish_spread, revert_wanted
 
 NOW = 1_800_000_000.0
 SETTINGS = PolicySettings()
@@ -273,6 +275,21 @@ class TestPacketsPerNode:
         assert "after 4 changes in this incident (MAX_STEPS=4)" in decision.reasons[0]
 
 
+class TestFinishSpread:
+    def test_pending_spread_moves_what_still_shares_a_node(self) -> None:
+        """The follow-up of a pending spread works from the placement, not from stale drop rates."""
+        decision = finish_spread(
+            placed({HOT: 2, "ip-10-0-2-11": 1, "ip-10-0-3-7": 1}), History("prod"), SETTINGS
+        )
+        assert isinstance(decision, SpreadCoreDns)
+        assert (dict(decision.evict), decision.per_node, decision.target) == ({HOT: 1}, 1, 4)
+
+    def test_nothing_left_to_move_ends_it(self) -> None:
+        decision = finish_spread(placed({HOT: 1, "ip-10-0-2-11": 1}), History("prod"), SETTINGS)
+        assert isinstance(decision, NoAction)
+        assert "finished" in decision.reasons[0]
+
+
 class TestNodeLocal:
     def test_at_maximum_enables_nodelocal(self) -> None:
         """CoreDNS at its maximum with drops persisting: NodeLocal DNSCache (iptables mode)."""
@@ -428,6 +445,16 @@ class TestRevert:
         history = self.quiet(20, original_coredns=self.ORIGINAL, nodelocal_enabled_by_netguard=True)
         decision = decide(state(nodelocal_enabled=True), [], history, settings)
         assert isinstance(decision, DisableNodeLocal)
+
+    def test_spread_values_revert_before_the_floor(self) -> None:
+        """With REVERT_COREDNS, the recorded spread values go back first, then (next check) the floor."""
+        settings = PolicySettings(revert_coredns=True, quiet_seconds_before_revert=10)
+        spread_before = {"owner": "deployment", "topologySpreadConstraints": None}
+        history = self.quiet(20, original_coredns=self.ORIGINAL, original_spread=spread_before)
+        decision = decide(state(), [obs("a", DropStatus.RECOVERED)], history, settings)
+        assert isinstance(decision, RevertSpread)
+        assert decision.original == spread_before
+        assert "the CoreDNS spread and the CoreDNS floor" in revert_wanted(history, settings)
 
     def test_nodelocal_not_enabled_by_netguard_is_left(self) -> None:
         settings = PolicySettings(revert_nodelocal=True, quiet_seconds_before_revert=10)
