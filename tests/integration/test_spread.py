@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from netguard.clients.kubernetes import KubeClient
+from netguard.config.clusters import ClusterConfig
 from netguard.dns import observe_cluster_dns
 from netguard.remediate.actuators import (
     AddonSpreadOwner,
@@ -22,6 +23,7 @@ from netguard.remediate.actuators import (
     SpreadActuator,
     hostname_constraint,
 )
+from netguard.remediate.cluster import connect_cluster
 from netguard_cli.localstack import cluster, seed
 from netguard_cli.localstack.processes import wait_until
 from tests.support.eks_addons import COREDNS_SCHEMA, EksAddonEndpoint
@@ -197,3 +199,35 @@ class TestAddonSchema:
             anti["requiredDuringSchedulingIgnoredDuringExecution"][0]["topologyKey"]
             == "kubernetes.io/hostname"
         )
+
+
+class TestOwners:
+    def test_under_an_hpa_the_deployment_owns_the_pod_spec(
+        self, k8s: K8sCluster, eks_addons: EksAddonEndpoint
+    ) -> None:
+        """An HPA owns only the count: the connector raises through the HPA and spreads through the
+        Deployment's pod template (checked with a server-side dry run, so nothing changes)."""
+        k8s.admin.create(
+            f"/apis/autoscaling/v2/namespaces/{KS}/horizontalpodautoscalers",
+            {
+                "metadata": {"name": "coredns", "namespace": KS},
+                "spec": {
+                    "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "coredns"},
+                    "minReplicas": 2,
+                    "maxReplicas": 10,
+                },
+            },
+        )
+        config = ClusterConfig(
+            name="prod",
+            eks_name=seed.CLUSTER_NAME,
+            region="us-east-1",
+            kubeconfig=str(k8s.kubeconfig("remediate")),
+        )
+        handle = connect_cluster(config, 0.0, eks=eks_addons.client())  # no add-on: DescribeAddon says 404
+        assert handle.state.replica_owner == "hpa"
+        assert handle.spread is not None
+        assert handle.spread.read() == {"owner": "deployment", "topologySpreadConstraints": None}
+        result = handle.spread.spread(1, desired=2, dry_run=True)
+        assert result.after["durable"] is True
+        assert "topologySpreadConstraints" not in pod_spec(k8s.admin)
