@@ -37,7 +37,7 @@ from netguard_cli.localstack import cluster, seed
 from netguard_cli.localstack.processes import wait_until
 from tests.support.eks_addons import EksAddonEndpoint
 from tests.support.k8s import EksWorld
-from tests.support.placement import place_all_on, placement
+from tests.support.placement import create_coredns_hpa, place_all_on, placement
 from tests.unit.remediate.fakes import event, linklocal_alert
 
 pytestmark = [pytest.mark.integration, pytest.mark.k8s]
@@ -273,17 +273,7 @@ class TestReplicaOwners:
     """Through the handler, the raise goes to whoever owns the replica count (the actuators' choice)."""
 
     def test_hpa_min_replicas_raised(self, rig: Rig) -> None:
-        rig.admin.create(
-            f"/apis/autoscaling/v2/namespaces/{KS}/horizontalpodautoscalers",
-            {
-                "metadata": {"name": "coredns", "namespace": KS},
-                "spec": {
-                    "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "coredns"},
-                    "minReplicas": 2,
-                    "maxReplicas": 10,
-                },
-            },
-        )
+        create_coredns_hpa(rig.admin)
         rig.deliver(rig.alert_event(*sorted(rig.coredns_nodes())))
         hpa = rig.admin.get(f"/apis/autoscaling/v2/namespaces/{KS}/horizontalpodautoscalers/coredns")
         assert hpa["spec"]["minReplicas"] == 4

@@ -28,7 +28,7 @@ from netguard_cli.localstack import cluster, seed
 from netguard_cli.localstack.processes import wait_until
 from tests.support.eks_addons import COREDNS_SCHEMA, EksAddonEndpoint
 from tests.support.k8s import K8sCluster
-from tests.support.placement import place_all_on, placement
+from tests.support.placement import create_coredns_hpa, place_all_on, placement
 
 pytestmark = [pytest.mark.integration, pytest.mark.k8s]
 
@@ -207,17 +207,7 @@ class TestOwners:
     ) -> None:
         """An HPA owns only the count: the connector raises through the HPA and spreads through the
         Deployment's pod template (checked with a server-side dry run, so nothing changes)."""
-        k8s.admin.create(
-            f"/apis/autoscaling/v2/namespaces/{KS}/horizontalpodautoscalers",
-            {
-                "metadata": {"name": "coredns", "namespace": KS},
-                "spec": {
-                    "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "coredns"},
-                    "minReplicas": 2,
-                    "maxReplicas": 10,
-                },
-            },
-        )
+        create_coredns_hpa(k8s.admin)
         config = ClusterConfig(
             name="prod",
             eks_name=seed.CLUSTER_NAME,

@@ -1,4 +1,5 @@
-"""Explicit CoreDNS placement on the local control plane, for tests that start from a given layout.
+"""Explicit CoreDNS set-ups on the local control plane, for tests that start from a given layout:
+its placement, and an HPA as the owner of its replica count.
 
 The admin cordons every node but one, so the CoreDNS pods land where the test says, then uncordons:
 no test depends on where the scheduler happened to put a pod.
@@ -14,6 +15,22 @@ from tests.support.k8s import KUBE_SYSTEM, K8sCluster
 COREDNS = f"/apis/apps/v1/namespaces/{KUBE_SYSTEM}/deployments/coredns"
 PODS = f"/api/v1/namespaces/{KUBE_SYSTEM}/pods"
 SELECTOR = "k8s-app=kube-dns"
+HPAS = f"/apis/autoscaling/v2/namespaces/{KUBE_SYSTEM}/horizontalpodautoscalers"
+
+
+def create_coredns_hpa(admin: KubeClient, *, min_replicas: int = 2, max_replicas: int = 10) -> None:
+    """An HPA named coredns on the coredns Deployment (the replica count's owner from then on)."""
+    admin.create(
+        HPAS,
+        {
+            "metadata": {"name": "coredns", "namespace": KUBE_SYSTEM},
+            "spec": {
+                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "coredns"},
+                "minReplicas": min_replicas,
+                "maxReplicas": max_replicas,
+            },
+        },
+    )
 
 
 def placement(admin: KubeClient) -> dict[str, int]:
