@@ -435,3 +435,11 @@ class TestBoundedEscalation:
         assert "after 1 changes in this incident (MAX_STEPS=1)" in last.reasons[0]
         assert last.follow_up.startswith("gave up: no further automatic steps")
         assert world.service.history("prod").follow_up_id == ""
+
+
+def test_a_spread_that_raises_honours_coredns_mode_too() -> None:
+    """COREDNS_MODE=dry-run with SPREAD_MODE=enforce: the raise inside a spread is only previewed."""
+    world = World(FakeCluster(pods={"node-0": 2}), coredns_mode=Mode.DRY_RUN)
+    report = world.alert("node-0", rate=1976.0).report
+    assert (report.action, report.outcome) == (ActionKind.SPREAD_COREDNS, Outcome.DRY_RUN)
+    assert world.cluster.changes == []

@@ -163,6 +163,15 @@ def mode_for(
     return None
 
 
+_STRICTNESS = {Mode.ENFORCE: 0, Mode.DRY_RUN: 1, Mode.OFF: 2}
+
+
+def strictest(*modes: Mode) -> Mode:
+    """The most cautious of several modes (off, then dry-run, then enforce): an action that also does
+    another action's work (a spread that raises the replica floor) honours both actions' modes."""
+    return max(modes, key=_STRICTNESS.__getitem__)
+
+
 def check(
     decision: Decision, *, mode: Mode | None, history: History, now: float, ignore_cooldown: bool = False
 ) -> Verdict:

@@ -52,6 +52,7 @@ from netguard.remediate.safety import (
     check,
     cluster_pk,
     mode_for,
+    strictest,
 )
 from netguard.state import Once, OnceOutcome, OnceUnavailable, StateStore
 
@@ -353,6 +354,8 @@ class RemediationService:
                     nodelocal=settings.nodelocal_mode,
                     spread=settings.spread_mode,
                 )
+                if isinstance(decision, SpreadCoreDns) and decision.target > decision.current and mode:
+                    mode = strictest(mode, settings.coredns_mode)  # it raises the floor too
             verdict = check(
                 decision,
                 mode=mode,
