@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 
-from netguard.clients.kubernetes import KubeClient
 from netguard.config.clusters import ClusterConfig
 from netguard.dns import observe_cluster_dns
 from netguard.remediate.actuators import (
@@ -27,7 +26,7 @@ from netguard.remediate.cluster import connect_cluster
 from netguard_cli.localstack import cluster, seed
 from netguard_cli.localstack.processes import wait_until
 from tests.support.eks_addons import COREDNS_SCHEMA, EksAddonEndpoint
-from tests.support.k8s import K8sCluster
+from tests.support.k8s import K8sCluster, PathKube
 from tests.support.placement import create_coredns_hpa, place_all_on, placement
 
 pytestmark = [pytest.mark.integration, pytest.mark.k8s]
@@ -56,27 +55,27 @@ def k8s(k8s_cluster: K8sCluster) -> Iterator[K8sCluster]:
 
 
 @pytest.fixture
-def remediate(k8s: K8sCluster) -> KubeClient:
+def remediate(k8s: K8sCluster) -> PathKube:
     return k8s.client("remediate")
 
 
-def pod_spec(admin: KubeClient) -> dict[str, Any]:
+def pod_spec(admin: PathKube) -> dict[str, Any]:
     return dict(admin.get(DEPLOYMENT)["spec"]["template"]["spec"])
 
 
-def deployment_spreader(remediate: KubeClient) -> SpreadActuator:
+def deployment_spreader(remediate: PathKube) -> SpreadActuator:
     owner = DeploymentSpreadOwner(remediate, namespace=KS, deployment="coredns")
     return SpreadActuator(remediate, owner, selector=",".join(f"{k}={v}" for k, v in sorted(LABELS.items())))
 
 
-def addon_spreader(remediate: KubeClient, eks_addons: EksAddonEndpoint) -> SpreadActuator:
+def addon_spreader(remediate: PathKube, eks_addons: EksAddonEndpoint) -> SpreadActuator:
     owner = AddonSpreadOwner(eks_addons.client(), seed.CLUSTER_NAME, match_labels=LABELS)
     return SpreadActuator(remediate, owner, selector=SELECTOR)
 
 
 class TestDeployment:
     def test_colocated_pair_is_spread_durably_and_reverted(
-        self, k8s: K8sCluster, remediate: KubeClient
+        self, k8s: K8sCluster, remediate: PathKube
     ) -> None:
         """Both replicas on one node: raise to 4, the hard constraint rolls them out one per node;
         revert puts the pod template back."""
@@ -112,7 +111,7 @@ class TestDeployment:
         assert undone.applied
         assert "topologySpreadConstraints" not in pod_spec(k8s.admin)
 
-    def test_dry_run_names_the_pods_and_changes_nothing(self, k8s: K8sCluster, remediate: KubeClient) -> None:
+    def test_dry_run_names_the_pods_and_changes_nothing(self, k8s: K8sCluster, remediate: PathKube) -> None:
         hot = k8s.nodes[1].name
         place_all_on(k8s, hot, 2)
         pods = sorted(p["metadata"]["name"] for p in k8s.admin.list(PODS, label_selector=SELECTOR))
@@ -127,7 +126,7 @@ class TestDeployment:
 
 class TestEvictions:
     def test_pdb_allows_one_then_says_wait(
-        self, k8s: K8sCluster, remediate: KubeClient, eks_addons: EksAddonEndpoint
+        self, k8s: K8sCluster, remediate: PathKube, eks_addons: EksAddonEndpoint
     ) -> None:
         """Three replicas on one node, an add-on schema with no spread settings: netguard only evicts,
         through the Eviction API; the PDB (maxUnavailable 1) lets one go, answers 429 for the next
@@ -168,7 +167,7 @@ class TestEvictions:
 
 class TestAddonSchema:
     def test_schema_with_topology_spread_constraints_gets_the_constraint(
-        self, k8s: K8sCluster, remediate: KubeClient, eks_addons: EksAddonEndpoint
+        self, k8s: K8sCluster, remediate: PathKube, eks_addons: EksAddonEndpoint
     ) -> None:
         """A version whose schema offers topologySpreadConstraints: it goes into the configuration
         values (validated by the endpoint), every other value kept; revert takes it out again."""
@@ -186,7 +185,7 @@ class TestAddonSchema:
         assert eks_addons.values(seed.CLUSTER_NAME) == {"replicaCount": 2, "tolerations": []}
 
     def test_schema_with_affinity_only_gets_required_anti_affinity(
-        self, k8s: K8sCluster, remediate: KubeClient, eks_addons: EksAddonEndpoint
+        self, k8s: K8sCluster, remediate: PathKube, eks_addons: EksAddonEndpoint
     ) -> None:
         schema = {**COREDNS_SCHEMA, "properties": dict(COREDNS_SCHEMA["properties"])}
         del schema["properties"]["topologySpreadConstraints"]

@@ -7,10 +7,9 @@ no test depends on where the scheduler happened to put a pod.
 
 from __future__ import annotations
 
-from netguard.clients.kubernetes import KubeClient
 from netguard_cli.localstack import cluster
 from netguard_cli.localstack.processes import wait_until
-from tests.support.k8s import KUBE_SYSTEM, K8sCluster
+from tests.support.k8s import KUBE_SYSTEM, K8sCluster, PathKube
 
 COREDNS = f"/apis/apps/v1/namespaces/{KUBE_SYSTEM}/deployments/coredns"
 PODS = f"/api/v1/namespaces/{KUBE_SYSTEM}/pods"
@@ -18,7 +17,7 @@ SELECTOR = "k8s-app=kube-dns"
 HPAS = f"/apis/autoscaling/v2/namespaces/{KUBE_SYSTEM}/horizontalpodautoscalers"
 
 
-def create_coredns_hpa(admin: KubeClient, *, min_replicas: int = 2, max_replicas: int = 10) -> None:
+def create_coredns_hpa(admin: PathKube, *, min_replicas: int = 2, max_replicas: int = 10) -> None:
     """An HPA named coredns on the coredns Deployment (the replica count's owner from then on)."""
     admin.create(
         HPAS,
@@ -33,7 +32,7 @@ def create_coredns_hpa(admin: KubeClient, *, min_replicas: int = 2, max_replicas
     )
 
 
-def placement(admin: KubeClient) -> dict[str, int]:
+def placement(admin: PathKube) -> dict[str, int]:
     """Node -> Ready CoreDNS pods (terminating ones left out)."""
     counts: dict[str, int] = {}
     for pod in cluster.ready_pods(admin, KUBE_SYSTEM, SELECTOR):
@@ -52,7 +51,7 @@ def place_all_on(k8s: K8sCluster, node: str, replicas: int) -> None:
         admin.patch(f"{COREDNS}/scale", {"spec": {"replicas": replicas}})
         for pod in admin.list(PODS, label_selector=SELECTOR):
             if pod["spec"].get("nodeName") != node:
-                admin.delete(f"{PODS}/{pod['metadata']['name']}")
+                admin.delete_at(f"{PODS}/{pod['metadata']['name']}")
         wait_until(
             lambda: (
                 placement(admin) == {node: replicas}

@@ -21,7 +21,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from netguard.clients.kubernetes import FIELD_MANAGER, JsonList, JsonObject, KubeApiError, KubeClient
+from netguard.clients.kubernetes import (
+    FIELD_MANAGER,
+    JsonList,
+    JsonObject,
+    Kube,
+    KubeApiError,
+    KubeTooManyRequests,
+)
 from netguard.dns.observe import HOSTNAME, spreads_by_host
 from netguard.remediate.actuators.addon import (
     ADDON_NAME,
@@ -40,6 +47,7 @@ from netguard.remediate.actuators.models import ChangeResult
 
 logger = logging.getLogger(__name__)
 
+JSON_PATCH = "application/json-patch+json"
 PDB_BLOCKED_STATUS = 429
 """What the Eviction API answers when a PodDisruptionBudget does not allow the disruption now."""
 
@@ -118,16 +126,16 @@ def with_spread_values(
 # --- the Kubernetes requests (the only ones this module makes) -----------------------------------
 
 
-def _k8s_pods(kube: KubeClient, namespace: str, selector: str) -> list[JsonObject]:
-    return kube.list(f"/api/v1/namespaces/{namespace}/pods", label_selector=selector)
+def _k8s_pods(kube: Kube, namespace: str, selector: str) -> JsonList:
+    return kube.list_all(kube.core.list_namespaced_pod, namespace, label_selector=selector)
 
 
-def _k8s_deployment(kube: KubeClient, namespace: str, name: str) -> JsonObject:
-    return kube.get(f"/apis/apps/v1/namespaces/{namespace}/deployments/{name}")
+def _k8s_deployment(kube: Kube, namespace: str, name: str) -> JsonObject:
+    return kube.call(kube.apps.read_namespaced_deployment, name, namespace)
 
 
 def _k8s_patch_constraints(
-    kube: KubeClient,
+    kube: Kube,
     namespace: str,
     name: str,
     current: JsonList | None,
@@ -144,26 +152,28 @@ def _k8s_patch_constraints(
         ops.append({"op": "remove", "path": path})
     else:
         ops.append({"op": "add", "path": path, "value": wanted})  # add replaces an existing member
-    return kube.patch(
-        f"/apis/apps/v1/namespaces/{namespace}/deployments/{name}",
+    return kube.call(
+        kube.apps.patch_namespaced_deployment,
+        name,
+        namespace,
         ops,
-        patch_type="json",
         field_manager=FIELD_MANAGER,
-        dry_run=dry_run,
+        _content_type=JSON_PATCH,
+        **({"dry_run": "All"} if dry_run else {}),
     )
 
 
-def _k8s_evict(kube: KubeClient, namespace: str, pod: str) -> None:
+def _k8s_evict(kube: Kube, namespace: str, pod: str) -> None:
     body = {
         "apiVersion": "policy/v1",
         "kind": "Eviction",
         "metadata": {"name": pod, "namespace": namespace},
     }
-    kube.create(f"/api/v1/namespaces/{namespace}/pods/{pod}/eviction", body)
+    kube.call(kube.core.create_namespaced_pod_eviction, pod, namespace, body)
 
 
 def _is_pdb_block(exc: KubeApiError) -> bool:
-    return exc.status == PDB_BLOCKED_STATUS
+    return isinstance(exc, KubeTooManyRequests) or exc.status == PDB_BLOCKED_STATUS
 
 
 # --- who owns the pod spec -----------------------------------------------------------------------
@@ -188,7 +198,7 @@ class DeploymentSpreadOwner:
 
     owner = "deployment"
 
-    def __init__(self, kube: KubeClient, *, namespace: str, deployment: str) -> None:
+    def __init__(self, kube: Kube, *, namespace: str, deployment: str) -> None:
         self._kube = kube
         self._namespace = namespace
         self._deployment = deployment
@@ -341,7 +351,7 @@ class SpreadActuator:
 
     def __init__(
         self,
-        kube: KubeClient,
+        kube: Kube,
         owner: SpreadOwner,
         *,
         namespace: str = "kube-system",
