@@ -147,18 +147,22 @@ def test_kube_proxy_ipvs(eks_env) -> None:  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def bypass_pods(eks_env):  # type: ignore[no-untyped-def]
-    """Four pods in `default` on the first node; deleted afterwards (kube-system stays as seeded)."""
+    """Pods bound to the first node by `nodeName` (placement set here, not left to the scheduler):
+    four in `default`, and the cluster's DNS servers in kube-system, a CoreDNS pod (dnsPolicy Default,
+    as EKS runs it) and a NodeLocal DNSCache pod (host network). All deleted afterwards."""
     admin = eks_env.cluster.admin
     target = eks_env.nodes[0].name
     names = []
 
-    def make(name: str, **spec: object) -> None:
+    def make(
+        name: str, namespace: str = "default", labels: dict[str, str] | None = None, **spec: object
+    ) -> None:
         admin.create(
-            "/api/v1/namespaces/default/pods",
+            f"/api/v1/namespaces/{namespace}/pods",
             {
                 "apiVersion": "v1",
                 "kind": "Pod",
-                "metadata": {"name": name},
+                "metadata": {"name": name, "labels": labels or {}},
                 "spec": {
                     "nodeName": target,
                     "containers": [{"name": "c", "image": "x"}],
@@ -167,35 +171,51 @@ def bypass_pods(eks_env):  # type: ignore[no-untyped-def]
                 },
             },
         )
-        names.append(name)
+        names.append(f"/api/v1/namespaces/{namespace}/pods/{name}")
 
     try:
         make("enrich-hostnet", hostNetwork=True)
         make("enrich-defaultdns", dnsPolicy="Default")
         make("enrich-hostnet-clusterdns", hostNetwork=True, dnsPolicy="ClusterFirstWithHostNet")
         make("enrich-ordinary")
+        # Only the k8s-app label: the coredns ReplicaSet (which also selects on the EKS component
+        # label) does not adopt it, so the seeded Deployment stays as it is.
+        make("coredns-pinned", "kube-system", {"k8s-app": "kube-dns"}, dnsPolicy="Default")
+        make(
+            "node-local-dns-pinned",
+            "kube-system",
+            {"k8s-app": "node-local-dns"},
+            hostNetwork=True,
+            dnsPolicy="Default",
+        )
         yield target
     finally:
-        for name in names:
+        for path in names:
             with contextlib.suppress(KubeNotFound):
-                admin.delete_at(f"/api/v1/namespaces/default/pods/{name}")
+                admin.delete_at(path)
 
 
 EXPECTED = ("default/enrich-defaultdns", "default/enrich-hostnet")
+SERVERS = ("kube-system/coredns-pinned", "kube-system/node-local-dns-pinned")
 
 
 @pytest.mark.parametrize("per_node_limit", [3, 0])
 def test_dns_bypass_pods(eks_env, bypass_pods: str, per_node_limit: int) -> None:  # type: ignore[no-untyped-def]
-    """Host-network and dnsPolicy Default pods are found, per node or with one cluster-wide list."""
+    """Host-network and dnsPolicy Default pods are found, per node or with one cluster-wide list; the
+    CoreDNS and NodeLocal DNSCache pods on the same node are reported as its DNS servers instead."""
     target = bypass_pods
     enricher = KubernetesEnricher(eks_env.cluster.client("enrich"), per_node_limit=per_node_limit)
     # The cluster-wide list only sees Running pods; kwok marks them Running shortly after creation.
     deadline = time.monotonic() + 60
-    listed = enricher.dns_bypass_pods([target])
-    while listed != {target: EXPECTED} and time.monotonic() < deadline:
+    found = enricher.dns_pods([target])
+    while (found.bypass, found.servers) != (
+        {target: EXPECTED},
+        {target: SERVERS},
+    ) and time.monotonic() < deadline:
         time.sleep(0.5)
-        listed = enricher.dns_bypass_pods([target])
-    assert listed == {target: EXPECTED}
+        found = enricher.dns_pods([target])
+    assert found.bypass == {target: EXPECTED}  # CoreDNS and NodeLocal DNSCache are never bypassers
+    assert found.servers == {target: SERVERS}
     records = enricher.nodes()
     by_name = {r.info.name: r for r in records}
     assert set(by_name) == {n.name for n in eks_env.nodes}

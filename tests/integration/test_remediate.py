@@ -23,6 +23,7 @@ import pytest
 from netguard.clients import aws
 from netguard.clients import eks as eks_clients
 from netguard.clients.eks import ClusterAccess
+from netguard.config.remediate import Settings
 from netguard.enriched import (
     ActionKind,
     EnrichedEvent,
@@ -36,6 +37,7 @@ from netguard_cli.localstack import cluster, seed
 from netguard_cli.localstack.processes import wait_until
 from tests.support.eks_addons import EksAddonEndpoint
 from tests.support.k8s import EksWorld
+from tests.support.placement import create_coredns_hpa, place_all_on, placement
 from tests.unit.remediate.fakes import event, linklocal_alert
 
 pytestmark = [pytest.mark.integration, pytest.mark.k8s]
@@ -74,7 +76,7 @@ class Rig:
         return {p["spec"]["nodeName"] for p in cluster.ready_pods(self.admin, KS, "k8s-app=kube-dns")}
 
     def alert_event(
-        self, *nodes: str, event_id: str | None = None, status: str = "firing", rate: float | None = 80.0
+        self, *nodes: str, event_id: str | None = None, status: str = "firing", rate: float | None = 500.0
     ) -> EnrichedEvent:
         alerts = [linklocal_alert(n, status=status, started=time.time() - 900, rate=rate) for n in nodes]
         return event(*alerts, event_id=event_id or str(uuid.uuid4()), status=status, cluster=CLUSTER)
@@ -239,11 +241,9 @@ class TestPlainDeployment:
         rig.deliver(rig.alert_event(*nodes))
         assert rig.replicas() == 4
         outcomes = [(r.action, r.outcome) for r in rig.reports()]
-        assert (
-            outcomes
-            == [(ActionKind.SCALE_COREDNS, Outcome.APPLIED)]
-            + [(ActionKind.SCALE_COREDNS, Outcome.SKIPPED)] * 2
-        )
+        # The repeats carry the alert's old drop rate, so what they would do differs; none acts.
+        assert outcomes[0] == (ActionKind.SCALE_COREDNS, Outcome.APPLIED)
+        assert [outcome for _, outcome in outcomes[1:]] == [Outcome.SKIPPED] * 2
         assert all("cooldown" in r.reasons[0] for r in rig.seen[1:])
 
     def test_maximum_holds(self, rig: Rig) -> None:
@@ -251,7 +251,7 @@ class TestPlainDeployment:
         rig.configure(COREDNS_MAX_REPLICAS="3", COOLDOWN_SECONDS="0")
         nodes = sorted(rig.coredns_nodes())
         for _ in range(3):
-            rig.deliver(rig.alert_event(*nodes))
+            rig.deliver(rig.alert_event(*nodes, rate=40.0))  # 3 replicas absorb it: ~709 pkt/s each
         assert rig.replicas() == 3
         reports = rig.reports()
         assert [r.outcome for r in reports] == [Outcome.APPLIED, Outcome.DRY_RUN, Outcome.DRY_RUN]
@@ -273,17 +273,7 @@ class TestReplicaOwners:
     """Through the handler, the raise goes to whoever owns the replica count (the actuators' choice)."""
 
     def test_hpa_min_replicas_raised(self, rig: Rig) -> None:
-        rig.admin.create(
-            f"/apis/autoscaling/v2/namespaces/{KS}/horizontalpodautoscalers",
-            {
-                "metadata": {"name": "coredns", "namespace": KS},
-                "spec": {
-                    "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "coredns"},
-                    "minReplicas": 2,
-                    "maxReplicas": 10,
-                },
-            },
-        )
+        create_coredns_hpa(rig.admin)
         rig.deliver(rig.alert_event(*sorted(rig.coredns_nodes())))
         hpa = rig.admin.get(f"/apis/autoscaling/v2/namespaces/{KS}/horizontalpodautoscalers/coredns")
         assert hpa["spec"]["minReplicas"] == 4
@@ -475,3 +465,35 @@ def _json_chunks(text: str) -> list[str]:
         while index < len(text) and text[index].isspace():
             index += 1
     return chunks
+
+
+class TestColocated:
+    """Issue 9: both replicas on the hot node (placed there on purpose), the case EKS's preferred
+    anti-affinity leaves common."""
+
+    def test_scale_and_spread_relieve_the_hot_node(self, rig: Rig) -> None:
+        """3000 pkt/s on a node with 2 of 2 replicas: raise to 4 and spread, one replica per node;
+        the reasons carry the arithmetic and the calls per decision are counted."""
+        hot = rig.world.nodes[0].name
+        place_all_on(rig.world.cluster, hot, 2)
+        kube = eks_clients.kube_client(Settings.from_env().cluster(CLUSTER).access)  # the handler's, cached
+        before = dict(kube.calls)
+        rig.deliver(rig.alert_event(hot, rate=1976.0))
+        calls = {k: v - before.get(k, 0) for k, v in kube.calls.items() if v != before.get(k, 0)}
+        (report,) = rig.reports()
+        assert (report.action, report.outcome) == (ActionKind.SPREAD_COREDNS, Outcome.APPLIED)
+        assert f"node {hot}: 2 of 2 replicas, ~3000 pkt/s → after: 1 of 4, ~750 pkt/s" in report.reasons
+        template = rig.admin.get(DEPLOYMENT)["spec"]["template"]["spec"]
+        assert template["topologySpreadConstraints"][0]["topologyKey"] == "kubernetes.io/hostname"
+        wait_until(
+            lambda: (
+                sum(placement(rig.admin).values()) == 4
+                and max(placement(rig.admin).values()) == 1
+                and cluster.deployment_settled(rig.admin, KS, "coredns", 4)
+            ),
+            what="4 CoreDNS replicas Ready, one per node",
+            timeout=90,
+        )
+        assert placement(rig.admin).get(hot, 0) <= 1  # the rollout may move both off it
+        print(f"\nKubernetes API calls for the scale+spread decision: {sum(calls.values())} {calls}")
+        assert sum(calls.values()) <= 20

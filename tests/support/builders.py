@@ -114,6 +114,7 @@ def enriched_alert(
             nodelocal_dns_enabled=False,
             kube_proxy_mode="iptables",
             dns_bypass_pods=("monitoring/node-exporter-x1",),
+            dns_servers_on_node=("kube-system/coredns-5d78c9869d-abcde",),
         ),
         drop_rate_per_second=drop_rate,
         graph_url=f"https://grafana.example.com/d/netguard?var-node={node}",

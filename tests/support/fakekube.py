@@ -228,7 +228,11 @@ def standard_cluster(
             configmap="coredns",
         ),
     )
-    kube.add(f"{core}/pods", *(pod(f"coredns-{i}", n, labels=labels) for i, n in enumerate(coredns_nodes)))
+    # dnsPolicy Default, as CoreDNS runs on EKS: the forwarder of cluster DNS, not a bypasser.
+    kube.add(
+        f"{core}/pods",
+        *(pod(f"coredns-{i}", n, labels=labels, dns_policy="Default") for i, n in enumerate(coredns_nodes)),
+    )
     kube.add(
         f"{core}/configmaps",
         configmap("coredns", {"Corefile": COREFILE}),

@@ -103,6 +103,8 @@ def _revert(args: argparse.Namespace) -> int:
     cluster = service.settings.cluster(args.cluster).name
     if service.history(cluster).nodelocal_enabled_by_netguard:
         _print_handled(service.operator(cluster, operator.revert_nodelocal, dry_run=args.dry_run, by=_who()))
+    if service.history(cluster).original_spread is not None:
+        _print_handled(service.operator(cluster, operator.revert_spread, dry_run=args.dry_run, by=_who()))
     _print_handled(service.operator(cluster, operator.revert_coredns, dry_run=args.dry_run, by=_who()))
     return 0
 
@@ -146,7 +148,7 @@ def register(subparsers: Any) -> None:
         sub.set_defaults(func=_guarded(lambda args, paused=paused: _pause(args, paused=paused)))
 
     revert = commands.add_parser(
-        "revert", help="undo what netguard changed (CoreDNS floor, NodeLocal DNSCache)"
+        "revert", help="undo what netguard changed (CoreDNS floor and spread, NodeLocal DNSCache)"
     )
     revert.add_argument("--cluster", default="", help="cluster name (default: DEFAULT_CLUSTER)")
     revert.add_argument("--dry-run", action="store_true", help="say what would change; change nothing")

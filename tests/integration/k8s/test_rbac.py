@@ -158,7 +158,12 @@ class TestRemediateIdentity:
             ("get", "/api/v1/namespaces/default/configmaps/kube-root-ca.crt", None),
             ("list", "/apis/apps/v1/namespaces/default/deployments", None),
             ("create", "/api/v1/namespaces/default/configmaps", _configmap("x", "default")),
-            ("patch", COREDNS, {"spec": {"replicas": 5}}),
+            ("patch", "/apis/apps/v1/namespaces/kube-system/deployments/aws-lbc", {"spec": {"replicas": 5}}),
+            (
+                "patch",
+                COREDNS,
+                {"spec": {"replicas": 5}},
+            ),  # RBAC allows the patch; the admission policy not this
             ("patch", f"{KS}/configmaps/coredns", {"data": {"Corefile": "."}}),
             ("delete", f"{KS}/services/kube-dns", None),
         ],
@@ -166,7 +171,8 @@ class TestRemediateIdentity:
     def test_is_denied_outside_its_grant(
         self, rbac_cluster: K8sCluster, verb: str, path: str, body: dict[str, Any] | None
     ) -> None:
-        """Secrets, other namespaces and direct writes to coredns objects answer 403."""
+        """Secrets, other namespaces, other Deployments, coredns outside its pod scheduling fields and
+        the coredns ConfigMap answer 403."""
         remediate = rbac_cluster.client("remediate")
         with pytest.raises(KubeForbidden) as denied:
             _call(remediate, verb, path, body)
@@ -213,6 +219,8 @@ class TestRemediateIdentity:
             (("patch", "deployments", "apps", "coredns", ""), True),
             (("patch", "deployments", "apps", "aws-load-balancer-controller", ""), False),
             (("create", "deployments", "apps", "", ""), False),
+            (("update", "deployments", "apps", "coredns", ""), False),
+            (("create", "pods", "", "", ""), False),
         ],
     )
     def test_access_review_table(

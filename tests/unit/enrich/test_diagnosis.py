@@ -64,6 +64,16 @@ class TestLinklocal:
         d = diagnose(alert(), node=NODE, dns=dns(("c",), nodelocal_dns_enabled=True))
         assert any("NodeLocal DNSCache is enabled" in line for line in d.details)
 
+    def test_nodelocal_cache_on_the_node_is_named_apart_from_bypassers(self) -> None:
+        """A NodeLocal DNSCache pod is the DNS path: named as such, never among the bypass pods."""
+        servers = ("kube-system/node-local-dns-x",)
+        d = diagnose(alert(), node=NODE, dns=dns(dns_servers_on_node=servers, nodelocal_dns_enabled=True))
+        assert any(
+            line.startswith("NodeLocal DNSCache runs here (kube-system/node-local-dns-x)")
+            for line in d.details
+        )
+        assert not any("bypass cluster DNS (host network" in line for line in d.details)
+
     def test_unknown_dns(self) -> None:
         d = diagnose(alert(), node=NODE)
         assert not d.remediable

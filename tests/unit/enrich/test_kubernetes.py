@@ -72,10 +72,47 @@ class TestBypassPods:
         assert found[-1] == "... and 5 more"
 
 
+class TestDnsServers:
+    def test_coredns_and_nodelocal_are_the_dns_path_not_bypassers(self) -> None:
+        """CoreDNS (dnsPolicy Default) and NodeLocal DNSCache (host network) on the node are reported
+        as its DNS servers, never in the bypass list (issue 9)."""
+        kube = standard_cluster(coredns_nodes=("hot", "hot"))
+        kube.add(
+            "/api/v1/namespaces/kube-system/pods",
+            pod(
+                "node-local-dns-x",
+                "hot",
+                labels={"k8s-app": "node-local-dns"},
+                host_network=True,
+                dns_policy="Default",
+            ),
+            pod("aws-node-x", "hot", labels={"k8s-app": "aws-node"}, host_network=True),
+        )
+        found = KubernetesEnricher(kube).dns_pods(["hot"])
+        assert found.servers == {
+            "hot": ("kube-system/coredns-0", "kube-system/coredns-1", "kube-system/node-local-dns-x")
+        }
+        assert found.bypass == {"hot": ("kube-system/aws-node-x",)}
+
+    def test_a_dns_label_outside_kube_system_is_not_trusted(self) -> None:
+        """Only kube-system's pods are the cluster's DNS path; an app labelled like CoreDNS elsewhere
+        that resolves through the node is still a bypasser."""
+        kube = standard_cluster()
+        kube.add(
+            "/api/v1/namespaces/app/pods",
+            pod("fake", "n", namespace="app", labels={"k8s-app": "kube-dns"}, dns_policy="Default"),
+        )
+        found = KubernetesEnricher(kube).dns_pods(["n"])
+        assert found.bypass == {"n": ("app/fake",)}
+        assert found.servers == {"n": ()}
+
+
 @pytest.mark.parametrize(
     ("kwargs", "expected"),
     [
         ({"dns_policy": "Default"}, True),
+        ({"dns_policy": "Default", "labels": {"k8s-app": "kube-dns"}}, False),
+        ({"host_network": True, "labels": {"k8s-app": "node-local-dns"}}, False),
         ({"host_network": True}, True),
         ({"host_network": True, "dns_policy": "ClusterFirstWithHostNet"}, False),
         ({"host_network": True, "dns_policy": "None"}, False),

@@ -97,6 +97,7 @@ class TestAddressing:
         assert enriched.dns.coredns_pods_on_node == ("coredns-0", "coredns-1")
         assert enriched.dns.coredns_distinct_nodes == 1
         assert enriched.dns.dns_bypass_pods == ("monitoring/exporter-0",)
+        assert enriched.dns.dns_servers_on_node == ("kube-system/coredns-0", "kube-system/coredns-1")
         assert enriched.dns.kube_proxy_mode == "iptables"
         assert enriched.diagnosis is not None
         assert enriched.diagnosis.remediable

@@ -43,7 +43,7 @@ def linklocal_alert(
     *,
     status: str = "firing",
     started: float = NOW - 600,
-    rate: float | None = 50.0,
+    rate: float | None = 500.0,
     bypass: Sequence[str] = (),
     alertname: str = "LinklocalAllowanceExceeded",
     annotations: Mapping[str, str] | None = None,
@@ -119,6 +119,12 @@ class FakeCluster:
     fail_with: Exception | None = None
     changes: list[str] = field(default_factory=list)
     observed: int = 0
+    fresh: int = 0
+    """Replicas started by the last raise; Ready at the next look (time passes between invocations)."""
+    pdb_blocks: int = 0
+    """Evictions a PodDisruptionBudget refuses (HTTP 429) before it allows them."""
+    constraints: list[str] | None = None
+    """The Deployment's topologySpreadConstraints (None: none)."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -176,6 +182,7 @@ class FakeCluster:
                     f"would scale to {target}",
                 )
             self._scale_to(target)
+            self.fresh = target - before["replicas"]
             self.changes.append(f"scale {before['replicas']}->{target}")
             return ChangeResult(True, False, before, self._snap(), f"scaled to {target}")
 
@@ -217,13 +224,68 @@ class FakeCluster:
     def connect(self, config: ClusterConfig, now: float) -> ClusterHandle:
         with self.lock:
             self.observed += 1
+            self.fresh = 0
             dns = self.dns()
             return ClusterHandle(
                 state=snapshot(config.name, now, dns, self.read(), nodes=[_node(n) for n in self.nodes]),
                 dns=dns,
                 coredns=self,
                 nodelocal=self,
+                spread=FakeSpread(self),
             )
+
+
+@dataclass
+class FakeSpread:
+    """The spread actuator over a FakeCluster: durable constraint, evictions that wait for Ready
+    replicas and for the PodDisruptionBudget, evicted pods rescheduled on the emptiest node."""
+
+    cluster: FakeCluster
+
+    def read(self) -> dict[str, Any]:
+        return {"owner": "deployment", "topologySpreadConstraints": self.cluster.constraints}
+
+    def spread(self, per_node: int, *, desired: int, dry_run: bool) -> ChangeResult:
+        c = self.cluster
+        with c.lock:
+            before = {"original": self.read(), "pods": dict(c.pods)}
+            durable = c.constraints is None
+            extras = [(node, n - per_node) for node, n in sorted(c.pods.items()) if n > per_node]
+            would = [f"kube-system/coredns-{node}-{i} (on {node})" for node, k in extras for i in range(k)]
+            if dry_run:
+                after = {"durable": durable, "evicted": [], "would_evict": would, "pending": ""}
+                return ChangeResult(False, True, before, after, "would evict " + ", ".join(would))
+            if durable:
+                c.constraints = ["hostname"]
+                c.changes.append("durable spread")
+            evicted: list[str] = []
+            pending = ""
+            if extras and c.fresh:
+                pending = f"{c.replicas - c.fresh} of {desired} replicas Ready"
+            for node, k in extras if not pending else ():
+                for _ in range(k):
+                    if c.pdb_blocks:
+                        c.pdb_blocks -= 1
+                        pending = "a PodDisruptionBudget does not allow evicting now"
+                        break
+                    c.pods[node] -= 1
+                    free = min(c.nodes, key=lambda n: (c.pods.get(n, 0), n))
+                    c.pods[free] = c.pods.get(free, 0) + 1
+                    evicted.append(node)
+                    c.changes.append(f"evict from {node}")
+            after = {"durable": durable, "evicted": evicted, "would_evict": [], "pending": pending}
+            return ChangeResult(
+                durable or bool(evicted), False, before, after, f"evicted {evicted}; {pending}"
+            )
+
+    def restore(self, original: Mapping[str, Any], *, dry_run: bool) -> ChangeResult:
+        c = self.cluster
+        with c.lock:
+            before = self.read()
+            if not dry_run:
+                c.constraints = original.get("topologySpreadConstraints")
+                c.changes.append("restore spread")
+            return ChangeResult(not dry_run, dry_run, before, dict(original), "restored spread")
 
 
 class Recorder:

@@ -1,4 +1,6 @@
-"""The remediation policy, branch by branch (issue 6, item 2): pure inputs in, one decision out."""
+"""The remediation policy, branch by branch (issue 6, item 2; packets per node, issue 9): pure inputs
+in, one decision out. Tests of the step rule use unknown drop rates (rate=None): with a rate the
+policy computes the smallest sufficient step instead (see TestPacketsPerNode)."""
 
 from __future__ import annotations
 
@@ -17,15 +19,19 @@ from netguard.remediate import (
     DropStatus,
     EnableNodeLocal,
     Escalate,
+    GiveUp,
     History,
     NoAction,
     Observation,
     PolicySettings,
     RevertCoreDns,
+    RevertSpread,
     ScaleCoreDns,
+    SpreadCoreDns,
     decide,
 )
 from netguard.remediate.models import ActionRecord
+from netguard.remediate.policy import finish_spread, revert_wanted
 
 NOW = 1_800_000_000.0
 SETTINGS = PolicySettings()
@@ -75,11 +81,12 @@ def scaled(at: float, *, rate_before: float | None, after: int = 4) -> ActionRec
 class TestScaling:
     def test_drops_on_coredns_node_raise_by_one_step(self) -> None:
         """Persistent drops where CoreDNS runs raise replicas by the step, from the current count."""
-        decision = decide(state(), [obs("a")], History("prod"), SETTINGS)
+        decision = decide(state(), [obs("a", rate=None)], History("prod"), SETTINGS)
         assert isinstance(decision, ScaleCoreDns)
         assert (decision.current, decision.target, decision.step) == (2, 4, 2)
         assert "raise CoreDNS from 2 to 4" in decision.reasons[0]
-        assert "a (1 CoreDNS pod, 40.0 drops/s)" in decision.reasons[1]
+        assert "a (1 CoreDNS pod)" in decision.reasons[1]
+        assert any("no drop rate is known" in r for r in decision.reasons)
 
     @pytest.mark.parametrize(
         ("current", "step", "maximum", "target"),
@@ -96,7 +103,7 @@ class TestScaling:
         """Never more than one step, never above the maximum."""
         decision = decide(
             state(coredns_desired=current, replica_floor=current),
-            [obs("a")],
+            [obs("a", rate=None)],
             History("prod"),
             PolicySettings(step=step, max_replicas=maximum),
         )
@@ -112,7 +119,7 @@ class TestScaling:
                 replica_owner="cluster-proportional-autoscaler",
                 ready_nodes=10,
             ),
-            [obs("a")],
+            [obs("a", rate=None)],
             History("prod"),
             SETTINGS,
         )
@@ -136,7 +143,7 @@ class TestScaling:
         snapshot = state(
             coredns_desired=3, replica_floor=3, coredns_pods_by_node={"a": 2, "b": 1}, ready_nodes=3
         )
-        decision = decide(snapshot, [obs("a")], History("prod"), SETTINGS)
+        decision = decide(snapshot, [obs("a", rate=None)], History("prod"), SETTINGS)
         assert isinstance(decision, ScaleCoreDns)
         assert decision.target == 5
         assert any("only 3 ready nodes" in r for r in decision.reasons)
@@ -158,6 +165,129 @@ class TestScaling:
     def test_with_nodelocal_enabled_scaling_continues_below_max(self) -> None:
         decision = decide(state(nodelocal_enabled=True), [obs("a")], History("prod"), SETTINGS)
         assert isinstance(decision, ScaleCoreDns)
+
+
+HOT = "ip-10-0-1-23"
+FOUR = frozenset({HOT, "ip-10-0-1-40", "ip-10-0-2-11", "ip-10-0-3-7"})
+
+
+def placed(pods: Mapping[str, int], nodes: frozenset[str] = FOUR, **overrides: Any) -> ClusterState:
+    total = sum(pods.values())
+    return state(
+        coredns_desired=total,
+        coredns_ready=total,
+        replica_floor=total,
+        coredns_pods_by_node=dict(pods),
+        coredns_ready_by_node=dict(pods),
+        ready_nodes=len(nodes),
+        schedulable_nodes=nodes,
+        **overrides,
+    )
+
+
+class TestPacketsPerNode:
+    """Issue 9: the decision comes from estimated link-local packets/s per node after each candidate."""
+
+    def test_colocated_pair_scales_and_spreads_with_the_arithmetic(self) -> None:
+        """Both replicas on the hot node at 3000 pkt/s: raising alone leaves it at 1500, so scale+spread."""
+        decision = decide(placed({HOT: 2}), [obs(HOT, rate=1976.0)], History("prod"), SETTINGS)
+        assert isinstance(decision, SpreadCoreDns)
+        assert (decision.current, decision.target, dict(decision.evict)) == (2, 4, {HOT: 1})
+        assert f"node {HOT}: 2 of 2 replicas, ~3000 pkt/s → after: 1 of 4, ~750 pkt/s" in decision.reasons
+        assert any("estimated DNS load ~3000 pkt/s" in r for r in decision.reasons)
+        assert "under 819 pkt/s (80% of the 1024 pkt/s" in decision.reasons[0]
+
+    def test_spread_pair_takes_the_smallest_sufficient_raise(self) -> None:
+        """One replica per node: the smallest raise that gets the hot node under the goal, no eviction."""
+        decision = decide(
+            placed({HOT: 1, "ip-10-0-2-11": 1}), [obs(HOT, rate=500.0)], History("prod"), SETTINGS
+        )
+        assert isinstance(decision, ScaleCoreDns)
+        assert (decision.current, decision.target) == (2, 4)  # 3 would leave ~1016 pkt/s per node
+        assert f"node {HOT}: 1 of 2 replicas, ~1524 pkt/s → after: 1 of 4, ~762 pkt/s" in decision.reasons
+
+    def test_one_replica_more_when_that_is_enough(self) -> None:
+        decision = decide(
+            placed({HOT: 1, "ip-10-0-2-11": 1}), [obs(HOT, rate=40.0)], History("prod"), SETTINGS
+        )
+        assert isinstance(decision, ScaleCoreDns)
+        assert decision.target == 3
+
+    def test_spread_alone_when_moving_is_enough_and_raising_is_not(self) -> None:
+        """Within a step of 1, a raise leaves the shared node over the goal; moving one replica does not."""
+        decision = decide(
+            placed({HOT: 2, "ip-10-0-2-11": 1}),
+            [obs(HOT, rate=200.0)],
+            History("prod"),
+            PolicySettings(step=1),
+        )
+        assert isinstance(decision, SpreadCoreDns)
+        assert (decision.target, dict(decision.evict), decision.per_node) == (3, {HOT: 1}, 1)
+        assert decision.reasons[0].startswith("spread CoreDNS")
+
+    def test_load_no_count_within_max_absorbs_goes_to_nodelocal(self) -> None:
+        """Heavy load: even the maximum spread leaves nodes over the goal, so NodeLocal DNSCache."""
+        decision = decide(placed({HOT: 2}), [obs(HOT, rate=9000.0)], History("prod"), SETTINGS)
+        assert isinstance(decision, EnableNodeLocal)
+        assert "no replica count within the maximum of 10" in decision.reasons[0]
+
+    def test_reachable_beyond_one_step_takes_a_step_towards_it(self) -> None:
+        """The goal needs more than one step: take one and say how many are left."""
+        nodes = frozenset({HOT, *(f"n{i}" for i in range(9))})
+        decision = decide(
+            placed({HOT: 1, "n0": 1}, nodes=nodes), [obs(HOT, rate=2000.0)], History("prod"), SETTINGS
+        )
+        assert isinstance(decision, ScaleCoreDns)
+        assert decision.target == 4
+        assert "no single step reaches the goal" in decision.reasons[0]
+        assert "step 1 of ~3" in decision.reasons[0]
+
+    @pytest.mark.parametrize(("headroom", "target"), [(0.8, 4), (1.0, 3)])
+    def test_headroom_sets_the_goal(self, headroom: float, target: int) -> None:
+        decision = decide(
+            placed({HOT: 1, "ip-10-0-2-11": 1}),
+            [obs(HOT, rate=400.0)],
+            History("prod"),
+            PolicySettings(headroom=headroom),
+        )
+        assert isinstance(decision, ScaleCoreDns)
+        assert decision.target == target
+
+    def test_measured_packets_win_over_the_drop_estimate(self) -> None:
+        """A measured packet rate replaces allowance + drops (which is only a lower bound)."""
+        measured = replace(obs(HOT, rate=10.0), linklocal_pps=3000.0)
+        decision = decide(placed({HOT: 2}), [measured], History("prod"), SETTINGS)
+        assert isinstance(decision, SpreadCoreDns)
+        assert any("sends ~3000 pkt/s (measured)" in r for r in decision.reasons)
+
+    def test_not_ready_replicas_carry_no_load(self) -> None:
+        """Only Ready replicas take queries: a node with 2 pods, 1 Ready, carries one share."""
+        snapshot = replace(
+            placed({HOT: 2, "ip-10-0-2-11": 1}), coredns_ready_by_node={HOT: 1, "ip-10-0-2-11": 1}
+        )
+        decision = decide(snapshot, [obs(HOT, rate=476.0)], History("prod"), SETTINGS)
+        assert any("with 1 of 2 Ready CoreDNS replicas" in r for r in decision.reasons)
+
+    def test_step_budget_spent_gives_up(self) -> None:
+        """After MAX_STEPS changes in one incident the policy stops and says why."""
+        decision = decide(placed({HOT: 2}), [obs(HOT, rate=1976.0)], History("prod", steps=4), SETTINGS)
+        assert isinstance(decision, GiveUp)
+        assert "after 4 changes in this incident (MAX_STEPS=4)" in decision.reasons[0]
+
+
+class TestFinishSpread:
+    def test_pending_spread_moves_what_still_shares_a_node(self) -> None:
+        """The follow-up of a pending spread works from the placement, not from stale drop rates."""
+        decision = finish_spread(
+            placed({HOT: 2, "ip-10-0-2-11": 1, "ip-10-0-3-7": 1}), History("prod"), SETTINGS
+        )
+        assert isinstance(decision, SpreadCoreDns)
+        assert (dict(decision.evict), decision.per_node, decision.target) == ({HOT: 1}, 1, 4)
+
+    def test_nothing_left_to_move_ends_it(self) -> None:
+        decision = finish_spread(placed({HOT: 1, "ip-10-0-2-11": 1}), History("prod"), SETTINGS)
+        assert isinstance(decision, NoAction)
+        assert "finished" in decision.reasons[0]
 
 
 class TestNodeLocal:
@@ -216,10 +346,11 @@ class TestNodeLocal:
         assert isinstance(decision, Escalate)
         assert "on all 2 ready nodes" in decision.reasons[0]
 
-    def test_too_many_verifications_escalate(self) -> None:
+    def test_too_many_verifications_give_up(self) -> None:
+        """The check budget spent: an explicit "gave up" decision (issue 9 made it its own type)."""
         decision = decide(state(), [obs("a")], History("prod", verification_attempts=6), SETTINGS)
-        assert isinstance(decision, Escalate)
-        assert "6 verification checks" in decision.reasons[0]
+        assert isinstance(decision, GiveUp)
+        assert decision.reasons[0].startswith("gave up: drops persist after 6 verification checks")
 
 
 class TestNodesWithoutCoreDns:
@@ -315,6 +446,16 @@ class TestRevert:
         decision = decide(state(nodelocal_enabled=True), [], history, settings)
         assert isinstance(decision, DisableNodeLocal)
 
+    def test_spread_values_revert_before_the_floor(self) -> None:
+        """With REVERT_COREDNS, the recorded spread values go back first, then (next check) the floor."""
+        settings = PolicySettings(revert_coredns=True, quiet_seconds_before_revert=10)
+        spread_before = {"owner": "deployment", "topologySpreadConstraints": None}
+        history = self.quiet(20, original_coredns=self.ORIGINAL, original_spread=spread_before)
+        decision = decide(state(), [obs("a", DropStatus.RECOVERED)], history, settings)
+        assert isinstance(decision, RevertSpread)
+        assert decision.original == spread_before
+        assert "the CoreDNS spread and the CoreDNS floor" in revert_wanted(history, settings)
+
     def test_nodelocal_not_enabled_by_netguard_is_left(self) -> None:
         settings = PolicySettings(revert_nodelocal=True, quiet_seconds_before_revert=10)
         decision = decide(state(nodelocal_enabled=True), [], self.quiet(20), settings)
@@ -328,9 +469,10 @@ class TestRevert:
     shared=st.integers(min_value=1, max_value=4),
     proxy=st.sampled_from(["iptables", "ipvs", ""]),
     nodelocal=st.booleans(),
+    rate=st.one_of(st.none(), st.floats(min_value=0.0, max_value=50_000.0)),
 )
 def test_never_above_maximum_never_more_than_one_step(  # noqa: PLR0917 - one argument per strategy
-    current: int, step: int, maximum: int, shared: int, proxy: str, nodelocal: bool
+    current: int, step: int, maximum: int, shared: int, proxy: str, nodelocal: bool, rate: float | None
 ) -> None:
     """Whatever the state, a scale decision moves up by at most one step and never past the maximum."""
     snapshot = state(
@@ -340,10 +482,15 @@ def test_never_above_maximum_never_more_than_one_step(  # noqa: PLR0917 - one ar
         kube_proxy_mode=proxy,
         nodelocal_enabled=nodelocal,
     )
-    decision = decide(snapshot, [obs("a")], History("prod"), PolicySettings(step=step, max_replicas=maximum))
+    decision = decide(
+        snapshot, [obs("a", rate=rate)], History("prod"), PolicySettings(step=step, max_replicas=maximum)
+    )
     if isinstance(decision, ScaleCoreDns):
         assert current < decision.target <= min(current + step, maximum)
-    else:
+    elif isinstance(decision, SpreadCoreDns):
+        assert decision.target == current or current < decision.target <= min(current + step, maximum)
+        assert sum(decision.evict.values()) >= 1
+    elif rate is None:
         assert current >= maximum
     if isinstance(decision, EnableNodeLocal):
         assert proxy == "iptables"

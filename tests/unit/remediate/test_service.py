@@ -93,7 +93,7 @@ class TestAct:
         assert world.cluster.changes == ["scale 2->4"]
         assert handled.report.outcome is Outcome.SKIPPED
         assert "cooldown after scale_coredns" in handled.report.reasons[0]
-        assert "would have: raise CoreDNS from 4 to 6" in handled.report.reasons[1]
+        assert handled.report.reasons[1].startswith("would have: ")
 
     def test_duplicate_delivery_is_silent(self) -> None:
         world = World()
@@ -103,8 +103,8 @@ class TestAct:
 
     def test_maximum_holds(self) -> None:
         world = World(coredns_max_replicas=3, cooldown_seconds=0)
-        world.alert("node-0", event_id="m1")
-        world.alert("node-0", event_id="m2")
+        world.alert("node-0", event_id="m1", rate=40.0)
+        world.alert("node-0", event_id="m2", rate=40.0)
         assert world.cluster.changes == ["scale 2->3"]
         assert world.cluster.replicas == 3
         last = world.out.reports[-1]
@@ -202,7 +202,7 @@ class TestFollowUp:
         report = handled.report
         assert (report.action, report.outcome) == (ActionKind.ENABLE_NODELOCAL, Outcome.DRY_RUN)
         assert "did not reduce the drops" in report.reasons[1]
-        assert world.cluster.changes == ["scale 2->4"]
+        assert world.cluster.changes == ["scale 2->3"]  # at 50 drops/s one more replica is the estimate
 
     def test_nodelocal_enforced_then_escalate_at_max(self) -> None:
         world = World(cooldown_seconds=300, nodelocal_mode=Mode.ENFORCE, coredns_max_replicas=4)
@@ -340,3 +340,106 @@ def test_retryable_failure_in_a_follow_up_keeps_it_current() -> None:
     assert handled is not None
     assert handled.report.outcome is Outcome.APPLIED
     assert world.cluster.changes == ["scale 2->4", "scale 4->6"]
+
+
+class TestSpread:
+    """Issue 9: replicas that share the hot node are raised, then moved, through the same safety path."""
+
+    def colocated(self, **overrides: Any) -> World:
+        return World(FakeCluster(pods={"node-0": 2}), **overrides)
+
+    def test_raise_then_evict_once_the_new_replicas_are_ready(self) -> None:
+        """Scale+spread: the raise and the durable constraint now, the eviction at the next check."""
+        world = self.colocated()
+        first = world.alert("node-0", rate=1976.0).report
+        assert (first.action, first.outcome) == (ActionKind.SPREAD_COREDNS, Outcome.APPLIED)
+        assert world.cluster.changes == ["scale 2->4", "durable spread"]
+        assert "node node-0: 2 of 2 replicas, ~3000 pkt/s → after: 1 of 4, ~750 pkt/s" in first.reasons
+        assert first.follow_up.startswith("spread pending (2 of 4 replicas Ready")
+        assert world.out.follow_ups[-1][1] == 60
+        second = world.follow_up().report  # inside the cooldown: finishing the same step is allowed
+        assert (second.action, second.outcome) == (ActionKind.SPREAD_COREDNS, Outcome.APPLIED)
+        assert world.cluster.changes[-1] == "evict from node-0"
+        assert max(world.cluster.pods.values()) == 1
+        assert second.follow_up == "verification in 300 s"
+        history = world.service.history("prod")
+        assert (history.steps, history.spread_pending) == (1, False)
+        assert history.original_spread == {"owner": "deployment", "topologySpreadConstraints": None}
+        assert history.original_coredns is not None
+
+    def test_pdb_says_wait_and_the_next_check_retries(self) -> None:
+        """An eviction refused by the PodDisruptionBudget is retried at the next check, never forced."""
+        world = self.colocated()
+        world.cluster.pdb_blocks = 1
+        world.alert("node-0", rate=1976.0)
+        blocked = world.follow_up().report
+        assert "PodDisruptionBudget" in blocked.follow_up
+        assert "evict from node-0" not in world.cluster.changes
+        done = world.follow_up().report
+        assert done.outcome is Outcome.APPLIED
+        assert world.cluster.changes.count("evict from node-0") == 1
+
+    def test_dry_run_names_the_pods_it_would_evict(self) -> None:
+        world = self.colocated(coredns_mode=Mode.DRY_RUN, spread_mode=Mode.DRY_RUN)
+        report = world.alert("node-0", rate=1976.0).report
+        assert report.outcome is Outcome.DRY_RUN
+        assert "dry-run (SPREAD_MODE=dry-run)" in report.reasons[0]
+        assert "would evict kube-system/coredns-node-0-0 (on node-0)" in report.reasons[0]
+        assert world.cluster.changes == []
+
+    def test_spread_mode_off_changes_nothing(self) -> None:
+        world = self.colocated(spread_mode=Mode.OFF)
+        report = world.alert("node-0", rate=1976.0).report
+        assert report.outcome is Outcome.SKIPPED
+        assert "mode for spread_coredns is off" in report.reasons[0]
+        assert world.cluster.changes == []
+
+    def test_operator_revert_restores_the_spread_values(self) -> None:
+        world = self.colocated()
+        world.alert("node-0", rate=1976.0)
+        handled = world.service.operator("prod", operator.revert_spread)
+        assert handled is not None
+        assert handled.report.action is ActionKind.REVERT_SPREAD
+        assert world.cluster.constraints is None
+        assert world.service.history("prod").original_spread is None
+
+
+class TestBoundedEscalation:
+    def run(self, world: World) -> list[Any]:
+        world.alert("node-0", rate=1976.0)
+        reports = []
+        for _ in range(30):
+            if world.service.history("prod").follow_up_id == "":
+                break
+            reports.append(world.follow_up().report)
+        return reports
+
+    def test_drops_that_never_stop_end_within_the_budget(self) -> None:
+        """Each check takes the next step (spread, then NodeLocal DNSCache); the chain ends, bounded."""
+        world = World(FakeCluster(pods={"node-0": 2}), cooldown_seconds=300, nodelocal_mode=Mode.ENFORCE)
+        reports = self.run(world)
+        assert [r.action for r in reports] == [
+            ActionKind.SPREAD_COREDNS,  # finishing the first spread's eviction
+            ActionKind.ENABLE_NODELOCAL,
+            ActionKind.ESCALATE,
+        ]
+        assert reports[-1].follow_up == "escalated to on-call; no further automatic steps"
+        assert world.cluster.replicas <= world.settings.coredns_max_replicas
+
+    def test_step_budget_spent_gives_up_explicitly(self) -> None:
+        """MAX_STEPS changes without the drops stopping: an explicit "gave up" report, no more checks."""
+        world = World(FakeCluster(pods={"node-0": 2}), cooldown_seconds=300, max_steps=1)
+        reports = self.run(world)
+        last = reports[-1]
+        assert (last.action, last.outcome) == (ActionKind.GIVE_UP, Outcome.APPLIED)
+        assert "after 1 changes in this incident (MAX_STEPS=1)" in last.reasons[0]
+        assert last.follow_up.startswith("gave up: no further automatic steps")
+        assert world.service.history("prod").follow_up_id == ""
+
+
+def test_a_spread_that_raises_honours_coredns_mode_too() -> None:
+    """COREDNS_MODE=dry-run with SPREAD_MODE=enforce: the raise inside a spread is only previewed."""
+    world = World(FakeCluster(pods={"node-0": 2}), coredns_mode=Mode.DRY_RUN)
+    report = world.alert("node-0", rate=1976.0).report
+    assert (report.action, report.outcome) == (ActionKind.SPREAD_COREDNS, Outcome.DRY_RUN)
+    assert world.cluster.changes == []

@@ -34,6 +34,7 @@ def test_defaults() -> None:
     assert s.cluster("").access.name == "prod-eks"
     assert s.cluster("prod").region == "eu-west-1"
     assert s.policy.max_replicas == 10
+    assert (s.spread_mode, s.policy.headroom, s.policy.max_steps) == (Mode.ENFORCE, 0.8, 4)
 
 
 def test_values() -> None:
@@ -71,6 +72,10 @@ def test_values() -> None:
         ({"PERSISTING_RULES": '{"A": "soon"}'}, "PERSISTING_RULES['A']='soon' is not a duration"),
         ({"PROMETHEUS_URL": "localhost:9090"}, "PROMETHEUS_URL='localhost:9090' must start with http"),
         ({"REVERT_COREDNS": "perhaps"}, "REVERT_COREDNS='perhaps' must be true or false"),
+        ({"LINKLOCAL_HEADROOM": "80"}, "LINKLOCAL_HEADROOM=80.0 must be a fraction of the 1024 packets/s"),
+        ({"LINKLOCAL_HEADROOM": "lots"}, "LINKLOCAL_HEADROOM='lots' is not a number"),
+        ({"SPREAD_MODE": "sometimes"}, "SPREAD_MODE='sometimes' must be one of: enforce, dry-run, off"),
+        ({"MAX_STEPS": "0"}, "MAX_STEPS=0 is below the minimum of 1"),
     ],
 )
 def test_errors_name_the_variable(env: dict[str, Any], message: str) -> None:

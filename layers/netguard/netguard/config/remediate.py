@@ -44,6 +44,12 @@ class PolicySettings:
     revert_nodelocal: bool = False
     max_verifications: int = 6
     """Follow-up checks without a resolution before the policy hands over to people."""
+    allowance_pps: float = 1024.0
+    """The link-local allowance per network interface (fixed by EC2)."""
+    headroom: float = 0.8
+    """Aim every CoreDNS node at `allowance_pps * headroom` packets/s after an action."""
+    max_steps: int = 4
+    """Changes per incident before the policy gives up and hands over to people."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,12 @@ class Settings:
     default_cluster: str | None = None
     coredns_mode: Mode = Mode.ENFORCE
     nodelocal_mode: Mode = Mode.DRY_RUN
+    spread_mode: Mode = Mode.ENFORCE
+    """SPREAD_MODE: evicting CoreDNS replicas off a shared node and making the spread durable."""
+    linklocal_headroom: float = 0.8
+    """LINKLOCAL_HEADROOM: aim every CoreDNS node at this fraction of the 1024 packets/s allowance."""
+    max_steps: int = 4
+    """MAX_STEPS: changes per incident before remediation gives up and hands over to people."""
     coredns_max_replicas: int = 10
     coredns_step: int = 2
     persistence_seconds: int = 300
@@ -89,6 +101,8 @@ class Settings:
             revert_coredns=self.revert_coredns,
             revert_nodelocal=self.revert_nodelocal,
             max_verifications=self.max_verifications,
+            headroom=self.linklocal_headroom,
+            max_steps=self.max_steps,
         )
 
     def cluster(self, name: str) -> ClusterConfig:
@@ -115,6 +129,9 @@ class Settings:
             default_cluster=default,
             coredns_mode=env.enum("COREDNS_MODE", Mode, Mode.ENFORCE),
             nodelocal_mode=env.enum("NODELOCAL_MODE", Mode, Mode.DRY_RUN),
+            spread_mode=env.enum("SPREAD_MODE", Mode, Mode.ENFORCE),
+            linklocal_headroom=_headroom(env),
+            max_steps=env.int("MAX_STEPS", 4, minimum=1, maximum=20),
             coredns_max_replicas=env.int("COREDNS_MAX_REPLICAS", 10, minimum=1, maximum=100),
             coredns_step=env.int("COREDNS_STEP", 2, minimum=1, maximum=5),
             persistence_seconds=env.int("PERSISTENCE_SECONDS", 300, minimum=0, maximum=86400),
@@ -131,6 +148,16 @@ class Settings:
             persisting_rules=MappingProxyType(_persisting_rules(env)),
             lock_wait_seconds=env.float("LOCK_WAIT_SECONDS", 20.0, minimum=0.0),
         )
+
+
+def _headroom(env: EnvReader) -> float:
+    value = env.float("LINKLOCAL_HEADROOM", 0.8, minimum=0.0)
+    if not 0.1 <= value <= 1.0:
+        raise ConfigError(
+            f"LINKLOCAL_HEADROOM={value} must be a fraction of the 1024 packets/s link-local allowance"
+            " between 0.1 and 1.0 (0.8, the default, aims every CoreDNS node at ~819 packets/s)"
+        )
+    return value
 
 
 def _persisting_rules(env: EnvReader) -> dict[str, float]:

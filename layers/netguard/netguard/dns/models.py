@@ -60,6 +60,11 @@ class ClusterDns:
     cluster_domain: str
     deployment_name: str = "coredns"
     namespace: str = "kube-system"
+    match_labels: Mapping[str, str] = field(default_factory=_frozen)
+    """The CoreDNS Deployment's selector (what a spread constraint must select)."""
+    spread_durable: bool = False
+    """The pod template keeps replicas apart per node (DoNotSchedule hostname constraint or required
+    anti-affinity), so an evicted replica cannot come back to the node it left."""
 
     def pods_on(self, node_name: str) -> tuple[CoreDnsPod, ...]:
         """CoreDNS pods scheduled on `node_name` (they share its network interface)."""

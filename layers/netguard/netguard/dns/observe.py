@@ -22,6 +22,7 @@ from netguard.dns.models import ClusterDns, CoreDnsPod, OwnerKind, ReplicaOwner
 COREDNS_LABEL = "k8s-app=kube-dns"
 DEFAULT_CLUSTER_DOMAIN = "cluster.local"
 NODELOCAL_DAEMONSET = "node-local-dns"
+HOSTNAME = "kubernetes.io/hostname"
 _KUBE_PROXY_CONFIGMAPS = ("kube-proxy", "kube-proxy-config")
 _TARGET_ARG = re.compile(r"^--target=(?:deployment|deployments)/(?P<name>[^,\s]+)$", re.IGNORECASE)
 
@@ -49,7 +50,42 @@ def observe_cluster_dns(kube: Kube, *, namespace: str = "kube-system") -> Cluste
         cluster_domain=_cluster_domain(kube, namespace, coredns),
         deployment_name=name,
         namespace=namespace,
+        match_labels=dict((spec.get("selector") or {}).get("matchLabels") or {}),
+        spread_durable=spreads_by_host(((spec.get("template") or {}).get("spec")) or {}),
     )
+
+
+DNS_SERVER_APPS = frozenset({"kube-dns", NODELOCAL_DAEMONSET})
+"""`k8s-app` label values of the cluster's DNS path: CoreDNS (EKS and upstream) and NodeLocal DNSCache."""
+_DNS_SERVER_IMAGES = ("/coredns:", "/k8s-dns-node-cache:", "/coredns/coredns:")
+
+
+def is_dns_server(pod: Mapping[str, Any]) -> bool:
+    """Whether a pod is part of the cluster's DNS path (CoreDNS or NodeLocal DNSCache) rather than a
+    client of it. Such pods use dnsPolicy Default (and NodeLocal DNSCache the host network) by design:
+    they are the forwarders to the VPC resolver, not pods that bypass cluster DNS."""
+    metadata = pod.get("metadata") or {}
+    if metadata.get("namespace") not in (None, "", "kube-system"):
+        return False
+    if (metadata.get("labels") or {}).get("k8s-app") in DNS_SERVER_APPS:
+        return True
+    images = [str(c.get("image") or "") for c in (pod.get("spec") or {}).get("containers") or []]
+    return any(marker in image for image in images for marker in _DNS_SERVER_IMAGES)
+
+
+def spreads_by_host(pod_spec: Mapping[str, Any]) -> bool:
+    """Whether a pod spec already keeps replicas apart per node (hard constraint or required
+    anti-affinity on the hostname)."""
+    for constraint in pod_spec.get("topologySpreadConstraints") or []:
+        if (
+            constraint.get("topologyKey") == HOSTNAME
+            and constraint.get("whenUnsatisfiable") == "DoNotSchedule"
+        ):
+            return True
+    anti = ((pod_spec.get("affinity") or {}).get("podAntiAffinity") or {}).get(
+        "requiredDuringSchedulingIgnoredDuringExecution"
+    ) or []
+    return any(term.get("topologyKey") == HOSTNAME for term in anti)
 
 
 # --- CoreDNS and its pods --------------------------------------------------------------------------

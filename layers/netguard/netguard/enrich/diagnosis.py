@@ -130,6 +130,13 @@ def _linklocal(where: str, dns: DnsContext | None) -> tuple[str, list[str], bool
             f"({dns.coredns_ready if dns.coredns_ready is not None else '?'} ready) "
             f"on {spread} distinct node{'s' if spread != 1 else ''}."
         )
+    caches = [p for p in dns.dns_servers_on_node if p.split("/", 1)[-1].startswith("node-local-dns")]
+    if caches:
+        details.append(
+            f"NodeLocal DNSCache runs here ({', '.join(caches)}): it is the cluster's DNS path, not a pod"
+            " that bypasses it, but it forwards names outside the cluster domain to the VPC resolver from"
+            " this node."
+        )
     if dns.dns_bypass_pods:
         details.append(
             f"Pods here that bypass cluster DNS (host network or dnsPolicy Default): "

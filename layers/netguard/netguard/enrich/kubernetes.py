@@ -1,6 +1,7 @@
 """Kubernetes look-ups for one cluster with a constant number of requests, whatever the alert count:
 one node list, the cluster DNS observation (`netguard.dns`, about 8 requests), and the pods that
-bypass cluster DNS on the nodes that need it.
+bypass cluster DNS on the nodes that need it (the cluster's own DNS servers there, CoreDNS and
+NodeLocal DNSCache, are reported apart: they use the VPC resolver by design).
 
 Pods: for up to `per_node_limit` nodes (default 3), one list per node with
 `fieldSelector=spec.nodeName=<node>` (small answers); beyond that, one cluster-wide list filtered
@@ -15,8 +16,8 @@ from collections.abc import Iterable, Mapping
 
 from netguard.clients.kubernetes import JsonObject, Kube
 from netguard.dns.models import ClusterDns
-from netguard.dns.observe import observe_cluster_dns
-from netguard.enrich.models import NodeRecord
+from netguard.dns.observe import is_dns_server, observe_cluster_dns
+from netguard.enrich.models import DnsPodsOnNodes, NodeRecord
 from netguard.enriched.models import NodeInfo
 
 log = logging.getLogger(__name__)
@@ -52,9 +53,14 @@ class KubernetesEnricher:
 
     def dns_bypass_pods(self, node_names: Iterable[str]) -> dict[str, tuple[str, ...]]:
         """`namespace/name` of running pods on each node that resolve through the VPC resolver directly."""
+        return dict(self.dns_pods(node_names).bypass)
+
+    def dns_pods(self, node_names: Iterable[str]) -> DnsPodsOnNodes:
+        """Per node: the pods that bypass cluster DNS, and the cluster's DNS servers (CoreDNS,
+        NodeLocal DNSCache), which use the VPC resolver by design and are never counted as bypassers."""
         wanted = sorted({n for n in node_names if n})
         if not wanted:
-            return {}
+            return DnsPodsOnNodes()
         if len(wanted) <= self._per_node_limit:
             pods = [
                 p
@@ -67,23 +73,33 @@ class KubernetesEnricher:
             pods = self._kube.list_all(
                 self._kube.core.list_pod_for_all_namespaces, field_selector="status.phase=Running"
             )
-        by_node: dict[str, list[str]] = {name: [] for name in wanted}
+        bypass: dict[str, list[str]] = {name: [] for name in wanted}
+        servers: dict[str, list[str]] = {name: [] for name in wanted}
         for pod in pods:
             node = (pod.get("spec") or {}).get("nodeName") or ""
-            if node in by_node and bypasses_cluster_dns(pod):
-                meta = pod["metadata"]
-                by_node[node].append(f"{meta.get('namespace', '')}/{meta['name']}")
-        return {node: _capped(sorted(names)) for node, names in by_node.items()}
+            if node not in bypass or (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+                continue
+            meta = pod["metadata"]
+            ref = f"{meta.get('namespace', '')}/{meta['name']}"
+            if is_dns_server(pod):
+                servers[node].append(ref)
+            elif bypasses_cluster_dns(pod):
+                bypass[node].append(ref)
+        return DnsPodsOnNodes(
+            bypass={node: _capped(sorted(names)) for node, names in bypass.items()},
+            servers={node: _capped(sorted(names)) for node, names in servers.items()},
+        )
 
 
 def bypasses_cluster_dns(pod: JsonObject) -> bool:
-    """True when the pod's DNS queries go straight to the node's resolver (the VPC resolver).
+    """True when the pod's DNS queries go straight to the node's resolver (the VPC resolver) and it is
+    not itself one of the cluster's DNS servers (see `netguard.dns.observe.is_dns_server`).
 
     `dnsPolicy: Default` does so; a host-network pod does too unless its policy is
     `ClusterFirstWithHostNet` (plain `ClusterFirst` falls back to `Default` on the host network).
     """
     spec = pod.get("spec") or {}
-    if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+    if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed") or is_dns_server(pod):
         return False
     policy = spec.get("dnsPolicy") or "ClusterFirst"
     if policy == "Default":

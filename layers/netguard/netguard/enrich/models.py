@@ -71,6 +71,16 @@ class NodeRecord:
 
 
 @dataclass(frozen=True)
+class DnsPodsOnNodes:
+    """Pods on the alerting nodes that talk to the VPC resolver directly, in two kinds."""
+
+    bypass: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Node -> pods that bypass cluster DNS (host network or dnsPolicy Default, not DNS servers)."""
+    servers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Node -> the cluster's DNS servers (CoreDNS, NodeLocal DNSCache): the DNS path, not bypassers."""
+
+
+@dataclass(frozen=True)
 class KubernetesView:
     """One cluster as seen from its API server during one invocation."""
 
@@ -78,6 +88,8 @@ class KubernetesView:
     dns: ClusterDns | None = None
     bypass_pods: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """Node name -> `namespace/name` of pods on it that bypass cluster DNS."""
+    dns_servers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Node name -> `namespace/name` of the cluster's DNS servers on it (CoreDNS, NodeLocal DNSCache)."""
 
     def find_node(
         self, *, name: str = "", ip: str = "", instance_id: str = "", dns_name: str = ""

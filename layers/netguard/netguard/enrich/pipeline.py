@@ -20,6 +20,7 @@ from netguard.enrich.ec2 import Ec2Enricher
 from netguard.enrich.kubernetes import KubernetesEnricher
 from netguard.enrich.models import (
     AlertTarget,
+    DnsPodsOnNodes,
     DropRates,
     Ec2Lookup,
     EnrichmentResult,
@@ -207,8 +208,11 @@ class Pipeline:
                 if alert.allowance is AllowanceKind.LINKLOCAL
                 and (record := _find_node(view, target)) is not None
             }
-            bypass = run.attempt("kubernetes", lambda: enricher.dns_bypass_pods(linklocal_nodes)) or {}
-            return KubernetesView(nodes=view.nodes, dns=dns, bypass_pods=bypass), nodes is not None
+            found = run.attempt("kubernetes", lambda: enricher.dns_pods(linklocal_nodes)) or DnsPodsOnNodes()
+            view = KubernetesView(
+                nodes=view.nodes, dns=dns, bypass_pods=found.bypass, dns_servers=found.servers
+            )
+            return view, nodes is not None
         finally:
             run.count(before, enricher.calls, prefix=f"kubernetes[{cluster}] ")
 
@@ -303,6 +307,7 @@ def _dns_context(view: KubernetesView, node: NodeRecord | None) -> DnsContext | 
         nodelocal_dns_enabled=dns.nodelocal_enabled,
         kube_proxy_mode=dns.kube_proxy_mode,
         dns_bypass_pods=view.bypass_pods.get(name, ()),
+        dns_servers_on_node=view.dns_servers.get(name, ()),
     )
 
 

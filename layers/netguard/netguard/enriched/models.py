@@ -70,7 +70,10 @@ class DnsContext:
     """"iptables", "ipvs" or "" when unknown."""
     dns_bypass_pods: tuple[str, ...] = ()
     """`namespace/name` of pods on the node that use the VPC resolver directly (hostNetwork or
-    dnsPolicy Default), so CoreDNS scaling does not help them."""
+    dnsPolicy Default), so CoreDNS scaling does not help them. Never the cluster's DNS servers."""
+    dns_servers_on_node: tuple[str, ...] = ()
+    """`namespace/name` of the cluster's DNS servers on the node (CoreDNS, NodeLocal DNSCache): they
+    use the VPC resolver by design, as the forwarders of cluster DNS (added within v1)."""
 
 
 @dataclass(frozen=True)
@@ -141,7 +144,12 @@ class ActionKind(StrEnum):
     ENABLE_NODELOCAL = "enable_nodelocal_dnscache"
     DISABLE_NODELOCAL = "disable_nodelocal_dnscache"
     REVERT_COREDNS = "revert_coredns"
+    SPREAD_COREDNS = "spread_coredns"
+    """Move CoreDNS replicas off a node that carries several (evictions), spread durably (pod spec)."""
+    REVERT_SPREAD = "revert_spread"
     ESCALATE = "escalate"
+    GIVE_UP = "give_up"
+    """Automatic steps exhausted (step budget or checks); the report says why, people take over."""
     NONE = "none"
 
 

@@ -14,11 +14,14 @@ from netguard.remediate.models import (
     DropStatus,
     EnableNodeLocal,
     Escalate,
+    GiveUp,
     History,
     NoAction,
     Observation,
     RevertCoreDns,
+    RevertSpread,
     ScaleCoreDns,
+    SpreadCoreDns,
 )
 from netguard.remediate.policy import decide
 
@@ -30,6 +33,7 @@ __all__ = [
     "DropStatus",
     "EnableNodeLocal",
     "Escalate",
+    "GiveUp",
     "History",
     "LockBusy",
     "Mode",
@@ -38,7 +42,9 @@ __all__ = [
     "PolicySettings",
     "RemediateError",
     "RevertCoreDns",
+    "RevertSpread",
     "ScaleCoreDns",
+    "SpreadCoreDns",
     "UnknownCluster",
     "decide",
 ]

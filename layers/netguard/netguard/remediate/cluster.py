@@ -15,7 +15,16 @@ from netguard.clients.eks import kube_client
 from netguard.clients.kubernetes import JsonObject
 from netguard.config.clusters import ClusterConfig
 from netguard.dns import ClusterDns, observe_cluster_dns
-from netguard.remediate.actuators import ChangeResult, NodeLocalDnsActuator, ReplicaFloor, coredns_actuator
+from netguard.remediate.actuators import (
+    AddonSpreadOwner,
+    ChangeResult,
+    DeploymentSpreadOwner,
+    FloorOwner,
+    NodeLocalDnsActuator,
+    ReplicaFloor,
+    SpreadActuator,
+    coredns_actuator,
+)
 from netguard.remediate.models import ClusterState
 
 
@@ -35,12 +44,22 @@ class NodeLocalPort(Protocol):
     def disable(self, *, dry_run: bool) -> ChangeResult: ...
 
 
+class SpreadPort(Protocol):
+    def read(self) -> dict[str, Any]: ...
+
+    def spread(self, per_node: int, *, desired: int, dry_run: bool) -> ChangeResult: ...
+
+    def restore(self, original: Mapping[str, Any], *, dry_run: bool) -> ChangeResult: ...
+
+
 @dataclass(frozen=True)
 class ClusterHandle:
     state: ClusterState
     dns: ClusterDns
     coredns: CoreDnsPort
     nodelocal: NodeLocalPort
+    spread: SpreadPort | None = None
+    """None where no one can spread CoreDNS (a connector for tests of other actions)."""
 
 
 Connector = Callable[[ClusterConfig, float], ClusterHandle]
@@ -53,11 +72,20 @@ def connect_cluster(config: ClusterConfig, now: float, *, eks: Any | None = None
     eks_client = eks if eks is not None else aws.client("eks", config.region)
     coredns = coredns_actuator(kube, dns, eks=eks_client, cluster_name=config.eks_name)
     floor = coredns.read()
+    owner: AddonSpreadOwner | DeploymentSpreadOwner
+    if floor.owner == FloorOwner.EKS_ADDON:
+        owner = AddonSpreadOwner(eks_client, config.eks_name, match_labels=dns.match_labels)
+    else:  # HPA and cluster-proportional-autoscaler own only the count; the Deployment owns the pods
+        owner = DeploymentSpreadOwner(kube, namespace=dns.namespace, deployment=dns.deployment_name)
+    selector = ",".join(f"{k}={v}" for k, v in sorted(dns.match_labels.items())) or "k8s-app=kube-dns"
     return ClusterHandle(
         state=snapshot(config.name, now, dns, floor, nodes=kube.list_all(kube.core.list_node)),
         dns=dns,
         coredns=coredns,
         nodelocal=NodeLocalDnsActuator(kube),
+        spread=SpreadActuator(
+            kube, owner, namespace=dns.namespace, deployment=dns.deployment_name, selector=selector
+        ),
     )
 
 
@@ -65,9 +93,12 @@ def snapshot(
     cluster: str, now: float, dns: ClusterDns, floor: ReplicaFloor, *, nodes: Sequence[JsonObject] | None
 ) -> ClusterState:
     pods_by_node: dict[str, int] = {}
+    ready_by_node: dict[str, int] = {}
     for pod in dns.pods:
         if pod.node_name and pod.phase not in ("Succeeded", "Failed"):
             pods_by_node[pod.node_name] = pods_by_node.get(pod.node_name, 0) + 1
+            if pod.ready:
+                ready_by_node[pod.node_name] = ready_by_node.get(pod.node_name, 0) + 1
     return ClusterState(
         cluster=cluster,
         now=now,
@@ -78,18 +109,26 @@ def snapshot(
         replica_floor=floor.floor,
         nodelocal_enabled=dns.nodelocal_enabled,
         kube_proxy_mode=dns.kube_proxy_mode,
-        ready_nodes=None if nodes is None else ready_nodes(nodes),
+        ready_nodes=None if nodes is None else len(schedulable(nodes)),
         node_names=frozenset(n["metadata"]["name"] for n in nodes or ()),
+        coredns_ready_by_node=ready_by_node,
+        schedulable_nodes=frozenset() if nodes is None else frozenset(schedulable(nodes)),
+        spread_durable=dns.spread_durable,
     )
 
 
 def ready_nodes(nodes: Sequence[JsonObject]) -> int:
     """Nodes that are Ready and schedulable (each one more interface CoreDNS could use)."""
-    count = 0
+    return len(schedulable(nodes))
+
+
+def schedulable(nodes: Sequence[JsonObject]) -> list[str]:
+    """Names of the nodes that are Ready and schedulable (where a new or evicted replica can go)."""
+    names = []
     for node in nodes:
         if (node.get("spec") or {}).get("unschedulable"):
             continue
         conditions = (node.get("status") or {}).get("conditions") or []
         if any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions):
-            count += 1
-    return count
+            names.append(node["metadata"]["name"])
+    return names

@@ -40,6 +40,9 @@ class Observation:
     status: DropStatus
     drop_rate: float | None = None
     """Dropped packets per second when known (alert enrichment or a fresh query)."""
+    linklocal_pps: float | None = None
+    """Link-local packets per second leaving the node when a metric tells (e.g. CoreDNS's forward
+    rate); else the policy takes 1024 + `drop_rate` (what went through plus what was dropped)."""
     since: float | None = None
     """Epoch seconds the drops are estimated to have started (alert start minus the rule's `for:`)."""
     bypass_pods: tuple[str, ...] = ()
@@ -70,6 +73,14 @@ class ClusterState:
     """Schedulable Ready nodes, i.e. how many network interfaces CoreDNS could spread over."""
     node_names: frozenset[str] = frozenset()
     """Every node of the cluster; empty when not listed (then every name is taken as a node)."""
+    coredns_ready_by_node: Mapping[str, int] | None = None
+    """Node name -> Ready CoreDNS pods on it (the ones the kube-dns Service sends queries to);
+    None when unknown (then `coredns_pods_by_node` stands in)."""
+    schedulable_nodes: frozenset[str] = frozenset()
+    """Ready, schedulable nodes by name (where new or evicted replicas can go); empty when unknown."""
+    spread_durable: bool = False
+    """The pod spec already spreads CoreDNS one per node (topologySpreadConstraints on hostname or
+    required anti-affinity), so an evicted replica cannot come back to the node it left."""
 
     @property
     def coredns_current(self) -> int:
@@ -143,10 +154,21 @@ class History:
     """When that follow-up is due (a follow-up long overdue counts as lost)."""
     version: int = 0
     """The stored item's version (0: never stored)."""
+    original_spread: Mapping[str, Any] | None = None
+    """The pod-spec owner's spread values before netguard made the spread durable, for revert."""
+    steps: int = 0
+    """Changes applied in the current incident (reset when drops stop): bounds the escalation."""
+    spread_pending: bool = False
+    """A spread's evictions are still to do (new replicas not Ready yet, or a PodDisruptionBudget
+    said wait): the next check finishes that action, so the cooldown does not hold it."""
 
     @property
     def changed_anything(self) -> bool:
-        return self.original_coredns is not None or self.nodelocal_enabled_by_netguard
+        return (
+            self.original_coredns is not None
+            or self.nodelocal_enabled_by_netguard
+            or self.original_spread is not None
+        )
 
 
 # --- decisions -----------------------------------------------------------------------------------
@@ -181,6 +203,35 @@ class RevertCoreDns:
 
 
 @dataclass(frozen=True)
+class SpreadCoreDns:
+    """Move CoreDNS replicas off nodes that carry more than `per_node` (first raising the count to
+    `target` when `target > current`), and make the spread durable through the pod spec's owner."""
+
+    current: int
+    target: int
+    evict: Mapping[str, int]
+    """Node -> how many of its CoreDNS replicas to move off it."""
+    reasons: tuple[str, ...]
+    per_node: int = 1
+    action: ActionKind = ActionKind.SPREAD_COREDNS
+
+
+@dataclass(frozen=True)
+class RevertSpread:
+    original: Mapping[str, Any]
+    reasons: tuple[str, ...]
+    action: ActionKind = ActionKind.REVERT_SPREAD
+
+
+@dataclass(frozen=True)
+class GiveUp:
+    """Automatic remediation stops: its step or check budget is spent and drops persist."""
+
+    reasons: tuple[str, ...]
+    action: ActionKind = ActionKind.GIVE_UP
+
+
+@dataclass(frozen=True)
 class Escalate:
     """Hand over to people: nothing safe is left to do automatically."""
 
@@ -197,10 +248,22 @@ class NoAction:
     action: ActionKind = ActionKind.NONE
 
 
-Decision = ScaleCoreDns | EnableNodeLocal | DisableNodeLocal | RevertCoreDns | Escalate | NoAction
+Decision = (
+    ScaleCoreDns
+    | SpreadCoreDns
+    | EnableNodeLocal
+    | DisableNodeLocal
+    | RevertCoreDns
+    | RevertSpread
+    | Escalate
+    | GiveUp
+    | NoAction
+)
 CHANGES: frozenset[ActionKind] = frozenset(
     {
         ActionKind.SCALE_COREDNS,
+        ActionKind.SPREAD_COREDNS,
+        ActionKind.REVERT_SPREAD,
         ActionKind.ENABLE_NODELOCAL,
         ActionKind.DISABLE_NODELOCAL,
         ActionKind.REVERT_COREDNS,

@@ -8,8 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from netguard.remediate import apply
 from netguard.remediate.cluster import ClusterHandle
-from netguard.remediate.models import Decision, DisableNodeLocal, History, NoAction, RevertCoreDns
+from netguard.remediate.models import (
+    Decision,
+    DisableNodeLocal,
+    History,
+    NoAction,
+    RevertCoreDns,
+    RevertSpread,
+)
 
 
 def revert_coredns(handle: ClusterHandle, history: History) -> Decision:
@@ -18,6 +26,20 @@ def revert_coredns(handle: ClusterHandle, history: History) -> Decision:
     return RevertCoreDns(
         history.original_coredns,
         ("operator revert: CoreDNS replica floor back to its value before netguard raised it",),
+    )
+
+
+def revert_spread(handle: ClusterHandle, history: History) -> Decision:
+    if history.original_spread is None:
+        return NoAction(
+            ("operator revert: netguard has not made CoreDNS's spread durable; nothing to restore",)
+        )
+    return RevertSpread(
+        history.original_spread,
+        (
+            "operator revert: CoreDNS's topologySpreadConstraints / affinity back to their values"
+            " before netguard",
+        ),
     )
 
 
@@ -32,14 +54,4 @@ def disable_nodelocal(handle: ClusterHandle, history: History) -> Decision:
 
 
 def state_summary(handle: ClusterHandle) -> dict[str, Any]:
-    state = handle.state
-    return {
-        "coredns_replicas": state.coredns_current,
-        "replica_owner": state.replica_owner,
-        "replica_floor": state.replica_floor,
-        "coredns_ready": state.coredns_ready,
-        "coredns_pods_by_node": dict(state.coredns_pods_by_node),
-        "nodelocal_enabled": state.nodelocal_enabled,
-        "kube_proxy_mode": state.kube_proxy_mode,
-        "ready_nodes": state.ready_nodes,
-    }
+    return {**apply.state_summary(handle), "ready_nodes": handle.state.ready_nodes}

@@ -6,10 +6,22 @@ Safety (modes, kill switch, cooldown, lock) is not decided here; see `netguard.r
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 
 from netguard.config.remediate import PolicySettings
 from netguard.enriched.models import ActionKind
+from netguard.remediate.load import (
+    Load,
+    add_replicas,
+    describe,
+    estimate,
+    nodes_for,
+    outlook,
+    per_node_cap,
+    ready_placement,
+    spread,
+)
 from netguard.remediate.models import (
     ClusterState,
     Decision,
@@ -17,11 +29,14 @@ from netguard.remediate.models import (
     DropStatus,
     EnableNodeLocal,
     Escalate,
+    GiveUp,
     History,
     NoAction,
     Observation,
     RevertCoreDns,
+    RevertSpread,
     ScaleCoreDns,
+    SpreadCoreDns,
 )
 
 _MAX_NAMED = 8
@@ -77,20 +92,221 @@ def _persisting_on_coredns_nodes(
 ) -> Decision:
     seen = _seen(state, on_dns)
     if history.verification_attempts >= settings.max_verifications:
-        return Escalate(
+        return GiveUp(
             (
-                f"drops persist after {history.verification_attempts} verification checks;"
+                f"gave up: drops persist after {history.verification_attempts} verification checks"
+                f" (MAX_VERIFICATIONS={settings.max_verifications}); handing over to on-call",
+                seen,
+                *_state_lines(state),
+                *diagnosis,
+            )
+        )
+    if history.steps >= settings.max_steps:
+        return GiveUp(
+            (
+                f"gave up: drops persist after {history.steps} changes in this incident"
+                f" (MAX_STEPS={settings.max_steps}); more automatic steps could loop,"
                 " handing over to on-call",
                 seen,
                 *_state_lines(state),
                 *diagnosis,
             )
         )
+    load = estimate(state, on_dns, settings.allowance_pps)
+    if load is None:
+        return _by_replica_count(state, on_dns, history, settings, seen=seen, diagnosis=diagnosis)
+    return _by_packets(state, on_dns, history, settings, load=load, context=(seen, *diagnosis))
+
+
+def _by_packets(
+    state: ClusterState,
+    on_dns: list[Observation],
+    history: History,
+    settings: PolicySettings,
+    *,
+    load: Load,
+    context: tuple[str, ...],
+) -> Decision:
+    """The smallest candidate (scale, spread, scale+spread, then NodeLocal DNSCache) whose estimate
+    keeps every CoreDNS node under allowance x headroom."""
+    goal = settings.allowance_pps * settings.headroom
+    placement = ready_placement(state)
+    nodes = nodes_for(state, placement)
+    current = state.coredns_current
+    # Replicas desired but not Ready yet will land like new ones.
+    base = add_replicas(placement, max(0, current - sum(placement.values())), nodes)
+    now = outlook(placement, load.total_pps)
+    step = max(0, min(settings.step, settings.max_replicas - current))
+    aim = (
+        f"every CoreDNS node under {goal:.0f} pkt/s ({settings.headroom:.0%} of the"
+        f" {settings.allowance_pps:.0f} pkt/s link-local allowance)"
+    )
+    basis = load.basis(settings.allowance_pps)
+    ineffective = _scaling_did_not_help(state, on_dns, history, settings)
+
+    def scale(k: int, first: str) -> ScaleCoreDns:
+        after = outlook(add_replicas(base, k, nodes), load.total_pps)
+        return ScaleCoreDns(
+            current=current,
+            target=current + k,
+            step=k,
+            reasons=(first, *context[:1], basis, *describe(now, after), *_state_lines(state), *context[1:]),
+        )
+
+    def spreading(k: int, first: str) -> SpreadCoreDns:
+        moved, evict = spread(add_replicas(base, k, nodes), nodes)
+        after = outlook(moved, load.total_pps)
+        return SpreadCoreDns(
+            current=current,
+            target=current + k,
+            evict=evict,
+            per_node=per_node_cap(moved, nodes),
+            reasons=(first, *context[:1], basis, *describe(now, after), *_state_lines(state), *context[1:]),
+        )
+
+    def fits(k: int, *, move: bool) -> tuple[bool, bool]:
+        """(the candidate meets the goal, it evicts something)"""
+        placed = add_replicas(base, k, nodes)
+        evict: Mapping[str, int] = {}
+        if move:
+            placed, evict = spread(placed, nodes)
+        return outlook(placed, load.total_pps).worst <= goal, bool(evict)
+
+    if not ineffective:
+        for k in range(1, step + 1):
+            if fits(k, move=False)[0]:
+                return scale(
+                    k,
+                    f"raise CoreDNS from {current} to {current + k} replicas: the smallest raise that keeps"
+                    f" {aim} (step {settings.step}, maximum {settings.max_replicas})",
+                )
+    ok, moves = fits(0, move=True)
+    if ok and moves:
+        return spreading(
+            0,
+            f"spread CoreDNS: move replicas off the nodes that carry more than one, keeping {current}"
+            f" replicas, so {aim}",
+        )
+    for k in range(1, step + 1):
+        ok, moves = fits(k, move=True)
+        if ok and moves:
+            return spreading(
+                k,
+                f"raise CoreDNS from {current} to {current + k} replicas and spread them, one node's share"
+                f" each, so {aim} (raising alone would leave shared nodes over it)",
+            )
+    room = settings.max_replicas - current
+    reachable = next((k for k in range(step + 1, room + 1) if fits(k, move=True)[0]), None)
+    if reachable is not None and step > 0 and not ineffective:
+        first = (
+            f"no single step reaches the goal ({aim}); about {current + reachable} replicas one per node"
+            f" would, so take step 1 of ~{math.ceil(reachable / step)}:"
+        )
+        if fits(step, move=True)[1]:
+            return spreading(step, f"{first} raise CoreDNS from {current} to {current + step} and spread")
+        return scale(step, f"{first} raise CoreDNS from {current} to {current + step} replicas")
+    return _beyond_replicas(
+        state,
+        settings,
+        load=load,
+        goal=goal,
+        nodes=nodes,
+        base=base,
+        ineffective=ineffective,
+        context=context,
+    )
+
+
+def _beyond_replicas(
+    state: ClusterState,
+    settings: PolicySettings,
+    *,
+    load: Load,
+    goal: float,
+    nodes: list[str],
+    base: Mapping[str, int],
+    ineffective: str | None,
+    context: tuple[str, ...],
+) -> Decision:
+    """No replica count within the maximum absorbs the load: NodeLocal DNSCache where allowed."""
+    current = state.coredns_current
+    ready = state.ready_nodes
+    at_max = current >= settings.max_replicas
+    best = outlook(
+        spread(add_replicas(base, max(0, settings.max_replicas - current), nodes), nodes)[0], load.total_pps
+    )
+    if at_max:
+        why = f"CoreDNS is at its maximum of {settings.max_replicas} replicas"
+    elif ready is not None and ready > 0 and state.coredns_distinct_nodes >= ready:
+        why = (
+            f"CoreDNS already runs on all {ready} ready nodes, so more replicas cannot add network interfaces"
+        )
+    elif ineffective:
+        why = ineffective
+    else:
+        why = (
+            f"no replica count within the maximum of {settings.max_replicas} keeps every CoreDNS node under"
+            f" {goal:.0f} pkt/s (at {best.replicas} spread replicas the busiest node still sends"
+            f" ~{best.worst:.0f} pkt/s)"
+        )
+    lines = (load.basis(settings.allowance_pps), *_state_lines(state))
+    if state.nodelocal_enabled:
+        if not at_max and best.worst < outlook(base, load.total_pps).worst and not ineffective:
+            return _scale(state, settings, context[0], (*lines, *context[1:]))
+        return Escalate(
+            (
+                f"drops persist and NodeLocal DNSCache is already enabled: {why};"
+                " nothing safe is left to automate",
+                *context[:1],
+                *lines,
+                *context[1:],
+            )
+        )
+    return _nodelocal(state, why, context[0], (*lines, *context[1:]), refused_context=context)
+
+
+def _nodelocal(
+    state: ClusterState, why: str, seen: str, rest: tuple[str, ...], *, refused_context: tuple[str, ...]
+) -> Decision:
+    """NodeLocal DNSCache, or a refusal that says why when kube-proxy is not in iptables mode."""
+    if state.kube_proxy_mode != "iptables":
+        mode = state.kube_proxy_mode or "an unknown mode"
+        return Escalate(
+            (
+                f"refusing NodeLocal DNSCache: kube-proxy runs in {mode}, and NodeLocal DNSCache"
+                " there needs kubelet's --cluster-dns changed on every node; that is a change for"
+                " people, not for netguard",
+                f"it would have been next because {why}",
+                *refused_context,
+            ),
+            refused=ActionKind.ENABLE_NODELOCAL,
+        )
+    return EnableNodeLocal(
+        (
+            f"enable NodeLocal DNSCache: {why}; a per-node cache answers repeated queries locally and"
+            " spreads what it forwards over every node's interface",
+            seen,
+            *rest,
+        )
+    )
+
+
+def _by_replica_count(
+    state: ClusterState,
+    on_dns: list[Observation],
+    history: History,
+    settings: PolicySettings,
+    *,
+    seen: str,
+    diagnosis: tuple[str, ...],
+) -> Decision:
+    """Without any drop rate there is no packet arithmetic: one step up, then NodeLocal DNSCache."""
     current = state.coredns_current
     at_max = current >= settings.max_replicas
     nodes = state.ready_nodes
     everywhere = nodes is not None and nodes > 0 and state.coredns_distinct_nodes >= nodes
     ineffective = _scaling_did_not_help(state, on_dns, history, settings)
+    unknown = "no drop rate is known, so the step is one COREDNS_STEP, not computed from packets/s"
 
     if state.nodelocal_enabled:
         if at_max or everywhere:
@@ -108,7 +324,7 @@ def _persisting_on_coredns_nodes(
                     *diagnosis,
                 )
             )
-        return _scale(state, on_dns, settings, seen, diagnosis)
+        return _scale(state, settings, seen, (unknown, *diagnosis))
 
     if at_max or ineffective or everywhere:
         if at_max:
@@ -120,38 +336,14 @@ def _persisting_on_coredns_nodes(
                 f"CoreDNS already runs on all {nodes} ready nodes, so more replicas cannot add"
                 " network interfaces"
             )
-        if state.kube_proxy_mode != "iptables":
-            mode = state.kube_proxy_mode or "an unknown mode"
-            return Escalate(
-                (
-                    f"refusing NodeLocal DNSCache: kube-proxy runs in {mode}, and NodeLocal DNSCache"
-                    " there needs kubelet's --cluster-dns changed on every node; that is a change for"
-                    " people, not for netguard",
-                    f"it would have been next because {why}",
-                    seen,
-                    *diagnosis,
-                ),
-                refused=ActionKind.ENABLE_NODELOCAL,
-            )
-        return EnableNodeLocal(
-            (
-                f"enable NodeLocal DNSCache: {why}; a per-node cache answers repeated queries locally and"
-                " spreads what it forwards over every node's interface",
-                seen,
-                *_state_lines(state),
-                *diagnosis,
-            )
+        return _nodelocal(
+            state, why, seen, (*_state_lines(state), *diagnosis), refused_context=(seen, *diagnosis)
         )
-    return _scale(state, on_dns, settings, seen, diagnosis)
+    return _scale(state, settings, seen, (unknown, *diagnosis))
 
 
-def _scale(
-    state: ClusterState,
-    on_dns: list[Observation],
-    settings: PolicySettings,
-    seen: str,
-    diagnosis: tuple[str, ...],
-) -> Decision:
+def _scale(state: ClusterState, settings: PolicySettings, seen: str, rest: tuple[str, ...]) -> Decision:
+    """One COREDNS_STEP up, no more replicas than ready nodes while there are free ones."""
     current = state.coredns_current
     if current >= settings.max_replicas:
         return NoAction((f"CoreDNS is already at its maximum of {settings.max_replicas} replicas", seen))
@@ -170,7 +362,7 @@ def _scale(
             f"the cluster has only {nodes} ready nodes, so some of the {target} replicas will share"
             " a node (and its 1024 packets/s linklocal allowance)"
         )
-    reasons.extend(diagnosis)
+    reasons.extend(rest)
     return ScaleCoreDns(current=current, target=target, step=target - current, reasons=tuple(reasons))
 
 
@@ -220,6 +412,14 @@ def _quiet(
                 " is removed (REVERT_NODELOCAL=true)",
             )
         )
+    if settings.revert_coredns and history.original_spread is not None:
+        return RevertSpread(
+            history.original_spread,
+            (
+                f"{first}; quiet for {int(quiet_for)} s, so CoreDNS's pod spreading goes back to what it was"
+                " before netguard made it durable (REVERT_COREDNS=true)",
+            ),
+        )
     if settings.revert_coredns and history.original_coredns is not None:
         return RevertCoreDns(
             history.original_coredns,
@@ -240,6 +440,8 @@ def revert_wanted(history: History, settings: PolicySettings) -> str:
     parts = []
     if settings.revert_nodelocal and history.nodelocal_enabled_by_netguard:
         parts.append("NodeLocal DNSCache")
+    if settings.revert_coredns and history.original_spread is not None:
+        parts.append("the CoreDNS spread")
     if settings.revert_coredns and history.original_coredns is not None:
         parts.append("the CoreDNS floor")
     return " and ".join(parts)
@@ -306,6 +508,35 @@ def _names(observations: Sequence[Observation]) -> str:
 
 def _evidence(observations: Sequence[Observation]) -> tuple[str, ...]:
     return tuple(f"{o.node}: {o.evidence}" for o in observations[:_MAX_NAMED] if o.evidence)
+
+
+def finish_spread(state: ClusterState, history: History, settings: PolicySettings) -> Decision:
+    """The rest of a spread whose evictions had to wait: move what still shares a node, from the
+    current placement (not from drop rates, which still show the placement before the spread)."""
+    placement = {node: n for node, n in state.coredns_pods_by_node.items() if n > 0}
+    nodes = nodes_for(state, placement)
+    moved, evict = spread(placement, nodes)
+    cap = per_node_cap(placement, nodes)
+    decided = f" decided by {history.last_action.decision_id}" if history.last_action else ""
+    if not evict:
+        return NoAction(
+            (
+                f"spread{decided} finished: no node carries more than {cap} CoreDNS"
+                f" replica{'s' if cap > 1 else ''}",
+            )
+        )
+    before = ", ".join(f"{node} ({n})" for node, n in sorted(placement.items()) if n > cap)
+    return SpreadCoreDns(
+        current=state.coredns_current,
+        target=state.coredns_current,
+        evict=evict,
+        per_node=cap,
+        reasons=(
+            f"finish the spread{decided}: {before} still carr{'ies' if len(evict) == 1 else 'y'} more than"
+            f" {cap} CoreDNS replica{'s' if cap > 1 else ''}; after: at most"
+            f" {max(moved.values(), default=0)} per node",
+        ),
+    )
 
 
 def coredns_drop_rate(state: ClusterState, observations: Sequence[Observation]) -> float | None:

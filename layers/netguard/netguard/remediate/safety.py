@@ -151,12 +151,25 @@ class Verdict:
     reason: str = ""
 
 
-def mode_for(action: ActionKind, *, coredns: Mode, nodelocal: Mode) -> Mode | None:
+def mode_for(
+    action: ActionKind, *, coredns: Mode, nodelocal: Mode, spread: Mode = Mode.ENFORCE
+) -> Mode | None:
     if action in (ActionKind.SCALE_COREDNS, ActionKind.REVERT_COREDNS):
         return coredns
+    if action in (ActionKind.SPREAD_COREDNS, ActionKind.REVERT_SPREAD):
+        return spread
     if action in (ActionKind.ENABLE_NODELOCAL, ActionKind.DISABLE_NODELOCAL):
         return nodelocal
     return None
+
+
+_STRICTNESS = {Mode.ENFORCE: 0, Mode.DRY_RUN: 1, Mode.OFF: 2}
+
+
+def strictest(*modes: Mode) -> Mode:
+    """The most cautious of several modes (off, then dry-run, then enforce): an action that also does
+    another action's work (a spread that raises the replica floor) honours both actions' modes."""
+    return max(modes, key=_STRICTNESS.__getitem__)
 
 
 def check(
@@ -304,6 +317,9 @@ def history_to_dict(history: History) -> dict[str, Any]:
         "alertname": history.alertname,
         "follow_up_id": history.follow_up_id,
         "follow_up_due": history.follow_up_due,
+        "original_spread": None if history.original_spread is None else dict(history.original_spread),
+        "steps": history.steps,
+        "spread_pending": history.spread_pending,
         "nodes": {
             node: {
                 "firing": m.firing,
@@ -373,6 +389,9 @@ def history_from_dict(cluster: str, data: Mapping[str, Any], *, version: int) ->
         },
         follow_up_id=data.get("follow_up_id", ""),
         follow_up_due=float(data.get("follow_up_due") or 0.0),
+        original_spread=data.get("original_spread"),
+        steps=int(data.get("steps") or 0),
+        spread_pending=bool(data.get("spread_pending")),
         version=version,
     )
 

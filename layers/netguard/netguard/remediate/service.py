@@ -31,33 +31,28 @@ from netguard.enriched import (
     event_to_json,
     message_attributes,
 )
-from netguard.errors import NetguardError, RetryableError
-from netguard.remediate import gate, policy
+from netguard.errors import RetryableError
+from netguard.remediate import gate, policy, verification
+from netguard.remediate.apply import apply_decision
 from netguard.remediate.cluster import ClusterHandle, Connector
 from netguard.remediate.errors import BadFollowUp
 from netguard.remediate.models import (
-    CHANGES,
-    ActionRecord,
     Decision,
-    DisableNodeLocal,
     DropStatus,
-    EnableNodeLocal,
-    Escalate,
     History,
     NoAction,
     Observation,
-    RevertCoreDns,
-    ScaleCoreDns,
+    SpreadCoreDns,
 )
 from netguard.remediate.safety import (
     AuditLog,
     ClusterLock,
     HistoryStore,
     KillSwitch,
-    Verdict,
     check,
     cluster_pk,
     mode_for,
+    strictest,
 )
 from netguard.state import Once, OnceOutcome, OnceUnavailable, StateStore
 
@@ -147,16 +142,6 @@ class Handled:
 
 
 OperatorCommand = Callable[[ClusterHandle, History], Decision]
-
-
-@dataclass(frozen=True)
-class _Applied:
-    outcome: Outcome
-    reasons: tuple[str, ...]
-    before: Mapping[str, Any]
-    after: Mapping[str, Any]
-    result_before: Mapping[str, Any] | None = None
-    error: NetguardError | None = None
 
 
 class RemediationService:
@@ -352,21 +337,38 @@ class RemediationService:
                 fresh=self._fresh_rates(history),
             )
             decision: Decision
+            finishing = False
             if command is not None:
                 decision = command(handle, history)
                 mode: Mode | None = Mode.DRY_RUN if dry_run else Mode.ENFORCE
             else:
-                decision = policy.decide(handle.state, observations, history, settings.policy)
+                if trigger is Trigger.FOLLOW_UP and history.spread_pending:
+                    # Finish the spread already decided; the drop rates still show the old placement.
+                    decision = policy.finish_spread(handle.state, history, settings.policy)
+                    finishing = isinstance(decision, SpreadCoreDns)
+                else:
+                    decision = policy.decide(handle.state, observations, history, settings.policy)
                 mode = mode_for(
-                    decision.action, coredns=settings.coredns_mode, nodelocal=settings.nodelocal_mode
+                    decision.action,
+                    coredns=settings.coredns_mode,
+                    nodelocal=settings.nodelocal_mode,
+                    spread=settings.spread_mode,
                 )
+                if isinstance(decision, SpreadCoreDns) and decision.target > decision.current and mode:
+                    mode = strictest(mode, settings.coredns_mode)  # it raises the floor too
             verdict = check(
-                decision, mode=mode, history=history, now=now, ignore_cooldown=trigger is Trigger.OPERATOR
+                decision,
+                mode=mode,
+                history=history,
+                now=now,
+                ignore_cooldown=trigger is Trigger.OPERATOR or finishing,
             )
-            applied = self._apply(decision, verdict, handle)
-            history = self._next_history(
+            applied = apply_decision(decision, verdict, handle)
+            history = verification.next_history(
+                settings,
                 history,
                 decision,
+                finishing=finishing,
                 applied=applied,
                 handle=handle,
                 observations=observations,
@@ -375,7 +377,8 @@ class RemediationService:
                 mode=verdict.mode,
                 now=now,
             )
-            due, follow_text = self._plan(
+            due, follow_text = verification.plan(
+                settings,
                 decision,
                 applied,
                 verdict=verdict,
@@ -434,190 +437,6 @@ class RemediationService:
         if self._fresh is None or not history.nodes:
             return None
         return self._fresh({node: m.instance for node, m in history.nodes.items()})
-
-    def _apply(self, decision: Decision, verdict: Verdict, handle: ClusterHandle) -> _Applied:
-        state = _state_summary(handle)
-        if not verdict.act:
-            if verdict.outcome is not None:
-                return _Applied(verdict.outcome, (verdict.reason, *_would_have(decision)), state, state)
-            if isinstance(decision, Escalate):
-                outcome = Outcome.REFUSED if decision.refused is not None else Outcome.APPLIED
-                return _Applied(outcome, decision.reasons, state, state)
-            return _Applied(Outcome.SKIPPED, decision.reasons, state, state)
-        try:
-            if isinstance(decision, ScaleCoreDns):
-                result = handle.coredns.raise_floor(decision.target, dry_run=verdict.dry_run)
-            elif isinstance(decision, RevertCoreDns):
-                result = handle.coredns.restore(decision.original, dry_run=verdict.dry_run)
-            elif isinstance(decision, EnableNodeLocal):
-                result = handle.nodelocal.enable(handle.dns, dry_run=verdict.dry_run)
-            elif isinstance(decision, DisableNodeLocal):
-                result = handle.nodelocal.disable(dry_run=verdict.dry_run)
-            else:  # pragma: no cover - CHANGES lists exactly the four above
-                raise AssertionError(f"no actuator for {decision.action}")
-        except NetguardError as exc:
-            retry = "; Lambda will retry" if isinstance(exc, RetryableError) else "; handing over to on-call"
-            return _Applied(
-                Outcome.FAILED,
-                (f"{decision.action.value} failed: {exc}{retry}", *decision.reasons),
-                state,
-                state,
-                error=exc,
-            )
-        if verdict.dry_run:
-            variable = (
-                "COREDNS_MODE"
-                if decision.action in (ActionKind.SCALE_COREDNS, ActionKind.REVERT_COREDNS)
-                else "NODELOCAL_MODE"
-            )
-            return _Applied(
-                Outcome.DRY_RUN,
-                (f"dry-run ({variable}=dry-run), nothing changed: {result.description}", *decision.reasons),
-                dict(result.before),
-                dict(result.after),
-                dict(result.before),
-            )
-        if not result.applied:
-            return _Applied(
-                Outcome.SKIPPED,
-                (f"nothing to change: {result.description}", *decision.reasons),
-                dict(result.before),
-                dict(result.after),
-                dict(result.before),
-            )
-        return _Applied(
-            Outcome.APPLIED,
-            (result.description, *decision.reasons),
-            dict(result.before),
-            dict(result.after),
-            dict(result.before),
-        )
-
-    def _next_history(
-        self,
-        history: History,
-        decision: Decision,
-        *,
-        applied: _Applied,
-        handle: ClusterHandle,
-        observations: Sequence[Observation],
-        trigger: Trigger,
-        decision_id: str,
-        mode: str,
-        now: float,
-    ) -> History:
-        statuses = {o.status for o in observations}
-        resolved_at = history.resolved_at
-        if statuses & {DropStatus.PERSISTING, DropStatus.TRANSIENT}:
-            resolved_at = None
-        elif observations and statuses == {DropStatus.RECOVERED}:
-            resolved_at = history.resolved_at if history.resolved_at is not None else now
-        history = dataclasses.replace(history, resolved_at=resolved_at)
-
-        acted = applied.outcome in (Outcome.APPLIED, Outcome.DRY_RUN) and decision.action in CHANGES
-        if acted:
-            done = applied.outcome is Outcome.APPLIED
-            record = ActionRecord(
-                action=decision.action,
-                decision_id=decision_id,
-                at=now,
-                mode=mode,
-                applied=done,
-                drop_rate_before=policy.coredns_drop_rate(handle.state, observations),
-                replicas_before=handle.state.coredns_current,
-                replicas_after=decision.target if isinstance(decision, ScaleCoreDns) else None,
-            )
-            original = history.original_coredns
-            nodelocal_ours = history.nodelocal_enabled_by_netguard
-            if done and isinstance(decision, ScaleCoreDns) and original is None:
-                original = applied.result_before
-            elif done and isinstance(decision, RevertCoreDns):
-                original = None
-            elif done and isinstance(decision, EnableNodeLocal):
-                nodelocal_ours = True
-            elif done and isinstance(decision, DisableNodeLocal):
-                nodelocal_ours = False
-            last_scale = record if done and isinstance(decision, ScaleCoreDns) else history.last_scale
-            # A dry-run changes nothing, so it does not restart the count of checks (the chain stays bounded).
-            attempts = (
-                0 if done else history.verification_attempts + (1 if trigger is Trigger.FOLLOW_UP else 0)
-            )
-            return dataclasses.replace(
-                history,
-                last_action=record,
-                last_scale=last_scale,
-                cooldown_until=now + self._settings.cooldown_seconds,
-                verification_attempts=attempts,
-                original_coredns=original,
-                nodelocal_enabled_by_netguard=nodelocal_ours,
-            )
-        if applied.outcome is Outcome.FAILED and not isinstance(applied.error, RetryableError):
-            history = dataclasses.replace(history, cooldown_until=now + self._settings.cooldown_seconds)
-        if trigger is Trigger.FOLLOW_UP:
-            history = dataclasses.replace(history, verification_attempts=history.verification_attempts + 1)
-        return history
-
-    def _plan(
-        self,
-        decision: Decision,
-        applied: _Applied,
-        *,
-        verdict: Verdict,
-        observations: Sequence[Observation],
-        history: History,
-        trigger: Trigger,
-        now: float,
-    ) -> tuple[float | None, str]:
-        """When to look again (None: not at all) and the words for the report."""
-        settings = self._settings
-        if trigger is Trigger.OPERATOR:
-            return None, "operator command; automatic checks continue with the next alert"
-        if applied.outcome is Outcome.FAILED:
-            if isinstance(applied.error, RetryableError):
-                return None, "failed; the delivery will be retried"
-            return None, "failed; no further automatic steps"
-        if isinstance(decision, Escalate):
-            return None, "escalated to on-call; no further automatic steps"
-        acted = applied.outcome in (Outcome.APPLIED, Outcome.DRY_RUN) and decision.action in CHANGES
-        if acted and decision.action in (ActionKind.SCALE_COREDNS, ActionKind.ENABLE_NODELOCAL):
-            return now + settings.verify_seconds, f"verification in {settings.verify_seconds} s"
-        active = [o for o in observations if o.status is not DropStatus.RECOVERED]
-        pending = bool(history.follow_up_id) and now < history.follow_up_due + _LOST_FOLLOW_UP_GRACE
-        if active and not acted:
-            if trigger is Trigger.ALERT and pending:
-                return None, f"next check already scheduled in {max(0, int(history.follow_up_due - now))} s"
-            if history.verification_attempts >= settings.max_verifications:
-                return None, f"stopped checking after {history.verification_attempts} checks; on-call decides"
-            transient = [
-                o.since + settings.persistence_seconds
-                for o in active
-                if o.status is DropStatus.TRANSIENT and o.since is not None
-            ]
-            if verdict.outcome is Outcome.SKIPPED and history.cooldown_until > now:
-                due = history.cooldown_until
-            elif transient and not any(o.status is DropStatus.PERSISTING for o in active):
-                due = min(transient)
-            else:
-                due = now + settings.verify_seconds
-            due = max(due, now + 5)
-            return due, f"hold: next check in {int(due - now)} s"
-        if not active:
-            wanted = policy.revert_wanted(history, settings.policy)
-            if wanted and history.resolved_at is not None:
-                if trigger is Trigger.ALERT and pending:
-                    return (
-                        None,
-                        f"next check already scheduled in {max(0, int(history.follow_up_due - now))} s",
-                    )
-                due = max(
-                    history.resolved_at + settings.quiet_seconds_before_revert,
-                    history.cooldown_until,
-                    now + 5,
-                )
-                return due, f"revert check of {wanted} in {int(due - now)} s"
-            if trigger is Trigger.FOLLOW_UP:
-                return None, "verified: drops stopped; closed"
-        return None, ""
 
     def _unobservable(
         self,
@@ -721,25 +540,6 @@ class RemediationService:
         except Exception:
             log.exception("could not schedule follow-up %s for %s", message.follow_up_id, message.cluster)
             raise
-
-
-def _would_have(decision: Decision) -> tuple[str, ...]:
-    if not decision.reasons:
-        return ()
-    return (f"would have: {decision.reasons[0]}", *decision.reasons[1:])
-
-
-def _state_summary(handle: ClusterHandle) -> dict[str, Any]:
-    state = handle.state
-    return {
-        "coredns_replicas": state.coredns_current,
-        "replica_owner": state.replica_owner,
-        "replica_floor": state.replica_floor,
-        "coredns_ready": state.coredns_ready,
-        "coredns_distinct_nodes": state.coredns_distinct_nodes,
-        "nodelocal_enabled": state.nodelocal_enabled,
-        "kube_proxy_mode": state.kube_proxy_mode,
-    }
 
 
 def _observation_dict(obs: Observation) -> dict[str, Any]:

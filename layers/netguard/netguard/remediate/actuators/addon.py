@@ -137,6 +137,18 @@ def _lookup(values: Mapping[str, Any], path: tuple[str, ...]) -> Any:
 # --- adapter -------------------------------------------------------------------------------------
 
 
+def configuration_schema(eks: Any, addon_name: str, version: str, *, what: str) -> Mapping[str, Any]:
+    """The JSON schema DescribeAddonConfiguration gives for one add-on version (read at run time:
+    what a version accepts changes between versions)."""
+    with aws_errors(f"describe the configuration schema of {what} {version}"):
+        answer = eks.describe_addon_configuration(addonName=addon_name, addonVersion=version)
+    try:
+        schema = json.loads(answer.get("configurationSchema") or "{}")
+    except ValueError as exc:
+        raise ActuatorError(f"the configuration schema of {what} {version} is not JSON") from exc
+    return schema if isinstance(schema, dict) else {}
+
+
 def find_addon(eks: Any, cluster_name: str, addon_name: str = ADDON_NAME) -> Mapping[str, Any] | None:
     """The add-on as DescribeAddon returns it, or None when the cluster does not run it as an add-on.
     Any other failure (denied, throttled) is raised: without knowing the owner, nothing is written."""
@@ -273,12 +285,7 @@ class EksAddonActuator:
         if status in _BUSY_STATUSES:
             raise ActuatorRetryable(f"{self._what} is {status}; an add-on takes one change at a time")
         version = str(addon.get("addonVersion") or "")
-        with aws_errors(f"describe the configuration schema of {self._what} {version}"):
-            answer = self._eks.describe_addon_configuration(addonName=self._addon, addonVersion=version)
-        try:
-            schema = json.loads(answer.get("configurationSchema") or "{}")
-        except ValueError as exc:
-            raise ActuatorError(f"the configuration schema of {self._what} {version} is not JSON") from exc
+        schema = configuration_schema(self._eks, self._addon, version, what=self._what)
         for path in floor_keys(values):
             if _lookup(values, path) is not _MISSING and not schema_accepts(schema, path):
                 raise ActuatorError(
