@@ -82,8 +82,9 @@ class K8sCluster:
         self._baseline = {path: frozenset(_names(self.admin, path)) for path in _RESET_COLLECTIONS}
 
     def reset_dns(self, *, timeout: float = 60.0) -> None:
-        """Restore the seeded kube-system: no extra objects, coredns as seeded with 2 Ready pods,
-        kube-proxy in iptables mode, nodes schedulable and untainted."""
+        """Restore the seeded kube-system: no extra objects, coredns as seeded with 2 Ready pods
+        wherever the scheduler put them (see `place_coredns`), kube-proxy in iptables mode, nodes
+        schedulable and untainted."""
         for path in _RESET_COLLECTIONS:
             keep = self._baseline.get(path, frozenset()) | _SYSTEM_NAMES
             for name in _names(self.admin, path):
@@ -100,30 +101,12 @@ class K8sCluster:
             what="kube-system back to the seeded baseline (coredns 2/2 Ready, no other pods)",
             timeout=timeout,
         )
-        self._spread_coredns(timeout=timeout)
 
-    def _spread_coredns(self, *, timeout: float) -> None:
-        """The baseline's two CoreDNS pods on two nodes. Anti-affinity is only preferred (as on EKS),
-        so a pair can end up sharing a node; one is then deleted and its replacement, scheduled
-        with the other pod in view, goes to a free node. Tests start from the same placement shape."""
-        path = f"/api/v1/namespaces/{KUBE_SYSTEM}/pods"
-
-        def nodes() -> set[str]:
-            return {
-                p["spec"]["nodeName"] for p in cluster.ready_pods(self.admin, KUBE_SYSTEM, "k8s-app=kube-dns")
-            }
-
-        pods = cluster.ready_pods(self.admin, KUBE_SYSTEM, "k8s-app=kube-dns")
-        if len(pods) == 2 and pods[0]["spec"]["nodeName"] == pods[1]["spec"]["nodeName"]:
-            _delete_quietly(self.admin, f"{path}/{pods[1]['metadata']['name']}")
-            processes.wait_until(
-                lambda: (
-                    len(nodes()) == 2
-                    and cluster.deployment_settled(self.admin, KUBE_SYSTEM, "coredns", seed.COREDNS_REPLICAS)
-                ),
-                what="coredns baseline on two nodes",
-                timeout=timeout,
-            )
+    def place_coredns(self, *nodes: str, timeout: float = 60.0) -> None:
+        """CoreDNS pods Ready exactly on `nodes` (a name twice: two pods there). The baseline leaves
+        placement to the scheduler, as EKS does (anti-affinity only preferred, so a pair may share a
+        node); a test whose outcome depends on where CoreDNS runs says so with this."""
+        seed.place_coredns(self.admin, nodes, timeout=timeout)
 
 
 def _names(client: KubeClient, path: str) -> list[str]:

@@ -17,6 +17,7 @@ import yaml
 from netguard.clients.kubernetes import JsonObject, KubeClient
 from netguard_cli.localstack.manifests import apply_all
 from netguard_cli.localstack.models import ClusterNode
+from netguard_cli.localstack.processes import wait_until
 
 SEED_FIELD_MANAGER = "netguard-seed"
 CLUSTER_NAME = "netguard-local"
@@ -543,3 +544,77 @@ def seed(
     seed_nodes(client, nodes)
     seed_kube_system(client)
     return nodes
+
+
+# --- placing CoreDNS -----------------------------------------------------------------------------
+
+COREDNS_DEPLOYMENT_PATH = f"/apis/apps/v1/namespaces/{KUBE_SYSTEM}/deployments/coredns"
+COREDNS_SELECTOR = "k8s-app=kube-dns"
+
+
+def coredns_placement(client: KubeClient) -> tuple[str, ...]:
+    """The node of every Ready, not terminating CoreDNS pod, sorted (a node twice = two pods on it)."""
+    pods = client.list(f"/api/v1/namespaces/{KUBE_SYSTEM}/pods", label_selector=COREDNS_SELECTOR)
+    return tuple(
+        sorted(
+            p["spec"]["nodeName"]
+            for p in pods
+            if not p["metadata"].get("deletionTimestamp")
+            and (p.get("spec") or {}).get("nodeName")
+            and any(
+                c.get("type") == "Ready" and c.get("status") == "True"
+                for c in (p.get("status") or {}).get("conditions") or []
+            )
+        )
+    )
+
+
+def place_coredns(client: KubeClient, nodes: Sequence[str], *, timeout: float = 60.0) -> None:
+    """CoreDNS with one Ready pod on each of `nodes` (a name twice = two pods there), chosen, not left
+    to the scheduler: EKS's anti-affinity is only preferred, so where pods land otherwise varies from
+    run to run. The pod template is not touched (a pin in it would roll the pods and stay behind);
+    instead every other node is cordoned while each pod is scheduled, one at a time, and all nodes
+    are uncordoned at the end, so later scheduling is free."""
+    wanted = tuple(sorted(nodes))
+    if not wanted:
+        raise ValueError("place at least one CoreDNS pod")
+    if coredns_placement(client) == wanted and _coredns_pod_count(client) == len(wanted):
+        return
+    names = [n["metadata"]["name"] for n in client.list("/api/v1/nodes")]
+    unknown = sorted(set(wanted) - set(names))
+    if unknown:
+        raise ValueError(f"no such node(s): {', '.join(unknown)}")
+    try:
+        _scale_coredns(client, 0)
+        wait_until(lambda: _coredns_pod_count(client) == 0, what="no CoreDNS pod left", timeout=timeout)
+        for index, node in enumerate(nodes):
+            for name in names:
+                _cordon(client, name, cordoned=name != node)
+            _scale_coredns(client, index + 1)
+            placed = sorted(nodes[: index + 1])
+            wait_until(
+                lambda placed=placed: list(coredns_placement(client)) == placed,  # type: ignore[misc]
+                what=f"placing CoreDNS: pod {index + 1} Ready on {node}",
+                timeout=timeout,
+            )
+    finally:
+        for name in names:
+            _cordon(client, name, cordoned=False)
+
+
+def _coredns_pod_count(client: KubeClient) -> int:
+    return len(client.list(f"/api/v1/namespaces/{KUBE_SYSTEM}/pods", label_selector=COREDNS_SELECTOR))
+
+
+def _scale_coredns(client: KubeClient, replicas: int) -> None:
+    client.patch(
+        f"{COREDNS_DEPLOYMENT_PATH}/scale", {"spec": {"replicas": replicas}}, field_manager=SEED_FIELD_MANAGER
+    )
+
+
+def _cordon(client: KubeClient, node: str, *, cordoned: bool) -> None:
+    client.patch(
+        f"/api/v1/nodes/{node}",
+        {"spec": {"unschedulable": True if cordoned else None}},
+        field_manager=SEED_FIELD_MANAGER,
+    )
