@@ -15,7 +15,7 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,13 @@ from netguard.clients.kubernetes import KubeClient
 from netguard_cli.localstack import bridge, cluster, prometheus, seed
 from netguard_cli.localstack.alerting import BUILTIN_RULES, local_alertmanager_config
 from netguard_cli.localstack.alertmanager import RunningAlertmanager, amp_definition_files, start_alertmanager
+from netguard_cli.localstack.dnsload import (
+    DnsTraffic,
+    LoadModel,
+    drops_per_node,
+    linklocal_pps,
+    observe_traffic,
+)
 from netguard_cli.localstack.exporter import EthtoolExporter, SimulatedNode
 from netguard_cli.localstack.processes import Managed, StartupError, free_port, start, stop
 from netguard_cli.localstack.receivers import PagerDutyReceiver, Received, SlackReceiver
@@ -59,7 +66,8 @@ class StackSettings:
     time_scale: float = 1 / 30
     """Multiplies every duration in amp/'s rules (`for: 5m` -> 10 s) and Alertmanager's intervals."""
     dns_load_pps: float = 3000.0
-    """Packets per second CoreDNS forwards to the VPC resolver, spread evenly over its Ready pods."""
+    """Packets per second CoreDNS forwards to the VPC resolver, spread evenly over its Ready pods
+    (the default scenario's load; a named scenario brings its own)."""
     linklocal_limit_pps: float = 1024.0
     """What one network interface may send to link-local services; above it, packets drop."""
     pagerduty_scope: str = "critical"
@@ -706,16 +714,20 @@ class LocalStack:
 
 
 class DnsLoad:
-    """The scenario's cause: CoreDNS forwards `dns_load_pps` to the VPC resolver, split over its Ready
-    pods; a node whose CoreDNS pods send more than the link-local limit drops the excess. Raising the
-    replica count spreads the load over more interfaces, so the drops stop by themselves."""
+    """The scenario's cause: pods send `LoadModel.queries_pps` through cluster DNS to the VPC resolver;
+    `dnsload.linklocal_pps` turns the placement the cluster reports right now (CoreDNS pods, Ready
+    NodeLocal DNSCache pods, annotated bypass pods) into packets/s per node, and a node above the
+    link-local limit drops the excess. Whatever remediation changes in placement changes the drops."""
 
     def __init__(self, stack: LocalStack) -> None:
         self._stack = stack
         self.enabled = False
-        self._last: dict[str, float] = {}
+        self.model = LoadModel(stack.settings.dns_load_pps, stack.settings.linklocal_limit_pps)
+        self._last: dict[str, float] | None = None
 
-    def start(self) -> None:
+    def start(self, model: LoadModel | None = None) -> None:
+        if model is not None:
+            self.model = model
         self.enabled = True
         self.update()
 
@@ -723,46 +735,37 @@ class DnsLoad:
         self.enabled = False
         self.update()
 
+    def traffic(self) -> DnsTraffic:
+        if self._stack.kube is None:
+            return DnsTraffic(coredns=self._stack.coredns().nodes)
+        return observe_traffic(self._stack.kube, [n.name for n in self._stack.nodes])
+
+    def sent(self) -> dict[str, float]:
+        """Packets/s per node to the VPC resolver the model predicts right now."""
+        return linklocal_pps(self.traffic(), self.model) if self.enabled else {}
+
     def per_node(self) -> dict[str, float]:
         """Drops per second per node the model predicts right now."""
-        if not self.enabled:
-            return {}
-        settings = self._stack.settings
-        return linklocal_drops(
-            self._stack.coredns().nodes, settings.dns_load_pps, settings.linklocal_limit_pps
-        )
+        return drops_per_node(self.sent(), self.model.limit_pps)
 
     def update(self) -> None:
         exporter = self._stack.exporter
         if exporter is None:
             return
-        drops = self.per_node()
+        sent = self.sent()
+        drops = drops_per_node(sent, self.model.limit_pps)
         if drops == self._last:
             return
         for node in exporter.nodes:
             exporter.set_rate(node, LINKLOCAL, drops.get(node, 0.0))
         if drops:
             text = "linklocal_allowance_exceeded growing on " + ", ".join(
-                f"{node} ({rate:.0f}/s)" for node, rate in sorted(drops.items())
+                f"{node} ({rate:.0f}/s of {sent[node]:.0f} pkt/s)" for node, rate in sorted(drops.items())
             )
         else:
             text = "no linklocal drops on any node" + ("" if self.enabled else " (DNS load off)")
-        self._stack.emit("exporter", "drops", text, {"drops": drops})
+        self._stack.emit("exporter", "drops", text, {"drops": drops, "sent": sent})
         self._last = drops
-
-
-def linklocal_drops(pod_nodes: Sequence[str], load_pps: float, limit_pps: float) -> dict[str, float]:
-    """Drops per second per node when `load_pps` is split evenly over CoreDNS pods on `pod_nodes`
-    (one entry per pod) and each node's interface may send `limit_pps` to link-local addresses."""
-    if not pod_nodes:
-        return {}
-    per_pod = load_pps / len(pod_nodes)
-    drops: dict[str, float] = {}
-    for node in sorted(set(pod_nodes)):
-        sent = per_pod * list(pod_nodes).count(node)
-        if sent > limit_pps:
-            drops[node] = round(sent - limit_pps, 1)
-    return drops
 
 
 def _yaml_dump(data: Any) -> str:
