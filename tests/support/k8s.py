@@ -9,7 +9,6 @@ when tests fail; the components also die with the test process if it is killed.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import sys
@@ -23,34 +22,13 @@ import boto3
 import pytest
 
 from netguard.clients import aws, eks
-from netguard.clients.kubernetes import KubeClient, KubeNotFound, client_from_kubeconfig
+from netguard.clients.kubernetes import KubeClient, client_from_kubeconfig
 from netguard_cli.localstack import cluster, processes, seed
 from netguard_cli.localstack.models import ClusterNode
 
 REGION = seed.REGION
 KUBE_SYSTEM = seed.KUBE_SYSTEM
 COREDNS = f"/apis/apps/v1/namespaces/{KUBE_SYSTEM}/deployments/coredns"
-
-# Collections in kube-system that reset_dns() brings back to the seeded baseline: anything a test
-# created there (an HPA, cluster-proportional-autoscaler, NodeLocal DNSCache objects) is deleted.
-_RESET_COLLECTIONS = (
-    f"/apis/autoscaling/v2/namespaces/{KUBE_SYSTEM}/horizontalpodautoscalers",
-    f"/apis/apps/v1/namespaces/{KUBE_SYSTEM}/daemonsets",
-    f"/apis/apps/v1/namespaces/{KUBE_SYSTEM}/deployments",
-    f"/apis/policy/v1/namespaces/{KUBE_SYSTEM}/poddisruptionbudgets",
-    f"/api/v1/namespaces/{KUBE_SYSTEM}/services",
-    f"/api/v1/namespaces/{KUBE_SYSTEM}/configmaps",
-    f"/api/v1/namespaces/{KUBE_SYSTEM}/serviceaccounts",
-)
-# Created by the control plane itself, possibly after the baseline snapshot: never deleted.
-_SYSTEM_NAMES = frozenset(
-    {
-        "default",
-        "kube-root-ca.crt",
-        "extension-apiserver-authentication",
-        "kube-apiserver-legacy-service-account-token-tracking",
-    }
-)
 
 
 @dataclass
@@ -79,20 +57,13 @@ class K8sCluster:
         return client_from_kubeconfig(self.kubeconfig(identity))
 
     def snapshot_baseline(self) -> None:
-        self._baseline = {path: frozenset(_names(self.admin, path)) for path in _RESET_COLLECTIONS}
+        self._baseline = seed.kube_system_names(self.admin)
 
     def reset_dns(self, *, timeout: float = 60.0) -> None:
         """Restore the seeded kube-system: no extra objects, coredns as seeded with 2 Ready pods
         wherever the scheduler put them (see `place_coredns`), kube-proxy in iptables mode, nodes
         schedulable and untainted."""
-        for path in _RESET_COLLECTIONS:
-            keep = self._baseline.get(path, frozenset()) | _SYSTEM_NAMES
-            for name in _names(self.admin, path):
-                if name not in keep:
-                    _delete_quietly(self.admin, f"{path}/{name}")
-        seed.seed_kube_system(self.admin)
-        _replace_foreign_changes(self.admin)
-        _restore_nodes(self.admin, self.nodes)
+        seed.restore_kube_system(self.admin, self._baseline, self.nodes)
         processes.wait_until(
             lambda: (
                 cluster.deployment_settled(self.admin, KUBE_SYSTEM, "coredns", seed.COREDNS_REPLICAS)
@@ -107,56 +78,6 @@ class K8sCluster:
         placement to the scheduler, as EKS does (anti-affinity only preferred, so a pair may share a
         node); a test whose outcome depends on where CoreDNS runs says so with this."""
         seed.place_coredns(self.admin, nodes, timeout=timeout)
-
-
-def _names(client: KubeClient, path: str) -> list[str]:
-    return [item["metadata"]["name"] for item in client.list(path)]
-
-
-def _delete_quietly(client: KubeClient, path: str) -> None:
-    with contextlib.suppress(KubeNotFound):
-        client.delete(path)
-
-
-def _replace_foreign_changes(client: KubeClient) -> None:
-    """Server-side apply leaves fields other managers added; replace them with the seeded values."""
-    deployment = seed.coredns_deployment()
-    current = client.get(COREDNS)
-    annotations = {
-        key: value
-        for key, value in (current["metadata"].get("annotations") or {}).items()
-        if key.startswith("deployment.kubernetes.io/")
-    }
-    client.patch(
-        COREDNS,
-        [
-            {"op": "replace", "path": "/spec", "value": deployment["spec"]},
-            {"op": "replace", "path": "/metadata/labels", "value": deployment["metadata"]["labels"]},
-            {"op": "add", "path": "/metadata/annotations", "value": annotations},
-        ],
-        patch_type="json",
-        field_manager=seed.SEED_FIELD_MANAGER,
-    )
-    for manifest in seed.kube_system_manifests():
-        if manifest["kind"] == "ConfigMap":
-            name = manifest["metadata"]["name"]
-            client.patch(
-                f"/api/v1/namespaces/{KUBE_SYSTEM}/configmaps/{name}",
-                [{"op": "replace", "path": "/data", "value": manifest["data"]}],
-                patch_type="json",
-                field_manager=seed.SEED_FIELD_MANAGER,
-            )
-
-
-def _restore_nodes(client: KubeClient, nodes: tuple[ClusterNode, ...]) -> None:
-    present = {node["metadata"]["name"]: node for node in client.list("/api/v1/nodes")}
-    missing = [node for node in nodes if node.name not in present]
-    if missing:
-        seed.seed_nodes(client, missing)
-    for name, node in present.items():
-        spec = node.get("spec", {})
-        if spec.get("unschedulable") or spec.get("taints"):
-            client.patch(f"/api/v1/nodes/{name}", {"spec": {"unschedulable": None, "taints": None}})
 
 
 @dataclass(frozen=True)

@@ -249,9 +249,10 @@ class _Handler(BaseHTTPRequestHandler):
 
 def serve() -> tuple[EksAddonEndpoint, Callable[[], None]]:
     """Start an endpoint on a free loopback port in a daemon thread; returns it and its stop function."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    endpoint = EksAddonEndpoint(url=f"http://127.0.0.1:{server.server_address[1]}")
-    _Handler.endpoint = endpoint
+    endpoint = EksAddonEndpoint(url="")
+    handler = type("_BoundHandler", (_Handler,), {"endpoint": endpoint})  # one endpoint per server
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    endpoint.url = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, name="eks-addons", daemon=True)
     thread.start()
 

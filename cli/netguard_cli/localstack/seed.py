@@ -7,14 +7,15 @@ agree on node names, private IPs, instance ids, types and zones.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import yaml
 
-from netguard.clients.kubernetes import JsonObject, KubeClient
+from netguard.clients.kubernetes import JsonObject, KubeClient, KubeNotFound
 from netguard_cli.localstack.manifests import apply_all
 from netguard_cli.localstack.models import ClusterNode
 from netguard_cli.localstack.processes import wait_until
@@ -618,3 +619,97 @@ def _cordon(client: KubeClient, node: str, *, cordoned: bool) -> None:
         {"spec": {"unschedulable": True if cordoned else None}},
         field_manager=SEED_FIELD_MANAGER,
     )
+
+
+# --- back to the seeded baseline (tests, scenarios) ----------------------------------------------
+
+RESET_COLLECTIONS = (
+    f"/apis/autoscaling/v2/namespaces/{KUBE_SYSTEM}/horizontalpodautoscalers",
+    f"/apis/apps/v1/namespaces/{KUBE_SYSTEM}/daemonsets",
+    f"/apis/apps/v1/namespaces/{KUBE_SYSTEM}/deployments",
+    f"/apis/policy/v1/namespaces/{KUBE_SYSTEM}/poddisruptionbudgets",
+    f"/api/v1/namespaces/{KUBE_SYSTEM}/services",
+    f"/api/v1/namespaces/{KUBE_SYSTEM}/configmaps",
+    f"/api/v1/namespaces/{KUBE_SYSTEM}/serviceaccounts",
+)
+"""Collections in kube-system that `restore_kube_system` brings back to the seeded baseline: anything
+created there since (an HPA, cluster-proportional-autoscaler, NodeLocal DNSCache objects) is deleted."""
+_SYSTEM_NAMES = frozenset(
+    {
+        "default",
+        "kube-root-ca.crt",
+        "extension-apiserver-authentication",
+        "kube-apiserver-legacy-service-account-token-tracking",
+    }
+)
+"""Created by the control plane itself, possibly after the baseline snapshot: never deleted."""
+
+
+def kube_system_names(client: KubeClient) -> dict[str, frozenset[str]]:
+    """The baseline: names in each reset collection, right after seeding."""
+    return {path: frozenset(_names(client, path)) for path in RESET_COLLECTIONS}
+
+
+def restore_kube_system(
+    client: KubeClient, baseline: Mapping[str, frozenset[str]], nodes: Sequence[ClusterNode]
+) -> None:
+    """Delete what was added to kube-system since `baseline`, re-apply the seeded objects (replacing
+    fields other managers added), and make every node present, schedulable and untainted."""
+    for path in RESET_COLLECTIONS:
+        keep = baseline.get(path, frozenset()) | _SYSTEM_NAMES
+        for name in _names(client, path):
+            if name not in keep:
+                _delete_quietly(client, f"{path}/{name}")
+    seed_kube_system(client)
+    _replace_foreign_changes(client)
+    _restore_nodes(client, nodes)
+
+
+def _names(client: KubeClient, path: str) -> list[str]:
+    return [item["metadata"]["name"] for item in client.list(path)]
+
+
+def _delete_quietly(client: KubeClient, path: str) -> None:
+    with contextlib.suppress(KubeNotFound):
+        client.delete(path)
+
+
+def _replace_foreign_changes(client: KubeClient) -> None:
+    """Server-side apply leaves fields other managers added; replace them with the seeded values."""
+    deployment = coredns_deployment()
+    current = client.get(COREDNS_DEPLOYMENT_PATH)
+    annotations = {
+        key: value
+        for key, value in (current["metadata"].get("annotations") or {}).items()
+        if key.startswith("deployment.kubernetes.io/")
+    }
+    client.patch(
+        COREDNS_DEPLOYMENT_PATH,
+        [
+            {"op": "replace", "path": "/spec", "value": deployment["spec"]},
+            {"op": "replace", "path": "/metadata/labels", "value": deployment["metadata"]["labels"]},
+            {"op": "add", "path": "/metadata/annotations", "value": annotations},
+        ],
+        patch_type="json",
+        field_manager=SEED_FIELD_MANAGER,
+    )
+    for manifest in kube_system_manifests():
+        if manifest["kind"] == "ConfigMap":
+            name = manifest["metadata"]["name"]
+            client.patch(
+                f"/api/v1/namespaces/{KUBE_SYSTEM}/configmaps/{name}",
+                [{"op": "replace", "path": "/data", "value": manifest["data"]}],
+                patch_type="json",
+                field_manager=SEED_FIELD_MANAGER,
+            )
+
+
+def _restore_nodes(client: KubeClient, nodes: Sequence[ClusterNode]) -> None:
+    present = {node["metadata"]["name"]: node for node in client.list("/api/v1/nodes")}
+    missing = [node for node in nodes if node.name not in present]
+    if missing:
+        seed_nodes(client, missing)
+    for name, node in present.items():
+        spec = node.get("spec", {})
+        if spec.get("unschedulable") or spec.get("taints"):
+            client.patch(f"/api/v1/nodes/{name}", {"spec": {"unschedulable": None, "taints": None}})
