@@ -91,6 +91,10 @@ class Scenario:
         self.stack = stack
         self.timeout = timeout
         self._say = say
+        if stack.kube is not None and len(stack.nodes) >= 2:
+            # The walk-through starts from CoreDNS on two nodes, chosen (not left to the scheduler,
+            # which may put both on one node: that case is the `colocated` scenario).
+            seed.place_coredns(stack.kube, (stack.nodes[0].name, stack.nodes[1].name))
         self._initial = stack.coredns()
         self._recovery_forced = False
         self._since = 0.0
@@ -336,6 +340,12 @@ class NamedResult:
 
     def lines(self) -> list[str]:
         reaction = f"{self.reaction:.1f}s" if self.reaction is not None else "n/a"
+        if (
+            self.persistence_at is not None
+            and self.outcome_at is not None
+            and self.outcome_at < self.persistence_at
+        ):
+            reaction = f"reached {self.persistence_at - self.outcome_at:.1f}s before persistence was met"
         kube = ", ".join(f"{k} ×{v}" for k, v in sorted(self.kube_calls.items())) or "none"
         aws = ", ".join(f"{k} ×{v}" for k, v in sorted(self.aws_calls.items())) or "none"
         return [
