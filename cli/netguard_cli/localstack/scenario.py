@@ -512,7 +512,7 @@ class NamedScenario:
             seconds=end - start,
             persistence_at=None if persisting is None else persisting - start,
             outcome_at=None if outcome_at is None else outcome_at - start,
-            actions=tuple(dict.fromkeys(_report_text(r) for r in reports)),
+            actions=_actions(reports),
             kube_calls=audit_counts(stack.audit_log(), "netguard-remediate", started_wall, time.time()),
             aws_calls=_addon_counts(stack.addons.requests[addon_requests:] if stack.addons else []),
             before=before,
@@ -637,6 +637,13 @@ class NamedScenario:
         return f"remediation reports: {' | '.join(reports) or 'none'}" + (
             f"; function failures: {' | '.join(failures[:3])}" if failures else ""
         )
+
+
+def _actions(reports: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
+    """What remediation did or would have done, in order; decisions to wait or skip are counted."""
+    done = [_report_text(r) for r in reports if r.get("outcome") != "skipped"]
+    skipped = len(reports) - len(done)
+    return (*dict.fromkeys(done), *([f"{skipped} decision(s) to wait or do nothing"] if skipped else []))
 
 
 def _report_text(report: Mapping[str, Any]) -> str:
