@@ -787,7 +787,7 @@ class DnsLoad:
         self._stack = stack
         self.enabled = False
         self.model = LoadModel(stack.settings.dns_load_pps, stack.settings.linklocal_limit_pps)
-        self._last: dict[str, float] | None = None
+        self._last: dict[str, float] = {}
 
     def start(self, model: LoadModel | None = None) -> None:
         if model is not None:
