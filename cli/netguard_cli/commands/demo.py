@@ -193,9 +193,9 @@ def _run_named(stack: LocalStack, names: list[str], narrator: Narrator, out: Tex
         out.flush()
     narrator.heading("Summary")
     for result in results:
-        reaction = f"{result.reaction:.1f}s" if result.reaction is not None else "n/a"
         out.write(
-            f"  {'✔' if result.passed else '✘'} {result.name:<10} persistence→outcome {reaction:>7}"
+            f"  {'✔' if result.passed else '✘'} {result.name:<10}"
+            f" persistence→outcome {result.reaction_text():>7}"
             f"  scenario {result.seconds:6.1f}s  remediate API calls {sum(result.kube_calls.values())}\n"
         )
     failed = [r.name for r in results if not r.passed]

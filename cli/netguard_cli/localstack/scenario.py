@@ -338,14 +338,18 @@ class NamedResult:
             return None
         return max(0.0, self.outcome_at - self.persistence_at)
 
-    def lines(self) -> list[str]:
-        reaction = f"{self.reaction:.1f}s" if self.reaction is not None else "n/a"
+    def reaction_text(self) -> str:
+        """Persistence met → outcome, or how long before persistence the outcome came."""
         if (
             self.persistence_at is not None
             and self.outcome_at is not None
             and self.outcome_at < self.persistence_at
         ):
-            reaction = f"reached {self.persistence_at - self.outcome_at:.1f}s before persistence was met"
+            return f"reached {self.persistence_at - self.outcome_at:.1f}s before persistence was met"
+        return f"{self.reaction:.1f}s" if self.reaction is not None else "n/a"
+
+    def lines(self) -> list[str]:
+        reaction = self.reaction_text()
         kube = ", ".join(f"{k} ×{v}" for k, v in sorted(self.kube_calls.items())) or "none"
         aws = ", ".join(f"{k} ×{v}" for k, v in sorted(self.aws_calls.items())) or "none"
         return [
