@@ -573,9 +573,9 @@ def coredns_placement(client: KubeClient) -> tuple[str, ...]:
 def place_coredns(client: KubeClient, nodes: Sequence[str], *, timeout: float = 60.0) -> None:
     """CoreDNS with one Ready pod on each of `nodes` (a name twice = two pods there), chosen, not left
     to the scheduler: EKS's anti-affinity is only preferred, so where pods land otherwise varies from
-    run to run. The pod template is not touched (a pin in it would roll the pods and stay behind);
-    instead every other node is cordoned while each pod is scheduled, one at a time, and all nodes
-    are uncordoned at the end, so later scheduling is free."""
+    run to run. No pin goes into the pod template (it would roll the pods and stay behind): the seeded
+    Deployment is re-applied with one more replica at a time while every other node is cordoned, and
+    all nodes are uncordoned at the end, so later scheduling is free. Call it on the seeded baseline."""
     wanted = tuple(sorted(nodes))
     if not wanted:
         raise ValueError("place at least one CoreDNS pod")
@@ -608,8 +608,11 @@ def _coredns_pod_count(client: KubeClient) -> int:
 
 
 def _scale_coredns(client: KubeClient, replicas: int) -> None:
-    client.patch(
-        f"{COREDNS_DEPLOYMENT_PATH}/scale", {"spec": {"replicas": replicas}}, field_manager=SEED_FIELD_MANAGER
+    """Re-apply the seeded Deployment with `replicas`, as the seed's own apply: its field ownership
+    stays as seeded (a write to the scale subresource by the seed would leave `spec.replicas` owned
+    by nobody, and later /scale writers unrecorded, which tests of field ownership would notice)."""
+    client.apply(
+        COREDNS_DEPLOYMENT_PATH, coredns_deployment(replicas), field_manager=SEED_FIELD_MANAGER, force=True
     )
 
 
