@@ -340,10 +340,11 @@ class NamedResult:
 
     def reaction_text(self) -> str:
         """Persistence met → outcome, or how long before persistence the outcome came."""
+        # The stack sees alerts once a second: an outcome within that of the alert is not "before" it.
         if (
             self.persistence_at is not None
             and self.outcome_at is not None
-            and self.outcome_at < self.persistence_at
+            and self.outcome_at < self.persistence_at - 1.0
         ):
             return f"reached {self.persistence_at - self.outcome_at:.1f}s before persistence was met"
         return f"{self.reaction:.1f}s" if self.reaction is not None else "n/a"
