@@ -1,7 +1,7 @@
 """Size of what the Lambda layer ships, and cold import time of each function's handler module.
 
-Prints numbers only. The layer is installed the way `sam build` does it (pip into a folder), from
-layers/netguard/requirements.txt plus the package itself.
+Prints numbers only. The layer is built by the script `sam build` runs (layers/netguard/build_layer.py),
+for the local interpreter.
 """
 
 from __future__ import annotations
@@ -21,31 +21,22 @@ def _size(path: Path) -> int:
 def main() -> None:
     package = ROOT / "layers" / "netguard" / "netguard"
     print(f"netguard package source: {_size(package) / 1024:.0f} KiB")
-    with tempfile.TemporaryDirectory() as target:
+    with tempfile.TemporaryDirectory() as folder:
+        target = Path(folder) / "python"
         result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "install",
-                "-q",
-                "--target",
-                target,
-                "-r",
-                str(ROOT / "layers" / "netguard" / "requirements.txt"),
-            ],
+            [sys.executable, str(ROOT / "layers/netguard/build_layer.py"), "--local", str(target)],
             capture_output=True,
             text=True,
             check=False,
         )
         if result.returncode == 0:
-            boto = sum(_size(p) for p in Path(target).glob("boto*"))
+            kube = _size(target / "kubernetes")
             print(
-                f"layer dependencies (pip --target): {_size(Path(target)) / 1024 / 1024:.1f} MiB "
-                f"(of which boto*: {boto / 1024 / 1024:.1f} MiB)"
+                f"layer (build_layer.py, pruned): {_size(target) / 1024 / 1024:.1f} MiB "
+                f"(of which kubernetes: {kube / 1024 / 1024:.1f} MiB)"
             )
         else:
-            print(f"layer dependencies: pip failed: {result.stderr.strip().splitlines()[-1:]}")
+            print(f"layer: build failed: {result.stderr.strip().splitlines()[-1:]}")
     for app in sorted((ROOT / "functions").glob("*/app.py")):
         code = (
             "import time, importlib.util as u; t=time.perf_counter();"

@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 
-from netguard.clients.kubernetes import KubeClient
 from netguard.dns import ClusterDns, observe_cluster_dns
 from netguard.remediate.actuators import (
     ActuatorError,
@@ -28,7 +27,7 @@ from netguard.remediate.actuators import (
 from netguard_cli.localstack import cluster, seed
 from netguard_cli.localstack.processes import wait_until
 from tests.support.eks_addons import EksAddonEndpoint
-from tests.support.k8s import K8sCluster
+from tests.support.k8s import K8sCluster, PathKube
 
 pytestmark = [pytest.mark.integration, pytest.mark.k8s]
 
@@ -65,7 +64,7 @@ def k8s(k8s_cluster: K8sCluster) -> Iterator[K8sCluster]:
 
 
 @pytest.fixture
-def remediate(k8s: K8sCluster) -> KubeClient:
+def remediate(k8s: K8sCluster) -> PathKube:
     return k8s.client("remediate")
 
 
@@ -79,7 +78,7 @@ def managers(obj: dict[str, Any]) -> set[tuple[str, str]]:
     }
 
 
-def assert_deployment_untouched(remediate: KubeClient, before: dict[str, Any], after: dict[str, Any]) -> None:
+def assert_deployment_untouched(remediate: PathKube, before: dict[str, Any], after: dict[str, Any]) -> None:
     """The remediation identity sent no write to the Deployment or its scale, and no netguard
     field-manager entry on it is new (an earlier test's entry may remain, or move to the autoscaler)."""
     assert not [
@@ -90,7 +89,7 @@ def assert_deployment_untouched(remediate: KubeClient, before: dict[str, Any], a
     assert all(entry in old for entry in new), new
 
 
-def coredns_nodes(admin: KubeClient) -> list[str]:
+def coredns_nodes(admin: PathKube) -> list[str]:
     pods = cluster.ready_pods(admin, KS, "k8s-app=kube-dns")
     return [p["spec"]["nodeName"] for p in pods]
 
@@ -131,7 +130,7 @@ def autoscaler_deployment() -> dict[str, Any]:
 class TestDeployment:
     """No autoscaler: the remediation identity scales coredns through the scale subresource."""
 
-    def test_raise_two_to_four_on_distinct_nodes(self, k8s: K8sCluster, remediate: KubeClient) -> None:
+    def test_raise_two_to_four_on_distinct_nodes(self, k8s: K8sCluster, remediate: PathKube) -> None:
         """2 -> 4 replicas, all Ready, on four different nodes; only the scale subresource was written."""
         k8s.place_coredns(k8s.nodes[0].name, k8s.nodes[1].name)  # the spread starts from two nodes
         actuator = coredns_actuator(remediate, observe(k8s))
@@ -145,7 +144,7 @@ class TestDeployment:
         assert len(set(nodes)) == 4, nodes
         assert ("netguard", "scale") in managers(k8s.admin.get(DEPLOYMENT))
 
-    def test_dry_run_changes_nothing(self, k8s: K8sCluster, remediate: KubeClient) -> None:
+    def test_dry_run_changes_nothing(self, k8s: K8sCluster, remediate: PathKube) -> None:
         """A dry run is validated by the API server and changes no field, version or pod."""
         before = k8s.admin.get(DEPLOYMENT)
         result = coredns_actuator(remediate, observe(k8s)).raise_floor(4, dry_run=True)
@@ -156,7 +155,7 @@ class TestDeployment:
         assert after["spec"]["replicas"] == 2
         assert len(coredns_nodes(k8s.admin)) == 2
 
-    def test_restore(self, k8s: K8sCluster, remediate: KubeClient) -> None:
+    def test_restore(self, k8s: K8sCluster, remediate: PathKube) -> None:
         """restore(before) brings coredns back to 2 replicas."""
         actuator = coredns_actuator(remediate, observe(k8s))
         raised = actuator.raise_floor(3, dry_run=False)
@@ -170,7 +169,7 @@ class TestDeployment:
 class TestAutoscalers:
     """Under an autoscaler, its floor is raised and the Deployment's spec.replicas is left to it."""
 
-    def test_proportional_autoscaler_min_raised(self, k8s: K8sCluster, remediate: KubeClient) -> None:
+    def test_proportional_autoscaler_min_raised(self, k8s: K8sCluster, remediate: PathKube) -> None:
         """`min` 2 -> 4 in the ConfigMap, other parameters kept; coredns untouched by netguard."""
         k8s.admin.create(f"/apis/apps/v1/namespaces/{KS}/deployments", autoscaler_deployment())
         k8s.admin.create(
@@ -196,7 +195,7 @@ class TestAutoscalers:
         actuator.restore(result.before, dry_run=False)
         assert json.loads(k8s.admin.get(CPA_CM)["data"]["linear"]) == LINEAR
 
-    def test_hpa_min_replicas_raised(self, k8s: K8sCluster, remediate: KubeClient) -> None:
+    def test_hpa_min_replicas_raised(self, k8s: K8sCluster, remediate: PathKube) -> None:
         """minReplicas 2 -> 4; the HPA controller (not netguard) then scales coredns to 4."""
         k8s.admin.create(
             f"/apis/autoscaling/v2/namespaces/{KS}/horizontalpodautoscalers",
@@ -237,7 +236,7 @@ class TestEksAddon:
     """The managed add-on's configuration values change; the Deployment is the add-on's to scale."""
 
     def test_replica_count_updated_others_preserved(
-        self, k8s: K8sCluster, remediate: KubeClient, eks_addons: EksAddonEndpoint
+        self, k8s: K8sCluster, remediate: PathKube, eks_addons: EksAddonEndpoint
     ) -> None:
         """replicaCount 2 -> 4 through UpdateAddon; resources and tolerations unchanged."""
         others = {
@@ -272,12 +271,10 @@ class TestNodeLocalDns:
     """NodeLocal DNSCache comes and goes without a trace; IPVS mode is refused."""
 
     @staticmethod
-    def inventory(admin: KubeClient) -> dict[str, set[str]]:
+    def inventory(admin: PathKube) -> dict[str, set[str]]:
         return {path: {o["metadata"]["name"] for o in admin.list(path)} for path in _COLLECTIONS}
 
-    def test_enable_then_disable_leaves_cluster_as_it_was(
-        self, k8s: K8sCluster, remediate: KubeClient
-    ) -> None:
+    def test_enable_then_disable_leaves_cluster_as_it_was(self, k8s: K8sCluster, remediate: PathKube) -> None:
         """Five objects applied by field manager netguard, a cache pod per node, then nothing left."""
         before = self.inventory(k8s.admin)
         kube_dns = k8s.admin.get(f"/api/v1/namespaces/{KS}/services/kube-dns")
@@ -319,7 +316,7 @@ class TestNodeLocalDns:
         after_dns = k8s.admin.get(f"/api/v1/namespaces/{KS}/services/kube-dns")
         assert after_dns["metadata"]["resourceVersion"] == kube_dns["metadata"]["resourceVersion"]
 
-    def test_ipvs_refused_with_reason(self, k8s: K8sCluster, remediate: KubeClient) -> None:
+    def test_ipvs_refused_with_reason(self, k8s: K8sCluster, remediate: PathKube) -> None:
         """With kube-proxy in IPVS mode nothing is applied and the reason names kubelet's --cluster-dns."""
         seed.set_kube_proxy_mode(k8s.admin, "ipvs")
         before = self.inventory(k8s.admin)

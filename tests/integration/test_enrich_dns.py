@@ -181,7 +181,7 @@ def bypass_pods(eks_env):  # type: ignore[no-untyped-def]
     finally:
         for name in names:
             with contextlib.suppress(KubeNotFound):
-                admin.delete(f"/api/v1/namespaces/default/pods/{name}")
+                admin.delete_at(f"/api/v1/namespaces/default/pods/{name}")
 
 
 EXPECTED = ("default/enrich-defaultdns", "default/enrich-hostnet")

@@ -1,26 +1,82 @@
-"""An in-memory stand-in for `netguard.clients.kubernetes.KubeClient` (get and list only).
+"""In-memory API servers under the real official client, for unit tests.
 
-Objects live in collections addressed by API path; `get` finds one by name, `list` filters by
-equality label selectors and `spec.nodeName` / `metadata.name` field selectors. `.calls` counts
-requests like the real client, so unit tests can assert request budgets. Not a fixture module.
+`memory_kube(serve)` is a real `netguard.clients.kubernetes.Kube` (typed APIs, call counting, error
+mapping) whose transport hands each request to `serve(verb, path, query, headers, body)` instead of
+the network; `serve` returns (status, JSON) or raises `HttpStatus`. `FakeKube` serves get and list:
+objects live in collections addressed by API path, lists filter by equality label selectors and
+`spec.nodeName` / `metadata.name` field selectors. Not a fixture module.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
 
-from netguard.clients.kubernetes import KubeApiError, KubeNotFound, _resource_of
+import kubernetes.client as k8s
+import urllib3
+from kubernetes.client import rest
+
+from netguard.clients.kubernetes import CountingApiClient, Kube, KubeApiError
 
 JsonObject = dict[str, Any]
+Serve = Callable[[str, str, dict[str, str], dict[str, str], Any], tuple[int, Any]]
 
 
-class FakeKube:
+class HttpStatus(Exception):
+    """Raised by a `serve` function: answer with this status and a Kubernetes `Status` body."""
+
+    def __init__(self, status: int, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.reason, self.message = status, reason, message
+
+
+class _MemoryRest(rest.RESTClientObject):  # type: ignore[misc]
+    """The official client's transport, answered in memory (its GET/PATCH/... all end here)."""
+
+    def __init__(self, serve: Serve) -> None:  # no pool: nothing goes to the network
+        self._serve = serve
+
+    def request(  # the library's signature
+        self,
+        method: str,
+        url: str,
+        headers: Any = None,
+        body: Any = None,
+        post_params: Any = None,
+        _request_timeout: Any = None,
+    ) -> Any:
+        parts = urlsplit(url)
+        query = dict(parse_qsl(parts.query))
+        try:
+            status, payload = self._serve(method, unquote(parts.path), query, dict(headers or {}), body)
+        except HttpStatus as exc:
+            status = exc.status
+            payload = {"kind": "Status", "status": "Failure", "reason": exc.reason, "message": exc.message}
+        # What the real transport returns: non-2xx answers are raised by the client above it.
+        return rest.RESTResponse(
+            urllib3.HTTPResponse(
+                body=json.dumps(payload).encode(), status=status, headers={"Content-Type": "application/json"}
+            )
+        )
+
+
+def memory_kube(serve: Serve) -> CountingApiClient:
+    """An ApiClient whose requests go to `serve`; wrap it in `Kube` (or subclass `Kube`)."""
+    configuration = k8s.Configuration()
+    configuration.host = "http://memory"
+    api_client = CountingApiClient(configuration)
+    api_client.rest_client = _MemoryRest(serve)
+    return api_client
+
+
+class FakeKube(Kube):
     def __init__(self) -> None:
+        super().__init__(memory_kube(self._serve))
         self.collections: dict[str, list[JsonObject]] = {}
         self.failures: dict[str, KubeApiError] = {}
         """Path prefix -> error raised by any request under it."""
-        self.calls: dict[str, int] = {}
 
     def add(self, collection: str, *objects: JsonObject) -> FakeKube:
         self.collections.setdefault(collection.rstrip("/"), []).extend(objects)
@@ -30,41 +86,33 @@ class FakeKube:
         self.failures[prefix] = error
         return self
 
-    def _count(self, verb: str, path: str) -> None:
-        key = f"{verb} {_resource_of(path)}"
-        self.calls[key] = self.calls.get(key, 0) + 1
+    def _serve(
+        self, verb: str, path: str, query: dict[str, str], headers: dict[str, str], body: Any
+    ) -> tuple[int, Any]:
         for prefix, error in self.failures.items():
             if path.startswith(prefix):
                 raise error
-
-    def get(self, path: str) -> JsonObject:
-        self._count("GET", path)
+        assert verb == "GET", f"FakeKube serves reads only, not {verb} {path}"
+        if "limit" in query:  # Kube.list_all always pages
+            return 200, {"items": self._list(path, query), "metadata": {}}
         collection, _, name = path.rstrip("/").rpartition("/")
         for obj in self.collections.get(collection, []):
             if obj["metadata"]["name"] == name:
-                return obj
-        raise KubeNotFound(404, "NotFound", f"{name} not found", verb="GET", path=path)
+                return 200, obj
+        raise HttpStatus(404, "NotFound", f"{name} not found")
 
-    def list(
-        self,
-        path: str,
-        *,
-        label_selector: str | None = None,
-        field_selector: str | None = None,
-        page_size: int = 500,
-    ) -> list[JsonObject]:
-        self._count("GET", path)
+    def _list(self, path: str, query: dict[str, str]) -> list[JsonObject]:
         items: Iterable[JsonObject] = self.collections.get(path.rstrip("/"), [])
-        if path.startswith("/api/v1/pods") or path == "/api/v1/pods":
+        if path.rstrip("/") == "/api/v1/pods":
             items = [o for c, objs in self.collections.items() if c.endswith("/pods") for o in objs]
-        if label_selector:
+        if label_selector := query.get("labelSelector"):
             wanted = dict(part.split("=", 1) for part in label_selector.split(","))
             items = [
                 o
                 for o in items
                 if all((o["metadata"].get("labels") or {}).get(k) == v for k, v in wanted.items())
             ]
-        if field_selector:
+        if field_selector := query.get("fieldSelector"):
             for part in field_selector.split(","):
                 key, _, value = part.partition("=")
                 if key == "spec.nodeName":
@@ -72,9 +120,6 @@ class FakeKube:
                 elif key == "metadata.name":
                     items = [o for o in items if o["metadata"]["name"] == value]
         return list(items)
-
-    def total_calls(self) -> int:
-        return sum(self.calls.values())
 
 
 # --- builders -------------------------------------------------------------------------------------

@@ -22,13 +22,106 @@ import boto3
 import pytest
 
 from netguard.clients import aws, eks
-from netguard.clients.kubernetes import KubeClient, client_from_kubeconfig
+from netguard.clients.kubernetes import (
+    APPLY_PATCH,
+    FIELD_MANAGER,
+    MERGE_PATCH,
+    JsonObject,
+    Kube,
+    kube_from_kubeconfig,
+)
 from netguard_cli.localstack import cluster, processes, seed
 from netguard_cli.localstack.models import ClusterNode
 
 REGION = seed.REGION
 KUBE_SYSTEM = seed.KUBE_SYSTEM
+JSON_PATCH = "application/json-patch+json"
 COREDNS = f"/apis/apps/v1/namespaces/{KUBE_SYSTEM}/deployments/coredns"
+"""Its API path, for tests that address objects by path (`PathKube`)."""
+
+
+class PathKube(Kube):
+    """A `Kube` that tests may also address by API path (`/api/v1/nodes`).
+
+    Production code uses the typed methods; tests of RBAC and of the control plane are about paths,
+    so these helpers build a request for a path with the official ApiClient (`param_serialize`,
+    `call_api`: the generic mechanism its dynamic client uses), counted and mapped like any other.
+    """
+
+    def __init__(self, kube: Kube) -> None:
+        super().__init__(kube.api_client)
+
+    def get(self, path: str) -> JsonObject:
+        return self.request("GET", path)
+
+    def list(  # the verb's name
+        self, path: str, *, label_selector: str | None = None, field_selector: str | None = None
+    ) -> list[JsonObject]:
+        items: list[JsonObject] = []
+        token = ""
+        while True:
+            query = {"limit": "500", "labelSelector": label_selector, "fieldSelector": field_selector}
+            page = self.request("GET", path, query={**query, "continue": token or None})
+            items.extend(page.get("items") or [])
+            token = (page.get("metadata") or {}).get("continue") or ""
+            if not token:
+                return items
+
+    def create(self, path: str, body: JsonObject, *, field_manager: str = FIELD_MANAGER) -> JsonObject:
+        return self.request("POST", path, body=body, query={"fieldManager": field_manager})
+
+    def patch(
+        self, path: str, body: Any, *, field_manager: str = FIELD_MANAGER, dry_run: bool = False
+    ) -> JsonObject:
+        query = {"fieldManager": field_manager, "dryRun": "All" if dry_run else None}
+        return self.request("PATCH", path, body=body, query=query, content_type=MERGE_PATCH)
+
+    def apply_at(
+        self,
+        path: str,
+        body: JsonObject,
+        *,
+        field_manager: str = FIELD_MANAGER,
+        force: bool = False,
+        dry_run: bool = False,
+    ) -> JsonObject:
+        query = {
+            "fieldManager": field_manager,
+            "force": "true" if force else "false",
+            "dryRun": "All" if dry_run else None,
+        }
+        return self.request("PATCH", path, body=body, query=query, content_type=APPLY_PATCH)
+
+    def delete_at(self, path: str) -> JsonObject:
+        return self.request("DELETE", path)
+
+    def request(
+        self,
+        verb: str,
+        path: str,
+        *,
+        body: Any = None,
+        query: dict[str, str | None] | None = None,
+        content_type: str = "application/json",
+    ) -> JsonObject:
+        headers = {"Accept": "application/json"}
+        if body is not None:
+            headers["Content-Type"] = content_type
+        params = self.api_client.param_serialize(
+            method=verb,
+            resource_path=path,
+            query_params=[(k, v) for k, v in (query or {}).items() if v is not None],
+            header_params=headers,
+            body=body,
+            auth_settings=["BearerToken"],
+        )
+        response = self.api_client.call_api(*params)
+        data = response.read()
+        return json.loads(data) if data else {}
+
+
+def path_kube(kube: Kube) -> PathKube:
+    return kube if isinstance(kube, PathKube) else PathKube(kube)
 
 
 @dataclass
@@ -36,9 +129,9 @@ class K8sCluster:
     """The session's cluster: clients per identity, its nodes, and a way back to the seeded baseline."""
 
     running: cluster.LocalCluster
-    admin: KubeClient
+    admin: PathKube
     nodes: tuple[ClusterNode, ...]
-    _baseline: dict[str, frozenset[str]] = field(default_factory=dict)
+    _baseline: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict)
 
     @property
     def server(self) -> str:
@@ -52,9 +145,9 @@ class K8sCluster:
         """`admin`, `enrich` or `remediate`: a token user in the group deploy/rbac binds."""
         return self.running.kubeconfig(identity)
 
-    def client(self, identity: str) -> KubeClient:
+    def client(self, identity: str) -> PathKube:
         """A new client (own `.calls` counter) for an identity."""
-        return client_from_kubeconfig(self.kubeconfig(identity))
+        return PathKube(kube_from_kubeconfig(self.kubeconfig(identity)))
 
     def snapshot_baseline(self) -> None:
         self._baseline = seed.kube_system_names(self.admin)
@@ -67,7 +160,8 @@ class K8sCluster:
         processes.wait_until(
             lambda: (
                 cluster.deployment_settled(self.admin, KUBE_SYSTEM, "coredns", seed.COREDNS_REPLICAS)
-                and len(self.admin.list(f"/api/v1/namespaces/{KUBE_SYSTEM}/pods")) == seed.COREDNS_REPLICAS
+                and len(self.admin.list_all(self.admin.core.list_namespaced_pod, KUBE_SYSTEM))
+                == seed.COREDNS_REPLICAS
             ),
             what="kube-system back to the seeded baseline (coredns 2/2 Ready, no other pods)",
             timeout=timeout,
@@ -144,7 +238,7 @@ def _k8s_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Session]
         running = cluster.up(
             cluster.ClusterOptions(directory=directory, die_with_parent=True), ec2=_ec2_client(moto_url)
         )
-        k8s = K8sCluster(running, running.client("admin"), running.nodes)
+        k8s = K8sCluster(running, PathKube(running.client("admin")), running.nodes)
         k8s.snapshot_baseline()
         print(
             f"\n[k8s] control plane up in {time.monotonic() - started:.1f}s: {json.dumps(running.timings)}",

@@ -12,6 +12,15 @@ source "$here/versions.env"
 cache_root="${NETGUARD_K8S_CACHE:-$HOME/.cache/netguard}"
 bin_dir="$cache_root/k8s-$K8S_VERSION-etcd-$ETCD_VERSION-kwok-$KWOK_VERSION"
 mkdir -p "$bin_dir"
+# Several make targets (and several checkouts) may build at once: one lock for the whole cache, taken
+# before deciding what is missing, so a second caller waits and then finds the binaries in place. Each
+# binary is written to a private temporary name and renamed into place (atomic on one filesystem), so
+# a reader never sees a half-written file and two writers never share a temporary file.
+exec 9>"$cache_root/.build.lock"
+if ! flock -n 9; then
+  printf '[k8s-build] another build holds %s; waiting for it\n' "$cache_root/.build.lock" >&2
+  flock 9
+fi
 # go.mod + go.sum (committed) pin every module; -mod=readonly makes a missing or changed hash an error
 # instead of a silent re-resolution. To bump a version: edit versions.env AND the wrapper go.mod, then
 # run once with GOFLAGS=-mod=mod to refresh go.sum, and commit both.
@@ -22,6 +31,18 @@ export GOMAXPROCS="${GOMAXPROCS:-$(nproc)}"
 log() { printf '[k8s-build] %s\n' "$*" >&2; }
 
 have() { [ -x "$bin_dir/$1" ]; }
+
+# go build into a unique temporary file next to the target, then rename it into place.
+build_into() {
+  local target="$1" dir="$2" pkg="$3" ldflags="$4" tmp
+  tmp="$(mktemp "$bin_dir/.$target.XXXXXX")"
+  if ! (cd "$dir" && go build -trimpath -ldflags "$ldflags" -o "$tmp" "$pkg"); then
+    rm -f "$tmp"
+    return 1
+  fi
+  chmod 0755 "$tmp"
+  mv -f "$tmp" "$bin_dir/$target"
+}
 
 # The binary directory is named after versions.env; the wrapper go.mod files must pin the same versions.
 check_pin() {
@@ -45,23 +66,20 @@ build_kubernetes() {
   for component in kube-apiserver kube-controller-manager kube-scheduler; do
     if have "$component"; then continue; fi
     log "building $component $K8S_VERSION (first build takes a while)"
-    (cd "$mod" && go build -trimpath -ldflags "$ver_ldflags" -o "$bin_dir/$component.tmp" "k8s.io/kubernetes/cmd/$component")
-    mv "$bin_dir/$component.tmp" "$bin_dir/$component"
+    build_into "$component" "$mod" "k8s.io/kubernetes/cmd/$component" "$ver_ldflags"
   done
 }
 
 build_etcd() {
   have etcd && return 0
   log "building etcd $ETCD_VERSION"
-  (cd "$here/etcd" && go build -trimpath -ldflags "-s -w" -o "$bin_dir/etcd.tmp" go.etcd.io/etcd/server/v3)
-  mv "$bin_dir/etcd.tmp" "$bin_dir/etcd"
+  build_into etcd "$here/etcd" go.etcd.io/etcd/server/v3 "-s -w"
 }
 
 build_kwok() {
   have kwok && return 0
   log "building kwok $KWOK_VERSION"
-  (cd "$here/kwok" && go build -trimpath -ldflags "-s -w" -o "$bin_dir/kwok.tmp" sigs.k8s.io/kwok/cmd/kwok)
-  mv "$bin_dir/kwok.tmp" "$bin_dir/kwok"
+  build_into kwok "$here/kwok" sigs.k8s.io/kwok/cmd/kwok "-s -w"
 }
 
 only="${1:-all}"

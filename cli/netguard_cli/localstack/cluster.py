@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from netguard.clients.kubernetes import KubeClient, client_from_kubeconfig
+from netguard.clients.kubernetes import Kube, kube_from_kubeconfig
 from netguard.errors import NetguardError
 from netguard_cli.localstack import processes, seed
 from netguard_cli.localstack.manifests import apply_all, load_directory
@@ -73,8 +73,8 @@ class LocalCluster:
     def kubeconfig(self, identity: str) -> Path:
         return self.endpoints.kubeconfigs[identity]
 
-    def client(self, identity: str = "admin") -> KubeClient:
-        return client_from_kubeconfig(self.kubeconfig(identity))
+    def client(self, identity: str = "admin") -> Kube:
+        return kube_from_kubeconfig(self.kubeconfig(identity))
 
     def stop(self) -> None:
         stop_all(self.managed)
@@ -152,10 +152,10 @@ def https_ok(url: str, *, ca_file: Path | None = None, timeout: float = 2.0) -> 
         return False
 
 
-def nodes_ready(client: KubeClient, names: Sequence[str]) -> bool:
+def nodes_ready(client: Kube, names: Sequence[str]) -> bool:
     ready = {
         node["metadata"]["name"]
-        for node in client.list("/api/v1/nodes")
+        for node in client.list_all(client.core.list_node)
         if any(
             c.get("type") == "Ready" and c.get("status") == "True"
             for c in node.get("status", {}).get("conditions", [])
@@ -164,9 +164,9 @@ def nodes_ready(client: KubeClient, names: Sequence[str]) -> bool:
     return set(names) <= ready
 
 
-def ready_pods(client: KubeClient, namespace: str, label_selector: str) -> list[dict[str, Any]]:
+def ready_pods(client: Kube, namespace: str, label_selector: str) -> list[dict[str, Any]]:
     """Pods matching the selector that are Ready and not being deleted."""
-    pods = client.list(f"/api/v1/namespaces/{namespace}/pods", label_selector=label_selector)
+    pods = client.list_all(client.core.list_namespaced_pod, namespace, label_selector=label_selector)
     return [
         pod
         for pod in pods
@@ -178,12 +178,12 @@ def ready_pods(client: KubeClient, namespace: str, label_selector: str) -> list[
     ]
 
 
-def deployment_settled(client: KubeClient, namespace: str, name: str, replicas: int) -> bool:
+def deployment_settled(client: Kube, namespace: str, name: str, replicas: int) -> bool:
     """The Deployment has rolled out exactly `replicas` Ready pods and no others."""
-    deployment = client.get(f"/apis/apps/v1/namespaces/{namespace}/deployments/{name}")
+    deployment = client.call(client.apps.read_namespaced_deployment, name, namespace)
     status = deployment.get("status", {})
     selector = ",".join(f"{k}={v}" for k, v in deployment["spec"]["selector"]["matchLabels"].items())
-    pods = client.list(f"/api/v1/namespaces/{namespace}/pods", label_selector=selector)
+    pods = client.list_all(client.core.list_namespaced_pod, namespace, label_selector=selector)
     return (
         status.get("observedGeneration", 0) >= deployment["metadata"]["generation"]
         and deployment["spec"].get("replicas") == replicas
@@ -286,7 +286,7 @@ def up(options: ClusterOptions, *, ec2: Any | None = None) -> LocalCluster:
             )
             start("kwok", 0, lambda _: _kwok_argv(bin_dir, directory, admin_kubeconfig))
         processes.write_state(state_file, managed, _state_extra(endpoints, ()))
-        admin = client_from_kubeconfig(admin_kubeconfig)
+        admin = kube_from_kubeconfig(admin_kubeconfig)
         nodes: tuple[ClusterNode, ...] = ()
         with _phase(timings, "rbac+seed"):
             if options.rbac_dir is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from netguard.clients.kubernetes import JsonObject, KubeClient
+from netguard.clients.kubernetes import JsonObject, Kube
 
 LOAD_ANNOTATION = "netguard.local/dns-qps"
 """On a pod that bypasses cluster DNS (hostNetwork, dnsPolicy Default): the queries/s it sends itself."""
@@ -80,13 +80,13 @@ def linklocal_drops(pod_nodes: Sequence[str], load_pps: float, limit_pps: float)
 # --- reading the cluster -------------------------------------------------------------------------
 
 
-def observe_traffic(kube: KubeClient, nodes: Sequence[str]) -> DnsTraffic:
+def observe_traffic(kube: Kube, nodes: Sequence[str]) -> DnsTraffic:
     """The placement the model needs, in two list calls (kube-system pods, annotated pods)."""
-    system = kube.list("/api/v1/namespaces/kube-system/pods")
+    system = kube.list_all(kube.core.list_namespaced_pod, "kube-system")
     coredns = [p for p in system if _labelled(p, COREDNS_SELECTOR) and _ready(p)]
     nodelocal = [p for p in system if _labelled(p, NODELOCAL_SELECTOR) and _ready(p)]
     bypass: dict[str, float] = {}
-    for pod in kube.list("/api/v1/pods"):
+    for pod in kube.list_all(kube.core.list_pod_for_all_namespaces):
         qps = (pod["metadata"].get("annotations") or {}).get(LOAD_ANNOTATION)
         if qps is not None and _ready(pod) and _bypasses(pod):
             node = pod["spec"]["nodeName"]

@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from netguard.clients.kubernetes import JsonObject, KubeClient, KubeNotFound
+from netguard.clients.kubernetes import JsonObject, Kube, KubeNotFound
 from netguard.errors import NetguardError
 
 # kind -> (plural resource, namespaced). Only the kinds netguard's manifests use.
@@ -86,26 +86,35 @@ def object_path(manifest: Mapping[str, Any], namespace: str | None = None) -> st
     return f"{collection_path(manifest, namespace)}/{name}"
 
 
+def located(manifest: Mapping[str, Any], namespace: str | None = None) -> JsonObject:
+    """The manifest with its namespace set when its kind is namespaced (`default` when none is
+    given), as `Kube.apply/read/delete` pick the namespaced typed method from it."""
+    object_path(manifest, namespace)  # checks kind and name
+    if not RESOURCES[str(manifest["kind"])][1]:
+        return dict(manifest)
+    meta = dict(manifest.get("metadata") or {})
+    meta["namespace"] = namespace or meta.get("namespace") or "default"
+    return {**manifest, "metadata": meta}
+
+
 def apply_all(
-    client: KubeClient,
+    client: Kube,
     manifests: Iterable[Mapping[str, Any]],
     *,
     field_manager: str,
     force: bool = True,
 ) -> list[JsonObject]:
     """Server-side apply every manifest in order; returns the objects as the server stored them."""
-    return [
-        client.apply(object_path(m), dict(m), field_manager=field_manager, force=force) for m in manifests
-    ]
+    return [client.apply(located(m), field_manager=field_manager, force=force) for m in manifests]
 
 
-def delete_all(client: KubeClient, manifests: Iterable[Mapping[str, Any]]) -> list[str]:
+def delete_all(client: Kube, manifests: Iterable[Mapping[str, Any]]) -> list[str]:
     """Delete what the manifests name, in reverse order, skipping what is gone; returns the paths deleted."""
     deleted: list[str] = []
     for manifest in reversed(list(manifests)):
         path = object_path(manifest)
         try:
-            client.delete(path)
+            client.delete(located(manifest))
         except KubeNotFound:
             continue
         deleted.append(path)

@@ -18,10 +18,10 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from netguard.clients.kubernetes import JsonObject, KubeClient
+from netguard.clients.kubernetes import JsonObject, Kube
 from netguard.remediate.actuators.addon import floor_of, parse_configuration_values
 from netguard_cli.localstack.eksaddons import EksAddonEndpoint
-from netguard_cli.localstack.seed import COREDNS_DEPLOYMENT_PATH, KUBE_SYSTEM
+from netguard_cli.localstack.seed import KUBE_SYSTEM
 
 logger = logging.getLogger(__name__)
 
@@ -91,13 +91,15 @@ def cpa_manifests(min_replicas: int = 2) -> list[JsonObject]:
     ]
 
 
-def cpa_desired(kube: KubeClient) -> Callable[[], int]:
+def cpa_desired(kube: Kube) -> Callable[[], int]:
     """What the autoscaler would set now: its ConfigMap's `linear` over the cluster's nodes and cores."""
 
     def desired() -> int:
-        configmap = kube.get(f"/api/v1/namespaces/{KUBE_SYSTEM}/configmaps/{CPA_NAME}")
+        configmap = kube.call(kube.core.read_namespaced_config_map, CPA_NAME, KUBE_SYSTEM)
         params = json.loads((configmap.get("data") or {}).get("linear") or "{}")
-        nodes = [n for n in kube.list("/api/v1/nodes") if not (n.get("spec") or {}).get("unschedulable")]
+        nodes = [
+            n for n in kube.list_all(kube.core.list_node) if not (n.get("spec") or {}).get("unschedulable")
+        ]
         cores = sum(int(str((n.get("status") or {}).get("capacity", {}).get("cpu", "0"))) for n in nodes)
         return cpa_linear_replicas(params, nodes=len(nodes), cores=cores)
 
@@ -123,7 +125,7 @@ class ReplicaOwnerLoop:
     def __init__(
         self,
         name: str,
-        kube: KubeClient,
+        kube: Kube,
         desired: Callable[[], int],
         *,
         interval: float = 2.0,
@@ -151,10 +153,17 @@ class ReplicaOwnerLoop:
 
     def reconcile(self) -> None:
         want = self._desired()
-        scale_path = f"{COREDNS_DEPLOYMENT_PATH}/scale"
-        current = int((self._kube.get(scale_path).get("spec") or {}).get("replicas") or 0)
+        kube = self._kube
+        scale = kube.call(kube.apps.read_namespaced_deployment_scale, "coredns", KUBE_SYSTEM)
+        current = int((scale.get("spec") or {}).get("replicas") or 0)
         if current != want:
-            self._kube.patch(scale_path, {"spec": {"replicas": want}}, field_manager=OWNER_FIELD_MANAGER)
+            kube.merge(
+                kube.apps.patch_namespaced_deployment_scale,
+                "coredns",
+                KUBE_SYSTEM,
+                patch={"spec": {"replicas": want}},
+                field_manager=OWNER_FIELD_MANAGER,
+            )
             if self._on_write is not None:
                 self._on_write(self.name, current, want)
         self.rounds += 1

@@ -20,7 +20,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from netguard.clients.kubernetes import JsonObject, KubeClient, KubeNotFound
+from netguard.clients.kubernetes import JsonObject, Kube, KubeNotFound
 from netguard_cli.localstack import owners, processes, seed
 from netguard_cli.localstack.catalogue import BypassPod, Expect, Owner, ScenarioSpec
 from netguard_cli.localstack.dnsload import LOAD_ANNOTATION, LoadModel
@@ -379,7 +379,7 @@ class NamedScenario:
         if stack.kube is None:
             raise RuntimeError("named scenarios need the Kubernetes control plane")
         self.stack = stack
-        self.kube: KubeClient = stack.kube
+        self.kube: Kube = stack.kube
         self.spec = spec
         self._say = say or (lambda _text: None)
 
@@ -390,10 +390,10 @@ class NamedScenario:
         stack.load.stop()
         stack.set_owner(None)
         self._wait_quiet()
-        for pod in kube.list("/api/v1/pods", label_selector=SCENARIO_LABEL):
+        for pod in kube.list_all(kube.core.list_pod_for_all_namespaces, label_selector=SCENARIO_LABEL):
             meta = pod["metadata"]
             with contextlib.suppress(KubeNotFound):
-                kube.delete(f"/api/v1/namespaces/{meta['namespace']}/pods/{meta['name']}")
+                kube.call(kube.core.delete_namespaced_pod, meta["name"], meta["namespace"])
         seed.restore_kube_system(kube, stack.kube_baseline, stack.cluster_nodes)
         if stack.addons is not None:
             stack.addons.reset()
@@ -421,7 +421,7 @@ class NamedScenario:
                 )
             )
         for bypass in spec.bypass:
-            kube.create("/api/v1/namespaces/default/pods", _bypass_pod(bypass, spec.name))
+            kube.call(kube.core.create_namespaced_pod, "default", _bypass_pod(bypass, spec.name))
         processes.wait_until(
             lambda: len(self._bypass_ready()) == len(spec.bypass), what="bypass pods Running", timeout=60
         )
@@ -432,7 +432,9 @@ class NamedScenario:
         self.stack.emit("kubernetes", "owner", f"{owner} reconciled coredns replicas {before} -> {after}")
 
     def _bypass_ready(self) -> list[str]:
-        pods = self.kube.list("/api/v1/namespaces/default/pods", label_selector=SCENARIO_LABEL)
+        pods = self.kube.list_all(
+            self.kube.core.list_namespaced_pod, "default", label_selector=SCENARIO_LABEL
+        )
         return [p["metadata"]["name"] for p in pods if (p.get("status") or {}).get("phase") == "Running"]
 
     def _wait_quiet(self, timeout: float = 120.0) -> None:
@@ -444,16 +446,18 @@ class NamedScenario:
         )
 
     def snapshot(self) -> ClusterSnapshot:
-        scale = self.kube.get(f"{seed.COREDNS_DEPLOYMENT_PATH}/scale")
+        kube = self.kube
+        scale = kube.call(kube.apps.read_namespaced_deployment_scale, "coredns", seed.KUBE_SYSTEM)
         nodelocal = bool(
-            self.kube.list(
-                "/apis/apps/v1/namespaces/kube-system/daemonsets",
+            kube.list_all(
+                kube.apps.list_namespaced_daemon_set,
+                seed.KUBE_SYSTEM,
                 field_selector="metadata.name=node-local-dns",
             )
         )
         floor: int | None = None
         if self.spec.owner is Owner.CPA:
-            configmap = self.kube.get(f"/api/v1/namespaces/kube-system/configmaps/{owners.CPA_NAME}")
+            configmap = kube.call(kube.core.read_namespaced_config_map, owners.CPA_NAME, seed.KUBE_SYSTEM)
             floor = int(json.loads((configmap.get("data") or {}).get("linear") or "{}").get("min") or 0)
         elif self.spec.owner is Owner.ADDON and self.stack.addons is not None:
             floor = owners.addon_desired(self.stack.addons, self.stack.settings.cluster_name)()

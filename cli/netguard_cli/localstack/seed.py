@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import yaml
 
-from netguard.clients.kubernetes import JsonObject, KubeClient, KubeNotFound
+from netguard.clients.kubernetes import JsonObject, Kube, KubeNotFound
 from netguard_cli.localstack.manifests import apply_all
 from netguard_cli.localstack.models import ClusterNode
 from netguard_cli.localstack.processes import wait_until
@@ -504,32 +504,31 @@ def kube_system_manifests(mode: ProxyMode = "iptables") -> list[JsonObject]:
 # --- applying ------------------------------------------------------------------------------------
 
 
-def seed_nodes(client: KubeClient, nodes: Sequence[ClusterNode]) -> None:
+def seed_nodes(client: Kube, nodes: Sequence[ClusterNode]) -> None:
     """Create (or restore) the nodes; their status (addresses, capacity) is applied too."""
     for node in nodes:
         manifest = node_manifest(node)
-        path = f"/api/v1/nodes/{node.name}"
-        client.apply(path, manifest, field_manager=SEED_FIELD_MANAGER, force=True)
+        client.apply(manifest, field_manager=SEED_FIELD_MANAGER, force=True)
         status_patch = {
             "apiVersion": "v1",
             "kind": "Node",
             "metadata": {"name": node.name},
             "status": manifest["status"],
         }
-        client.apply(f"{path}/status", status_patch, field_manager=SEED_FIELD_MANAGER, force=True)
+        client.apply(status_patch, field_manager=SEED_FIELD_MANAGER, force=True, subresource="status")
 
 
-def seed_kube_system(client: KubeClient, mode: ProxyMode = "iptables") -> None:
+def seed_kube_system(client: Kube, mode: ProxyMode = "iptables") -> None:
     apply_all(client, kube_system_manifests(mode), field_manager=SEED_FIELD_MANAGER)
 
 
-def set_kube_proxy_mode(client: KubeClient, mode: ProxyMode) -> None:
+def set_kube_proxy_mode(client: Kube, mode: ProxyMode) -> None:
     """Switch the kube-proxy ConfigMaps to `mode` (tests of the NodeLocal DNSCache precondition)."""
     apply_all(client, kube_proxy_configmaps(mode), field_manager=SEED_FIELD_MANAGER)
 
 
 def seed(
-    client: KubeClient,
+    client: Kube,
     *,
     node_count: int = 6,
     ec2: Any | None = None,
@@ -553,9 +552,9 @@ COREDNS_DEPLOYMENT_PATH = f"/apis/apps/v1/namespaces/{KUBE_SYSTEM}/deployments/c
 COREDNS_SELECTOR = "k8s-app=kube-dns"
 
 
-def coredns_placement(client: KubeClient) -> tuple[str, ...]:
+def coredns_placement(client: Kube) -> tuple[str, ...]:
     """The node of every Ready, not terminating CoreDNS pod, sorted (a node twice = two pods on it)."""
-    pods = client.list(f"/api/v1/namespaces/{KUBE_SYSTEM}/pods", label_selector=COREDNS_SELECTOR)
+    pods = client.list_all(client.core.list_namespaced_pod, KUBE_SYSTEM, label_selector=COREDNS_SELECTOR)
     return tuple(
         sorted(
             p["spec"]["nodeName"]
@@ -570,7 +569,7 @@ def coredns_placement(client: KubeClient) -> tuple[str, ...]:
     )
 
 
-def place_coredns(client: KubeClient, nodes: Sequence[str], *, timeout: float = 60.0) -> None:
+def place_coredns(client: Kube, nodes: Sequence[str], *, timeout: float = 60.0) -> None:
     """CoreDNS with one Ready pod on each of `nodes` (a name twice = two pods there), chosen, not left
     to the scheduler: EKS's anti-affinity is only preferred, so where pods land otherwise varies from
     run to run. No pin goes into the pod template (it would roll the pods and stay behind): the seeded
@@ -581,7 +580,7 @@ def place_coredns(client: KubeClient, nodes: Sequence[str], *, timeout: float = 
         raise ValueError("place at least one CoreDNS pod")
     if coredns_placement(client) == wanted and _coredns_pod_count(client) == len(wanted):
         return
-    names = [n["metadata"]["name"] for n in client.list("/api/v1/nodes")]
+    names = [n["metadata"]["name"] for n in client.list_all(client.core.list_node)]
     unknown = sorted(set(wanted) - set(names))
     if unknown:
         raise ValueError(f"no such node(s): {', '.join(unknown)}")
@@ -603,39 +602,38 @@ def place_coredns(client: KubeClient, nodes: Sequence[str], *, timeout: float = 
             _cordon(client, name, cordoned=False)
 
 
-def _coredns_pod_count(client: KubeClient) -> int:
-    return len(client.list(f"/api/v1/namespaces/{KUBE_SYSTEM}/pods", label_selector=COREDNS_SELECTOR))
+def _coredns_pod_count(client: Kube) -> int:
+    return len(client.list_all(client.core.list_namespaced_pod, KUBE_SYSTEM, label_selector=COREDNS_SELECTOR))
 
 
-def _scale_coredns(client: KubeClient, replicas: int) -> None:
+def _scale_coredns(client: Kube, replicas: int) -> None:
     """Re-apply the seeded Deployment with `replicas`, as the seed's own apply: its field ownership
     stays as seeded (a write to the scale subresource by the seed would leave `spec.replicas` owned
     by nobody, and later /scale writers unrecorded, which tests of field ownership would notice)."""
-    client.apply(
-        COREDNS_DEPLOYMENT_PATH, coredns_deployment(replicas), field_manager=SEED_FIELD_MANAGER, force=True
-    )
+    client.apply(coredns_deployment(replicas), field_manager=SEED_FIELD_MANAGER, force=True)
 
 
-def _cordon(client: KubeClient, node: str, *, cordoned: bool) -> None:
-    client.patch(
-        f"/api/v1/nodes/{node}",
-        {"spec": {"unschedulable": True if cordoned else None}},
+def _cordon(client: Kube, node: str, *, cordoned: bool) -> None:
+    client.merge(
+        client.core.patch_node,
+        node,
+        patch={"spec": {"unschedulable": True if cordoned else None}},
         field_manager=SEED_FIELD_MANAGER,
     )
 
 
 # --- back to the seeded baseline (tests, scenarios) ----------------------------------------------
 
-RESET_COLLECTIONS = (
-    f"/apis/autoscaling/v2/namespaces/{KUBE_SYSTEM}/horizontalpodautoscalers",
-    f"/apis/apps/v1/namespaces/{KUBE_SYSTEM}/daemonsets",
-    f"/apis/apps/v1/namespaces/{KUBE_SYSTEM}/deployments",
-    f"/apis/policy/v1/namespaces/{KUBE_SYSTEM}/poddisruptionbudgets",
-    f"/api/v1/namespaces/{KUBE_SYSTEM}/services",
-    f"/api/v1/namespaces/{KUBE_SYSTEM}/configmaps",
-    f"/api/v1/namespaces/{KUBE_SYSTEM}/serviceaccounts",
+RESET_KINDS = (
+    ("autoscaling/v2", "HorizontalPodAutoscaler"),
+    ("apps/v1", "DaemonSet"),
+    ("apps/v1", "Deployment"),
+    ("policy/v1", "PodDisruptionBudget"),
+    ("v1", "Service"),
+    ("v1", "ConfigMap"),
+    ("v1", "ServiceAccount"),
 )
-"""Collections in kube-system that `restore_kube_system` brings back to the seeded baseline: anything
+"""Kinds in kube-system that `restore_kube_system` brings back to the seeded baseline: anything
 created there since (an HPA, cluster-proportional-autoscaler, NodeLocal DNSCache objects) is deleted."""
 _SYSTEM_NAMES = frozenset(
     {
@@ -646,73 +644,80 @@ _SYSTEM_NAMES = frozenset(
     }
 )
 """Created by the control plane itself, possibly after the baseline snapshot: never deleted."""
+JSON_PATCH = "application/json-patch+json"
+
+Baseline = Mapping[tuple[str, str], frozenset[str]]
 
 
-def kube_system_names(client: KubeClient) -> dict[str, frozenset[str]]:
-    """The baseline: names in each reset collection, right after seeding."""
-    return {path: frozenset(_names(client, path)) for path in RESET_COLLECTIONS}
+def kube_system_names(client: Kube) -> dict[tuple[str, str], frozenset[str]]:
+    """The baseline: names of each reset kind in kube-system, right after seeding."""
+    return {kind: frozenset(_names(client, *kind)) for kind in RESET_KINDS}
 
 
-def restore_kube_system(
-    client: KubeClient, baseline: Mapping[str, frozenset[str]], nodes: Sequence[ClusterNode]
-) -> None:
+def restore_kube_system(client: Kube, baseline: Baseline, nodes: Sequence[ClusterNode]) -> None:
     """Delete what was added to kube-system since `baseline`, re-apply the seeded objects (replacing
     fields other managers added), and make every node present, schedulable and untainted."""
-    for path in RESET_COLLECTIONS:
-        keep = baseline.get(path, frozenset()) | _SYSTEM_NAMES
-        for name in _names(client, path):
+    for kind in RESET_KINDS:
+        keep = baseline.get(kind, frozenset()) | _SYSTEM_NAMES
+        for name in _names(client, *kind):
             if name not in keep:
-                _delete_quietly(client, f"{path}/{name}")
+                with contextlib.suppress(KubeNotFound):
+                    client.delete(_ref(*kind, name))
     seed_kube_system(client)
     _replace_foreign_changes(client)
     _restore_nodes(client, nodes)
 
 
-def _names(client: KubeClient, path: str) -> list[str]:
-    return [item["metadata"]["name"] for item in client.list(path)]
+def _ref(api_version: str, kind: str, name: str) -> JsonObject:
+    return {"apiVersion": api_version, "kind": kind, "metadata": {"name": name, "namespace": KUBE_SYSTEM}}
 
 
-def _delete_quietly(client: KubeClient, path: str) -> None:
-    with contextlib.suppress(KubeNotFound):
-        client.delete(path)
+def _names(client: Kube, api_version: str, kind: str) -> list[str]:
+    method, _ = client.method_for("list", _ref(api_version, kind, ""))
+    return [item["metadata"]["name"] for item in client.list_all(method, KUBE_SYSTEM)]
 
 
-def _replace_foreign_changes(client: KubeClient) -> None:
+def _replace_foreign_changes(client: Kube) -> None:
     """Server-side apply leaves fields other managers added; replace them with the seeded values."""
     deployment = coredns_deployment()
-    current = client.get(COREDNS_DEPLOYMENT_PATH)
+    current = client.call(client.apps.read_namespaced_deployment, "coredns", KUBE_SYSTEM)
     annotations = {
         key: value
         for key, value in (current["metadata"].get("annotations") or {}).items()
         if key.startswith("deployment.kubernetes.io/")
     }
-    client.patch(
-        COREDNS_DEPLOYMENT_PATH,
+    client.call(
+        client.apps.patch_namespaced_deployment,
+        "coredns",
+        KUBE_SYSTEM,
         [
             {"op": "replace", "path": "/spec", "value": deployment["spec"]},
             {"op": "replace", "path": "/metadata/labels", "value": deployment["metadata"]["labels"]},
             {"op": "add", "path": "/metadata/annotations", "value": annotations},
         ],
-        patch_type="json",
         field_manager=SEED_FIELD_MANAGER,
+        _content_type=JSON_PATCH,
     )
     for manifest in kube_system_manifests():
         if manifest["kind"] == "ConfigMap":
-            name = manifest["metadata"]["name"]
-            client.patch(
-                f"/api/v1/namespaces/{KUBE_SYSTEM}/configmaps/{name}",
+            client.call(
+                client.core.patch_namespaced_config_map,
+                manifest["metadata"]["name"],
+                KUBE_SYSTEM,
                 [{"op": "replace", "path": "/data", "value": manifest["data"]}],
-                patch_type="json",
                 field_manager=SEED_FIELD_MANAGER,
+                _content_type=JSON_PATCH,
             )
 
 
-def _restore_nodes(client: KubeClient, nodes: Sequence[ClusterNode]) -> None:
-    present = {node["metadata"]["name"]: node for node in client.list("/api/v1/nodes")}
+def _restore_nodes(client: Kube, nodes: Sequence[ClusterNode]) -> None:
+    present = {node["metadata"]["name"]: node for node in client.list_all(client.core.list_node)}
     missing = [node for node in nodes if node.name not in present]
     if missing:
         seed_nodes(client, missing)
     for name, node in present.items():
         spec = node.get("spec", {})
         if spec.get("unschedulable") or spec.get("taints"):
-            client.patch(f"/api/v1/nodes/{name}", {"spec": {"unschedulable": None, "taints": None}})
+            client.merge(
+                client.core.patch_node, name, patch={"spec": {"unschedulable": None, "taints": None}}
+            )

@@ -23,7 +23,7 @@ from typing import Any
 import boto3
 import yaml
 
-from netguard.clients.kubernetes import KubeClient
+from netguard.clients.kubernetes import Kube
 from netguard_cli.localstack import bridge, cluster, eksaddons, prometheus, seed
 from netguard_cli.localstack.alerting import BUILTIN_RULES, local_alertmanager_config
 from netguard_cli.localstack.alertmanager import RunningAlertmanager, amp_definition_files, start_alertmanager
@@ -45,7 +45,6 @@ logger = logging.getLogger(__name__)
 CHECKOUT = Path(__file__).resolve().parents[3]
 REGION = "us-east-1"
 LINKLOCAL = "linklocal_allowance_exceeded"
-COREDNS_PATH = "/apis/apps/v1/namespaces/kube-system/deployments/coredns"
 COREDNS_SELECTOR = "k8s-app=kube-dns"
 _MOTO_CREDENTIALS = {
     "aws_access_key_id": "testing",
@@ -128,7 +127,7 @@ class LocalStack:
         self.secrets: dict[str, str] = {}
         self.nodes: tuple[SimulatedNode, ...] = ()
         self.kubeconfigs: dict[str, Path] = {}
-        self.kube: KubeClient | None = None
+        self.kube: Kube | None = None
         self.exporter: EthtoolExporter | None = None
         self.prometheus: prometheus.RunningPrometheus | None = None
         self.alertmanager: RunningAlertmanager | None = None
@@ -144,7 +143,7 @@ class LocalStack:
         self._worker_specs: dict[str, Path] = {}
         self._last_purge = -61.0
         self.cluster_nodes: tuple[ClusterNode, ...] = ()
-        self.kube_baseline: dict[str, frozenset[str]] = {}
+        self.kube_baseline: dict[tuple[str, str], frozenset[str]] = {}
         """kube-system as seeded (names per collection), what a scenario resets to."""
         self._coredns_fallback: tuple[str, ...] = ()
         self._last_alert_states: dict[str, str] = {}
@@ -382,8 +381,10 @@ class LocalStack:
             return CorednsState(
                 len(self._coredns_fallback), len(self._coredns_fallback), self._coredns_fallback
             )
-        deployment = self.kube.get(COREDNS_PATH)
-        pods = self.kube.list("/api/v1/namespaces/kube-system/pods", label_selector=COREDNS_SELECTOR)
+        deployment = self.kube.call(self.kube.apps.read_namespaced_deployment, "coredns", "kube-system")
+        pods = self.kube.list_all(
+            self.kube.core.list_namespaced_pod, "kube-system", label_selector=COREDNS_SELECTOR
+        )
         ready = [
             p
             for p in pods

@@ -68,7 +68,7 @@ def test_apply_then_delete_daemonset_as_the_remediation_identity(baseline: K8sCl
     """The remediate identity applies node-local-dns (field manager `netguard`), a pod runs on every
     node, a re-apply changes the image, and deletion removes the DaemonSet and its pods."""
     remediate = baseline.client("remediate")
-    created = remediate.apply(PATH, _daemonset())
+    created = remediate.apply_at(PATH, _daemonset())
     managers = {(m["manager"], m["operation"]) for m in created["metadata"]["managedFields"]}
     assert (FIELD_MANAGER, "Apply") in managers
     node_count = len(baseline.nodes)
@@ -79,11 +79,11 @@ def test_apply_then_delete_daemonset_as_the_remediation_identity(baseline: K8sCl
     )
     assert {pod["spec"]["nodeName"] for pod in _pods(baseline)} == {node.name for node in baseline.nodes}
 
-    updated = remediate.apply(PATH, _daemonset("1.26.0"))
+    updated = remediate.apply_at(PATH, _daemonset("1.26.0"))
     assert updated["metadata"]["generation"] == created["metadata"]["generation"] + 1
     assert updated["spec"]["template"]["spec"]["containers"][0]["image"].endswith(":1.26.0")
 
-    remediate.delete(PATH)
+    remediate.delete_at(PATH)
     processes.wait_until(lambda: not _pods(baseline), what="node-local-dns pods gone", timeout=60)
     with pytest.raises(KubeNotFound):
         remediate.get(PATH)
@@ -92,18 +92,18 @@ def test_apply_then_delete_daemonset_as_the_remediation_identity(baseline: K8sCl
 def test_a_conflicting_manager_is_refused_unless_it_forces(baseline: K8sCluster) -> None:
     """Another manager setting a field `netguard` owns gets 409; with force it takes the field over."""
     admin = baseline.admin
-    admin.apply(PATH, _daemonset())
+    admin.apply_at(PATH, _daemonset())
     with pytest.raises(KubeConflict) as conflict:
-        admin.apply(PATH, _daemonset("9.9.9"), field_manager="someone-else")
+        admin.apply_at(PATH, _daemonset("9.9.9"), field_manager="someone-else")
     assert conflict.value.status == 409
     assert admin.get(PATH)["spec"]["template"]["spec"]["containers"][0]["image"].endswith(":1.25.0")
-    forced = admin.apply(PATH, _daemonset("9.9.9"), field_manager="someone-else", force=True)
+    forced = admin.apply_at(PATH, _daemonset("9.9.9"), field_manager="someone-else", force=True)
     assert forced["spec"]["template"]["spec"]["containers"][0]["image"].endswith(":9.9.9")
 
 
 def test_dry_run_apply_stores_nothing(baseline: K8sCluster) -> None:
     """A dry-run apply returns the object but the API server keeps nothing."""
-    result = baseline.client("remediate").apply(PATH, _daemonset(), dry_run=True)
+    result = baseline.client("remediate").apply_at(PATH, _daemonset(), dry_run=True)
     assert result["metadata"]["name"] == "node-local-dns"
     with pytest.raises(KubeNotFound):
         baseline.admin.get(PATH)
@@ -112,4 +112,4 @@ def test_dry_run_apply_stores_nothing(baseline: K8sCluster) -> None:
 def test_remediate_cannot_apply_a_daemonset_under_another_name(baseline: K8sCluster) -> None:
     """Apply is a patch, and patch is limited by name: any other DaemonSet is refused."""
     with pytest.raises(KubeForbidden):
-        baseline.client("remediate").apply(f"{DAEMONSETS}/aws-node", _daemonset(name="aws-node"))
+        baseline.client("remediate").apply_at(f"{DAEMONSETS}/aws-node", _daemonset(name="aws-node"))

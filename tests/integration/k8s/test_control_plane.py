@@ -7,9 +7,8 @@ from typing import Any
 
 import pytest
 
-from netguard.clients.kubernetes import KubeClient
 from netguard_cli.localstack import cluster, processes, seed
-from tests.support.k8s import COREDNS, EksWorld, K8sCluster
+from tests.support.k8s import COREDNS, EksWorld, K8sCluster, PathKube
 
 pytestmark = [pytest.mark.integration, pytest.mark.k8s]
 
@@ -121,7 +120,7 @@ class TestSeeding:
 class TestScheduling:
     def test_coredns_scales_from_two_to_four_on_four_distinct_nodes(self, dns_baseline: K8sCluster) -> None:
         """The real scheduler spreads the new replicas (preferred anti-affinity) and kwok makes them Ready."""
-        admin: KubeClient = dns_baseline.admin
+        admin: PathKube = dns_baseline.admin
         dns_baseline.place_coredns(dns_baseline.nodes[0].name, dns_baseline.nodes[1].name)
         baseline = sorted(
             p["spec"]["nodeName"] for p in cluster.ready_pods(admin, "kube-system", "k8s-app=kube-dns")

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from netguard.clients.kubernetes import KubeClient, KubeForbidden
+from netguard.clients.kubernetes import KubeForbidden
 from netguard_cli.localstack import manifests
-from tests.support.k8s import COREDNS, K8sCluster
+from tests.support.k8s import COREDNS, K8sCluster, PathKube
 
 pytestmark = [pytest.mark.integration, pytest.mark.k8s]
 
@@ -35,7 +35,7 @@ def rbac_cluster(rbac_applied: K8sCluster) -> Iterator[K8sCluster]:
 
 
 def _allowed(
-    client: KubeClient,
+    client: PathKube,
     verb: str,
     resource: str,
     *,
@@ -63,7 +63,7 @@ def _allowed(
     return bool(review["status"]["allowed"])
 
 
-def _call(client: KubeClient, verb: str, path: str, body: dict[str, Any] | None) -> object:
+def _call(client: PathKube, verb: str, path: str, body: dict[str, Any] | None) -> object:
     if verb == "get":
         return client.get(path)
     if verb == "list":
@@ -72,7 +72,7 @@ def _call(client: KubeClient, verb: str, path: str, body: dict[str, Any] | None)
         return client.create(path, body or {})
     if verb == "patch":
         return client.patch(path, body or {})
-    return client.delete(path)
+    return client.delete_at(path)
 
 
 def _rule(rule: dict[str, Any]) -> dict[str, list[str]]:
@@ -154,10 +154,10 @@ class TestRemediateIdentity:
         remediate = rbac_cluster.client("remediate")
         remediate.create(f"{KS}/configmaps", _configmap("node-local-dns"))
         remediate.patch(f"{KS}/configmaps/node-local-dns", {"data": {"k": "w"}})
-        remediate.delete(f"{KS}/configmaps/node-local-dns")
+        remediate.delete_at(f"{KS}/configmaps/node-local-dns")
         remediate.create(f"{KS}/configmaps", _configmap("not-nodelocal"))
         with pytest.raises(KubeForbidden):
-            remediate.delete(f"{KS}/configmaps/not-nodelocal")
+            remediate.delete_at(f"{KS}/configmaps/not-nodelocal")
         with pytest.raises(KubeForbidden):
             remediate.patch(f"{KS}/configmaps/not-nodelocal", {"data": {"k": "w"}})
 

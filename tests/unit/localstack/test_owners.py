@@ -2,29 +2,38 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 from netguard_cli.localstack.dnsload import LOAD_ANNOTATION, observe_traffic
 from netguard_cli.localstack.owners import ReplicaOwnerLoop
-from netguard_cli.localstack.seed import COREDNS_DEPLOYMENT_PATH
 from tests.support.fakekube import FakeKube, pod
-
-SCALE = f"{COREDNS_DEPLOYMENT_PATH}/scale"
 
 
 class ScaleOnly:
-    """Just the scale subresource, with every write recorded."""
+    """Just coredns's scale subresource, through the typed methods `Kube` runs, every write recorded."""
 
     def __init__(self, replicas: int) -> None:
         self.replicas = replicas
         self.writes: list[int] = []
+        self.apps = SimpleNamespace(
+            read_namespaced_deployment_scale=self._read, patch_namespaced_deployment_scale=self._patch
+        )
 
-    def get(self, path: str) -> dict[str, Any]:
-        assert path == SCALE
+    def call(self, method: Any, *args: Any, **_: Any) -> dict[str, Any]:
+        result: dict[str, Any] = method(*args)
+        return result
+
+    def merge(self, method: Any, *args: Any, patch: dict[str, Any], **_: Any) -> dict[str, Any]:
+        result: dict[str, Any] = method(*args, patch)
+        return result
+
+    def _read(self, name: str, namespace: str) -> dict[str, Any]:
+        assert (name, namespace) == ("coredns", "kube-system")
         return {"spec": {"replicas": self.replicas}}
 
-    def patch(self, path: str, body: dict[str, Any], **_: Any) -> dict[str, Any]:
-        assert path == SCALE
+    def _patch(self, name: str, namespace: str, body: dict[str, Any]) -> dict[str, Any]:
+        assert (name, namespace) == ("coredns", "kube-system")
         self.replicas = int(body["spec"]["replicas"])
         self.writes.append(self.replicas)
         return body

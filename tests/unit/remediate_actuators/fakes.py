@@ -3,7 +3,8 @@
 Objects live by API path. Writes bump `resourceVersion`, record a `managedFields` entry for their
 field manager, honour a `metadata.resourceVersion` precondition (409 on mismatch) and `dry_run`.
 `deployments/NAME/scale` is served from the Deployment, like the real subresource. Every request is
-recorded in `.requests` as (verb, path, dry_run). Not a fixture module.
+recorded in `.requests` as (verb, path, dry_run), server-side apply as verb APPLY. It is a real
+`Kube` (the official client) whose transport is this in-memory server. Not a fixture module.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from netguard.clients.kubernetes import KubeApiError, KubeConflict, KubeNotFound
+from netguard.clients.kubernetes import APPLY_PATCH, MERGE_PATCH, Kube, KubeApiError
+from tests.support.fakekube import HttpStatus, memory_kube
 
 JsonObject = dict[str, Any]
 
@@ -29,8 +31,9 @@ def merge_patch(target: Any, patch: Any) -> Any:
     return result
 
 
-class FakeApiServer:
+class FakeApiServer(Kube):
     def __init__(self) -> None:
+        super().__init__(memory_kube(self._serve))
         self.objects: dict[str, JsonObject] = {}
         self.requests: list[tuple[str, str, bool]] = []
         self.failures: dict[tuple[str, str], KubeApiError] = {}
@@ -54,32 +57,47 @@ class FakeApiServer:
     def writes(self) -> list[tuple[str, str, bool]]:
         return [r for r in self.requests if r[0] != "GET"]
 
-    # --- the KubeClient verbs ------------------------------------------------------------------
+    # --- the verbs the official client sends --------------------------------------------------
 
-    def get(self, path: str) -> JsonObject:
+    def _serve(
+        self, verb: str, path: str, query: dict[str, str], headers: dict[str, str], body: Any
+    ) -> tuple[int, Any]:
+        dry_run = query.get("dryRun") == "All"
+        content_type = headers.get("Content-Type", "")
+        manager = query.get("fieldManager", "")
+        if verb == "GET":
+            return 200, self.serve_get(path)
+        if verb == "PATCH" and content_type == APPLY_PATCH:
+            return 200, self.serve_apply(path, body, field_manager=manager, dry_run=dry_run)
+        if verb == "PATCH":
+            assert content_type == MERGE_PATCH, content_type
+            return 200, self.serve_patch(path, body, field_manager=manager, dry_run=dry_run)
+        if verb == "DELETE":
+            return 200, self.serve_delete(path, dry_run=dry_run)
+        raise HttpStatus(405, "MethodNotAllowed", f"{verb} {path}")
+
+    def serve_get(self, path: str) -> JsonObject:
         self._record("GET", path, False)
         if path.endswith("/scale"):
             deployment = self._existing(path.removesuffix("/scale"), "GET")
             return self._scale(deployment)
         return copy.deepcopy(self._existing(path, "GET"))
 
-    def patch(
+    def serve_patch(
         self,
         path: str,
         body: Any,
         *,
-        patch_type: str = "merge",
         field_manager: str = "netguard",
         dry_run: bool = False,
     ) -> JsonObject:
-        assert patch_type == "merge", patch_type
         self._record("PATCH", path, dry_run)
         scale = path.endswith("/scale")
         target_path = path.removesuffix("/scale") if scale else path
         current = self._existing(target_path, "PATCH")
         wanted = (body.get("metadata") or {}).get("resourceVersion")
         if wanted and wanted != current["metadata"]["resourceVersion"]:
-            raise KubeConflict(409, "Conflict", "the object has been modified", verb="PATCH", path=path)
+            raise HttpStatus(409, "Conflict", "the object has been modified")
         if scale:
             body = {"spec": {"replicas": body["spec"]["replicas"]}}
         else:
@@ -88,13 +106,12 @@ class FakeApiServer:
         self._write(target_path, current, updated, field_manager, "Update", dry_run=dry_run)
         return self._scale(updated) if scale else copy.deepcopy(updated)
 
-    def apply(
+    def serve_apply(
         self,
         path: str,
         body: JsonObject,
         *,
         field_manager: str = "netguard",
-        force: bool = False,
         dry_run: bool = False,
     ) -> JsonObject:
         self._record("APPLY", path, dry_run)
@@ -109,7 +126,7 @@ class FakeApiServer:
         self._write(path, current, updated, field_manager, "Apply", dry_run=dry_run)
         return copy.deepcopy(updated)
 
-    def delete(self, path: str, *, propagation: str = "Background", dry_run: bool = False) -> JsonObject:
+    def serve_delete(self, path: str, *, dry_run: bool = False) -> JsonObject:
         self._record("DELETE", path, dry_run)
         obj = self._existing(path, "DELETE")
         if not dry_run:
@@ -130,7 +147,7 @@ class FakeApiServer:
 
     def _existing(self, path: str, verb: str) -> JsonObject:
         if path not in self.objects:
-            raise KubeNotFound(404, "NotFound", f"{path} not found", verb=verb, path=path)
+            raise HttpStatus(404, "NotFound", f"{path} not found")
         return self.objects[path]
 
     def _write(

@@ -112,7 +112,7 @@ class TestChooser:
     def test_hpa_wins(self) -> None:
         """An HPA targeting CoreDNS is written, not the Deployment."""
         dns = cluster_dns(ReplicaOwner(OwnerKind.HPA, "coredns"))
-        assert isinstance(coredns_actuator(FakeApiServer(), dns), HpaActuator)  # type: ignore[arg-type]
+        assert isinstance(coredns_actuator(FakeApiServer(), dns), HpaActuator)
 
     def test_autoscaler_configmap(self) -> None:
         """cluster-proportional-autoscaler is changed through its ConfigMap."""
@@ -121,21 +121,21 @@ class TestChooser:
             "dns-autoscaler",
             {"configmap": "dns-autoscaler", "namespace": "kube-system"},
         )
-        actuator = coredns_actuator(FakeApiServer(), cluster_dns(owner))  # type: ignore[arg-type]
+        actuator = coredns_actuator(FakeApiServer(), cluster_dns(owner))
         assert isinstance(actuator, ProportionalAutoscalerActuator)
 
     def test_autoscaler_without_configmap_refused(self) -> None:
         """An autoscaler with no --configmap is refused, never bypassed through spec.replicas."""
         owner = ReplicaOwner(OwnerKind.CLUSTER_PROPORTIONAL_AUTOSCALER, "dns-autoscaler", {"configmap": ""})
         with pytest.raises(ActuatorError, match="--configmap"):
-            coredns_actuator(FakeApiServer(), cluster_dns(owner))  # type: ignore[arg-type]
+            coredns_actuator(FakeApiServer(), cluster_dns(owner))
 
     def test_addon_before_deployment(self, eks_addons: Any) -> None:
         """With the EKS add-on present, the add-on is asked, not the Deployment."""
         eks_addons.add("prod", values={"replicaCount": 2})
         dns = cluster_dns(ReplicaOwner(OwnerKind.DEPLOYMENT, "coredns"))
         actuator = coredns_actuator(
-            FakeApiServer(),  # type: ignore[arg-type]
+            FakeApiServer(),
             dns,
             eks=eks_addons.client(),
             cluster_name="prod",
@@ -146,7 +146,7 @@ class TestChooser:
         """DescribeAddon's ResourceNotFoundException means a self-managed Deployment."""
         dns = cluster_dns(ReplicaOwner(OwnerKind.DEPLOYMENT, "coredns"))
         actuator = coredns_actuator(
-            FakeApiServer(),  # type: ignore[arg-type]
+            FakeApiServer(),
             dns,
             eks=eks_addons.client(),
             cluster_name="prod",
@@ -159,7 +159,7 @@ class TestChooser:
         dns = cluster_dns(ReplicaOwner(OwnerKind.DEPLOYMENT, "coredns"))
         with pytest.raises(ActuatorError, match="AccessDeniedException"):
             coredns_actuator(
-                FakeApiServer(),  # type: ignore[arg-type]
+                FakeApiServer(),
                 dns,
                 eks=eks_addons.client(),
                 cluster_name="prod",
@@ -169,7 +169,7 @@ class TestChooser:
         """An add-on owner with no EKS client is refused rather than scaled through the Deployment."""
         dns = cluster_dns(ReplicaOwner(OwnerKind.EKS_ADDON, "coredns"))
         with pytest.raises(ActuatorError, match="EKS"):
-            coredns_actuator(FakeApiServer(), dns)  # type: ignore[arg-type]
+            coredns_actuator(FakeApiServer(), dns)
 
 
 class TestDeploymentScale:
@@ -178,7 +178,7 @@ class TestDeploymentScale:
     def test_raise_patches_scale_subresource(self) -> None:
         """2 -> 4 is one PATCH of deployments/coredns/scale with the read resourceVersion."""
         api = api_with_coredns(2)
-        result = DeploymentScaleActuator(api).raise_floor(4, dry_run=False)  # type: ignore[arg-type]
+        result = DeploymentScaleActuator(api).raise_floor(4, dry_run=False)
         assert (result.applied, result.before["replicas"], result.after["replicas"]) == (True, 2, 4)
         assert api.writes() == [("PATCH", SCALE, False)]
         assert api.objects[DEPLOYMENT]["spec"]["replicas"] == 4
@@ -187,7 +187,7 @@ class TestDeploymentScale:
     def test_already_high_enough_is_a_no_op(self) -> None:
         """A floor at or above the target changes nothing."""
         api = api_with_coredns(5)
-        result = DeploymentScaleActuator(api).raise_floor(4, dry_run=False)  # type: ignore[arg-type]
+        result = DeploymentScaleActuator(api).raise_floor(4, dry_run=False)
         assert not result.applied
         assert result.before == result.after
         assert api.writes() == []
@@ -195,7 +195,7 @@ class TestDeploymentScale:
     def test_dry_run_sends_dry_run_and_changes_nothing(self) -> None:
         """dry_run=True uses the API's dryRun and leaves the replicas alone."""
         api = api_with_coredns(2)
-        result = DeploymentScaleActuator(api).raise_floor(4, dry_run=True)  # type: ignore[arg-type]
+        result = DeploymentScaleActuator(api).raise_floor(4, dry_run=True)
         assert (result.applied, result.dry_run, result.after["replicas"]) == (False, True, 4)
         assert api.writes() == [("PATCH", SCALE, True)]
         assert api.objects[DEPLOYMENT]["spec"]["replicas"] == 2
@@ -204,7 +204,7 @@ class TestDeploymentScale:
     def test_restore_puts_back_before(self) -> None:
         """restore(result.before) returns to the recorded replica count."""
         api = api_with_coredns(2)
-        actuator = DeploymentScaleActuator(api)  # type: ignore[arg-type]
+        actuator = DeploymentScaleActuator(api)
         raised = actuator.raise_floor(4, dry_run=False)
         restored = actuator.restore(raised.before, dry_run=False)
         assert restored.applied
@@ -212,7 +212,7 @@ class TestDeploymentScale:
 
     def test_restore_refuses_another_owners_record(self) -> None:
         """Values recorded under another owner are not written to the Deployment."""
-        actuator = DeploymentScaleActuator(api_with_coredns(2))  # type: ignore[arg-type]
+        actuator = DeploymentScaleActuator(api_with_coredns(2))
         with pytest.raises(ActuatorError, match="restore it by hand"):
             actuator.restore({"owner": "hpa", "minReplicas": 2, "maxReplicas": 5}, dry_run=False)
 
@@ -221,7 +221,7 @@ class TestDeploymentScale:
         """Targets that are not positive integers never reach the API."""
         api = api_with_coredns(2)
         with pytest.raises(ActuatorError, match="positive integer"):
-            DeploymentScaleActuator(api).raise_floor(target, dry_run=False)  # type: ignore[arg-type]
+            DeploymentScaleActuator(api).raise_floor(target, dry_run=False)
         assert api.requests == []
 
     @pytest.mark.parametrize(
@@ -234,9 +234,9 @@ class TestDeploymentScale:
     def test_api_errors_classified(self, error: Exception, kind: type[Exception]) -> None:
         """Forbidden is fatal (and names the request); unavailable is retryable."""
         api = api_with_coredns(2)
-        api.fail("PATCH", SCALE, error)  # type: ignore[arg-type]
+        api.fail("PATCH", SCALE, error)
         with pytest.raises(kind) as caught:
-            DeploymentScaleActuator(api).raise_floor(4, dry_run=False)  # type: ignore[arg-type]
+            DeploymentScaleActuator(api).raise_floor(4, dry_run=False)
         if kind is ActuatorError:
             assert "PATCH" in str(caught.value)
             assert "deploy/rbac" in str(caught.value)
@@ -244,16 +244,16 @@ class TestDeploymentScale:
     def test_concurrent_change_is_retryable(self) -> None:
         """A change between read and write turns into a retryable conflict, not a blind overwrite."""
         api = api_with_coredns(2)
-        original_get = api.get
+        original_get = api.serve_get
 
         def racing_get(path: str) -> dict[str, Any]:
             seen = original_get(path)
             api.objects[DEPLOYMENT]["metadata"]["resourceVersion"] = "999999"
             return seen
 
-        api.get = racing_get  # type: ignore[method-assign]
+        api.serve_get = racing_get  # type: ignore[method-assign]
         with pytest.raises(ActuatorRetryable, match="someone else"):
-            DeploymentScaleActuator(api).raise_floor(4, dry_run=False)  # type: ignore[arg-type]
+            DeploymentScaleActuator(api).raise_floor(4, dry_run=False)
         assert api.objects[DEPLOYMENT]["spec"]["replicas"] == 2
 
 
@@ -274,7 +274,7 @@ class TestHpa:
     def test_min_raised_max_kept(self) -> None:
         """minReplicas 2 -> 4 with maxReplicas 10 untouched."""
         api = self.api(2, 10)
-        result = HpaActuator(api, namespace="kube-system", hpa="coredns").raise_floor(4, dry_run=False)  # type: ignore[arg-type]
+        result = HpaActuator(api, namespace="kube-system", hpa="coredns").raise_floor(4, dry_run=False)
         assert result.applied
         assert api.objects[HPA]["spec"]["minReplicas"] == 4
         assert api.objects[HPA]["spec"]["maxReplicas"] == 10
@@ -283,20 +283,20 @@ class TestHpa:
     def test_max_raised_when_below(self) -> None:
         """A maxReplicas below the target is raised with it (the API rejects min > max)."""
         api = self.api(2, 3)
-        HpaActuator(api, namespace="kube-system", hpa="coredns").raise_floor(5, dry_run=False)  # type: ignore[arg-type]
+        HpaActuator(api, namespace="kube-system", hpa="coredns").raise_floor(5, dry_run=False)
         assert api.objects[HPA]["spec"]["minReplicas"] == 5
         assert api.objects[HPA]["spec"]["maxReplicas"] == 5
 
     def test_default_min_is_one(self) -> None:
         """An HPA without minReplicas has the API default of 1."""
-        actuator = HpaActuator(self.api(None, 10), namespace="kube-system", hpa="coredns")  # type: ignore[arg-type]
+        actuator = HpaActuator(self.api(None, 10), namespace="kube-system", hpa="coredns")
         floor = actuator.read()
         assert (floor.owner, floor.floor, floor.replicas) == ("hpa", 1, 2)
 
     def test_restore_both_bounds(self) -> None:
         """restore puts back minReplicas and maxReplicas."""
         api = self.api(2, 3)
-        actuator = HpaActuator(api, namespace="kube-system", hpa="coredns")  # type: ignore[arg-type]
+        actuator = HpaActuator(api, namespace="kube-system", hpa="coredns")
         raised = actuator.raise_floor(5, dry_run=False)
         actuator.restore(raised.before, dry_run=False)
         assert (api.objects[HPA]["spec"]["minReplicas"], api.objects[HPA]["spec"]["maxReplicas"]) == (2, 3)
@@ -311,7 +311,7 @@ class TestProportionalAutoscaler:
         return api
 
     def actuator(self, api: FakeApiServer) -> ProportionalAutoscalerActuator:
-        return ProportionalAutoscalerActuator(api, namespace="kube-system", configmap="dns-autoscaler")  # type: ignore[arg-type]
+        return ProportionalAutoscalerActuator(api, namespace="kube-system", configmap="dns-autoscaler")
 
     def test_linear_min_raised(self) -> None:
         """`min` 2 -> 4, every other parameter kept, and the only write is the ConfigMap."""

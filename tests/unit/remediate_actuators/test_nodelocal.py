@@ -107,7 +107,7 @@ class TestEnableDisable:
     def test_enable_applies_everything(self) -> None:
         """Five server-side applies, each labelled and owned by field manager netguard."""
         api = FakeApiServer()
-        result = NodeLocalDnsActuator(api).enable(dns(), dry_run=False)  # type: ignore[arg-type]
+        result = NodeLocalDnsActuator(api).enable(dns(), dry_run=False)
         assert result.applied
         assert [r[0] for r in api.writes()] == ["APPLY"] * 5
         assert len(result.after["objects"]) == 5
@@ -120,7 +120,7 @@ class TestEnableDisable:
         api = FakeApiServer()
         api.put("/api/v1/namespaces/kube-system/services/kube-dns", {"spec": {"clusterIP": "10.100.0.10"}})
         before = dict(api.objects)
-        actuator = NodeLocalDnsActuator(api)  # type: ignore[arg-type]
+        actuator = NodeLocalDnsActuator(api)
         actuator.enable(dns(), dry_run=False)
         assert actuator.is_enabled()
         result = actuator.disable(dry_run=False)
@@ -131,7 +131,7 @@ class TestEnableDisable:
     def test_enable_twice_changes_nothing(self) -> None:
         """A second enable is reported as no change."""
         api = FakeApiServer()
-        actuator = NodeLocalDnsActuator(api)  # type: ignore[arg-type]
+        actuator = NodeLocalDnsActuator(api)
         actuator.enable(dns(), dry_run=False)
         again = actuator.enable(dns(), dry_run=False)
         assert not again.applied
@@ -149,7 +149,7 @@ class TestEnableDisable:
         """Only iptables mode is enabled; the refusal says why, and nothing is sent."""
         api = FakeApiServer()
         with pytest.raises(ActuatorError, match=reason):
-            NodeLocalDnsActuator(api).enable(dns(mode), dry_run=False)  # type: ignore[arg-type]
+            NodeLocalDnsActuator(api).enable(dns(mode), dry_run=False)
         assert api.requests == []
 
     def test_refused_when_someone_elses_objects_exist(self) -> None:
@@ -157,7 +157,7 @@ class TestEnableDisable:
         api = FakeApiServer()
         api.put(UPSTREAM, {"metadata": {"labels": {"k8s-app": "kube-dns"}}, "spec": {}})
         with pytest.raises(ActuatorError, match="Service kube-system/kube-dns-upstream"):
-            NodeLocalDnsActuator(api).enable(dns(), dry_run=False)  # type: ignore[arg-type]
+            NodeLocalDnsActuator(api).enable(dns(), dry_run=False)
         assert api.writes() == []
 
     def test_disable_leaves_foreign_objects(self) -> None:
@@ -165,7 +165,7 @@ class TestEnableDisable:
         api = FakeApiServer()
         foreign = {"metadata": {"labels": {"app.kubernetes.io/managed-by": "netguard"}}, "spec": {}}
         api.put(DS, foreign)  # labelled, but netguard's field manager never wrote it
-        result = NodeLocalDnsActuator(api).disable(dry_run=False)  # type: ignore[arg-type]
+        result = NodeLocalDnsActuator(api).disable(dry_run=False)
         assert not result.applied
         assert DS in api.objects
         assert result.before["kept"] == ["DaemonSet kube-system/node-local-dns"]
@@ -173,7 +173,7 @@ class TestEnableDisable:
     def test_dry_run_changes_nothing(self) -> None:
         """Dry-run enable and disable send dryRun requests only."""
         api = FakeApiServer()
-        actuator = NodeLocalDnsActuator(api)  # type: ignore[arg-type]
+        actuator = NodeLocalDnsActuator(api)
         result = actuator.enable(dns(), dry_run=True)
         assert not result.applied
         assert api.objects == {}
@@ -190,7 +190,7 @@ class TestEnableDisable:
         api = FakeApiServer()
         api.fail("APPLY", DS, KubeUnavailable(503, "ServiceUnavailable", "down", verb="PATCH", path=DS))
         with pytest.raises(ActuatorRetryable):
-            NodeLocalDnsActuator(api).enable(dns(), dry_run=False)  # type: ignore[arg-type]
+            NodeLocalDnsActuator(api).enable(dns(), dry_run=False)
         assert api.objects == {}
 
     def test_paths(self) -> None:
@@ -205,7 +205,7 @@ def test_disable_is_exact_with_unrelated_objects() -> None:
     api = FakeApiServer()
     unrelated: dict[str, Any] = {"metadata": {"labels": {"app.kubernetes.io/managed-by": "netguard"}}}
     api.put("/api/v1/namespaces/kube-system/configmaps/netguard-other", unrelated)
-    actuator = NodeLocalDnsActuator(api)  # type: ignore[arg-type]
+    actuator = NodeLocalDnsActuator(api)
     actuator.enable(dns(), dry_run=False)
     actuator.disable(dry_run=False)
     assert list(api.objects) == ["/api/v1/namespaces/kube-system/configmaps/netguard-other"]

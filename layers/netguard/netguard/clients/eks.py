@@ -2,26 +2,30 @@
 
 The token is `k8s-aws-v1.` + unpadded URL-safe base64 of a presigned STS GetCallerIdentity URL with
 the cluster name signed in the `x-k8s-aws-id` header. It is valid for about 15 minutes; we refresh
-at 14 so a request never carries an expired one. When a kubeconfig path is configured (tests, the
-local stack) it is used instead.
+at 14 so a request never carries an expired one: the official client asks the provider before every
+request (`kube_for_endpoint`). The CA stays in memory. When a kubeconfig path is configured (tests,
+the local stack) it is used instead.
 """
 
 from __future__ import annotations
 
 import base64
-import tempfile
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.model import ServiceId
 from botocore.signers import RequestSigner
 
 from netguard.clients import aws
-from netguard.clients.kubernetes import KubeClient, KubeConnection, client_from_kubeconfig
 from netguard.errors import ConfigError
+
+if TYPE_CHECKING:
+    # Imported where a client is built: `ClusterAccess` is read by settings modules the notifiers
+    # load too, and they must not pay for the official client's import.
+    from netguard.clients.kubernetes import Kube
 
 TOKEN_LIFETIME_SECONDS = 14 * 60
 _ENDPOINT_LIFETIME_SECONDS = 3600
@@ -81,11 +85,11 @@ class ClusterAccess:
     """When set, this file is used instead of EKS (tests, the local stack)."""
 
 
-_clients: dict[tuple[str, str, str | None], tuple[float, KubeClient]] = {}
+_clients: dict[tuple[str, str, str | None], tuple[float, Kube]] = {}
 _clients_lock = threading.Lock()
 
 
-def kube_client(access: ClusterAccess, *, clock: Callable[[], float] = time.monotonic) -> KubeClient:
+def kube_client(access: ClusterAccess, *, clock: Callable[[], float] = time.monotonic) -> Kube:
     """A Kubernetes client for a cluster, cached across warm invocations with a bounded lifetime."""
     key = (access.name, access.region, access.kubeconfig)
     with _clients_lock:
@@ -102,12 +106,12 @@ def clear() -> None:
         _clients.clear()
 
 
-def _build(access: ClusterAccess) -> KubeClient:
+def _build(access: ClusterAccess) -> Kube:
+    # Here, not at the top: settings modules the notifiers load import this module for ClusterAccess.
+    from netguard.clients.kubernetes import kube_for_endpoint, kube_from_kubeconfig  # noqa: PLC0415
+
     if access.kubeconfig:
-        return client_from_kubeconfig(access.kubeconfig)
+        return kube_from_kubeconfig(access.kubeconfig)
     described = aws.client("eks", access.region).describe_cluster(name=access.name)["cluster"]
-    ca_file = tempfile.NamedTemporaryFile(delete=False, suffix=".pem")  # noqa: SIM115
-    ca_file.write(base64.b64decode(described["certificateAuthority"]["data"]))
-    ca_file.close()
     token = CachedToken(lambda: eks_token(access.name, access.region))
-    return KubeClient(KubeConnection(server=described["endpoint"], ca_file=ca_file.name), token)
+    return kube_for_endpoint(described["endpoint"], described["certificateAuthority"]["data"], token)

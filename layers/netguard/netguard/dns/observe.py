@@ -2,20 +2,20 @@
 
 Who calls it: enrichment (once per cluster per invocation) and remediation (before deciding). The
 EKS managed add-on owner is not detected here (it needs the EKS API); remediation checks it.
-Failures of the API surface as `KubeApiError`; a cluster without a CoreDNS Deployment raises
-`DnsObservationError`.
+Failures of the API surface as `KubeApiError` (netguard.clients.errors); a cluster without a
+CoreDNS Deployment raises `DnsObservationError`.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import yaml
 
-from netguard.clients.kubernetes import JsonObject, KubeClient, KubeNotFound
+from netguard.clients.kubernetes import JsonObject, Kube, KubeNotFound
 from netguard.dns.errors import DnsObservationError
 from netguard.dns.models import ClusterDns, CoreDnsPod, OwnerKind, ReplicaOwner
 
@@ -26,23 +26,23 @@ _KUBE_PROXY_CONFIGMAPS = ("kube-proxy", "kube-proxy-config")
 _TARGET_ARG = re.compile(r"^--target=(?:deployment|deployments)/(?P<name>[^,\s]+)$", re.IGNORECASE)
 
 
-def observe_cluster_dns(kube: KubeClient, *, namespace: str = "kube-system") -> ClusterDns:
+def observe_cluster_dns(kube: Kube, *, namespace: str = "kube-system") -> ClusterDns:
     """Everything about cluster DNS that enrichment and remediation need (about 8 requests)."""
-    deployments = kube.list(f"/apis/apps/v1/namespaces/{namespace}/deployments")
+    deployments = kube.list_all(kube.apps.list_namespaced_deployment, namespace)
     coredns = _find_coredns(deployments)
     if coredns is None:
         raise DnsObservationError(f"no CoreDNS Deployment (label {COREDNS_LABEL}) in namespace {namespace}")
     name = coredns["metadata"]["name"]
     spec = coredns.get("spec") or {}
     selector = _selector((spec.get("selector") or {}).get("matchLabels")) or COREDNS_LABEL
-    pods = kube.list(f"/api/v1/namespaces/{namespace}/pods", label_selector=selector)
+    pods = kube.list_all(kube.core.list_namespaced_pod, namespace, label_selector=selector)
     return ClusterDns(
         coredns_desired=int(spec.get("replicas", 1)),
         coredns_ready=int((coredns.get("status") or {}).get("readyReplicas") or 0),
         pods=tuple(sorted((_pod(p) for p in pods), key=lambda p: p.name)),
         owner=_owner(kube, namespace, coredns, deployments),
         nodelocal_enabled=_exists(
-            kube, f"/apis/apps/v1/namespaces/{namespace}/daemonsets/{NODELOCAL_DAEMONSET}"
+            lambda: kube.call(kube.apps.read_namespaced_daemon_set, NODELOCAL_DAEMONSET, namespace)
         ),
         kube_proxy_mode=_kube_proxy_mode(kube, namespace),
         kube_dns_ip=_kube_dns_ip(kube, namespace),
@@ -87,7 +87,7 @@ def _pod(pod: JsonObject) -> CoreDnsPod:
 
 
 def _owner(
-    kube: KubeClient, namespace: str, coredns: JsonObject, deployments: Sequence[JsonObject]
+    kube: Kube, namespace: str, coredns: JsonObject, deployments: Sequence[JsonObject]
 ) -> ReplicaOwner:
     name = coredns["metadata"]["name"]
     hpa = _hpa_for(kube, namespace, name)
@@ -116,11 +116,11 @@ def _owner(
     )
 
 
-def _hpa_for(kube: KubeClient, namespace: str, deployment: str) -> JsonObject | None:
+def _hpa_for(kube: Kube, namespace: str, deployment: str) -> JsonObject | None:
     try:
-        hpas = kube.list(f"/apis/autoscaling/v2/namespaces/{namespace}/horizontalpodautoscalers")
+        hpas = kube.list_all(kube.autoscaling.list_namespaced_horizontal_pod_autoscaler, namespace)
     except KubeNotFound:
-        hpas = kube.list(f"/apis/autoscaling/v1/namespaces/{namespace}/horizontalpodautoscalers")
+        hpas = kube.list_all(kube.autoscaling_v1.list_namespaced_horizontal_pod_autoscaler, namespace)
     for hpa in hpas:
         target = (hpa.get("spec") or {}).get("scaleTargetRef") or {}
         if target.get("kind") == "Deployment" and target.get("name") == deployment:
@@ -135,7 +135,7 @@ def _container_args(deployment: JsonObject) -> Iterable[str]:
             yield str(value)
 
 
-def _autoscaler_detail(kube: KubeClient, namespace: str, args: Sequence[str]) -> dict[str, Any]:
+def _autoscaler_detail(kube: Kube, namespace: str, args: Sequence[str]) -> dict[str, Any]:
     """The autoscaler's ConfigMap name and its parsed `linear` / `ladder` parameters."""
     flags = {a.split("=", 1)[0]: a.split("=", 1)[1] for a in args if a.startswith("--") and "=" in a}
     detail: dict[str, Any] = {
@@ -145,7 +145,7 @@ def _autoscaler_detail(kube: KubeClient, namespace: str, args: Sequence[str]) ->
     params: Mapping[str, Any] = {}
     if detail["configmap"]:
         try:
-            cm = kube.get(f"/api/v1/namespaces/{detail['namespace']}/configmaps/{detail['configmap']}")
+            cm = kube.call(kube.core.read_namespaced_config_map, detail["configmap"], detail["namespace"])
             params = cm.get("data") or {}
         except KubeNotFound:
             params = {}
@@ -170,9 +170,9 @@ def _json_object(text: str) -> Mapping[str, Any]:
 # --- NodeLocal DNSCache, kube-proxy, kube-dns, cluster domain --------------------------------------
 
 
-def _exists(kube: KubeClient, path: str) -> bool:
+def _exists(read: Callable[[], object]) -> bool:
     try:
-        kube.get(path)
+        read()
     except KubeNotFound:
         return False
     return True
@@ -193,10 +193,10 @@ def parse_kube_proxy_mode(config_text: str) -> str | None:
     return mode or "iptables"
 
 
-def _kube_proxy_mode(kube: KubeClient, namespace: str) -> str:
+def _kube_proxy_mode(kube: Kube, namespace: str) -> str:
     for name in _KUBE_PROXY_CONFIGMAPS:
         try:
-            data = kube.get(f"/api/v1/namespaces/{namespace}/configmaps/{name}").get("data") or {}
+            data = kube.call(kube.core.read_namespaced_config_map, name, namespace).get("data") or {}
         except KubeNotFound:
             continue
         keys = ["config", "config.conf", *sorted(k for k in data if k not in ("config", "config.conf"))]
@@ -206,9 +206,9 @@ def _kube_proxy_mode(kube: KubeClient, namespace: str) -> str:
     return ""
 
 
-def _kube_dns_ip(kube: KubeClient, namespace: str) -> str:
+def _kube_dns_ip(kube: Kube, namespace: str) -> str:
     try:
-        service = kube.get(f"/api/v1/namespaces/{namespace}/services/kube-dns")
+        service = kube.call(kube.core.read_namespaced_service, "kube-dns", namespace)
     except KubeNotFound:
         return ""
     ip = (service.get("spec") or {}).get("clusterIP") or ""
@@ -226,12 +226,12 @@ def parse_cluster_domain(corefile: str) -> str:
     return DEFAULT_CLUSTER_DOMAIN
 
 
-def _cluster_domain(kube: KubeClient, namespace: str, coredns: JsonObject) -> str:
+def _cluster_domain(kube: Kube, namespace: str, coredns: JsonObject) -> str:
     template = ((coredns.get("spec") or {}).get("template") or {}).get("spec") or {}
     names = [(v.get("configMap") or {}).get("name") for v in template.get("volumes") or []]
     name = next((n for n in names if n), "coredns")
     try:
-        data = kube.get(f"/api/v1/namespaces/{namespace}/configmaps/{name}").get("data") or {}
+        data = kube.call(kube.core.read_namespaced_config_map, name, namespace).get("data") or {}
     except KubeNotFound:
         return DEFAULT_CLUSTER_DOMAIN
     return parse_cluster_domain(str(data.get("Corefile", "")))

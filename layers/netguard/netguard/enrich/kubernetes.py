@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
-from typing import Any
 
-from netguard.clients.kubernetes import JsonObject, KubeClient
+from netguard.clients.kubernetes import JsonObject, Kube
 from netguard.dns.models import ClusterDns
 from netguard.dns.observe import observe_cluster_dns
 from netguard.enrich.models import NodeRecord
@@ -31,7 +30,7 @@ _NODEGROUP_LABELS = ("eks.amazonaws.com/nodegroup", "karpenter.sh/nodepool", "al
 class KubernetesEnricher:
     def __init__(
         self,
-        kube: KubeClient | Any,
+        kube: Kube,
         *,
         namespace: str = "kube-system",
         per_node_limit: int = DEFAULT_PER_NODE_LIMIT,
@@ -46,7 +45,7 @@ class KubernetesEnricher:
 
     def nodes(self) -> tuple[NodeRecord, ...]:
         """Every node, in one (paged) list."""
-        return tuple(_node_record(n) for n in self._kube.list("/api/v1/nodes"))
+        return tuple(_node_record(n) for n in self._kube.list_all(self._kube.core.list_node))
 
     def cluster_dns(self) -> ClusterDns:
         return observe_cluster_dns(self._kube, namespace=self._namespace)
@@ -60,10 +59,14 @@ class KubernetesEnricher:
             pods = [
                 p
                 for name in wanted
-                for p in self._kube.list("/api/v1/pods", field_selector=f"spec.nodeName={name}")
+                for p in self._kube.list_all(
+                    self._kube.core.list_pod_for_all_namespaces, field_selector=f"spec.nodeName={name}"
+                )
             ]
         else:
-            pods = self._kube.list("/api/v1/pods", field_selector="status.phase=Running")
+            pods = self._kube.list_all(
+                self._kube.core.list_pod_for_all_namespaces, field_selector="status.phase=Running"
+            )
         by_node: dict[str, list[str]] = {name: [] for name in wanted}
         for pod in pods:
             node = (pod.get("spec") or {}).get("nodeName") or ""

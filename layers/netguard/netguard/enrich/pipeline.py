@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from netguard.alerts.models import Alert, AlertGroup, AllowanceKind
-from netguard.clients.kubernetes import KubeUnavailable
+from netguard.clients.errors import KubeUnavailable
 from netguard.dns.models import ClusterDns
 from netguard.enrich.diagnosis import diagnose
 from netguard.enrich.ec2 import Ec2Enricher

@@ -54,7 +54,7 @@ def connect_cluster(config: ClusterConfig, now: float, *, eks: Any | None = None
     coredns = coredns_actuator(kube, dns, eks=eks_client, cluster_name=config.eks_name)
     floor = coredns.read()
     return ClusterHandle(
-        state=snapshot(config.name, now, dns, floor, nodes=kube.list("/api/v1/nodes")),
+        state=snapshot(config.name, now, dns, floor, nodes=kube.list_all(kube.core.list_node)),
         dns=dns,
         coredns=coredns,
         nodelocal=NodeLocalDnsActuator(kube),

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 from botocore.exceptions import BotoCoreError, ClientError
 
-from netguard.clients.kubernetes import KubeClient
+from netguard.clients.kubernetes import Kube
 from netguard.remediate.actuators.errors import (
     ActuatorError,
     ActuatorRetryable,
@@ -167,7 +167,7 @@ class EksAddonActuator:
         eks: Any,
         cluster_name: str,
         *,
-        kube: KubeClient | None = None,
+        kube: Kube | None = None,
         namespace: str = "kube-system",
         deployment: str = "coredns",
         addon_name: str = ADDON_NAME,
@@ -305,7 +305,8 @@ class EksAddonActuator:
     def _replicas(self, fallback: int) -> int:
         if self._kube is None:
             return fallback
-        path = f"/apis/apps/v1/namespaces/{self._namespace}/deployments/{self._deployment}/scale"
         with kube_errors(f"read the scale of Deployment {self._namespace}/{self._deployment}"):
-            scale = self._kube.get(path)
+            scale = self._kube.call(
+                self._kube.apps.read_namespaced_deployment_scale, self._deployment, self._namespace
+            )
         return int((scale.get("spec") or {}).get("replicas") or 0)

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from netguard.clients.kubernetes import FIELD_MANAGER, JsonObject, KubeClient
+from netguard.clients.kubernetes import FIELD_MANAGER, JsonObject, Kube
 from netguard.dns import ClusterDns, OwnerKind
 from netguard.remediate.actuators.addon import EksAddonActuator, find_addon
 from netguard.remediate.actuators.errors import ActuatorError, kube_errors
@@ -39,7 +39,7 @@ class CoreDnsActuator(Protocol):
 
 
 def coredns_actuator(
-    kube: KubeClient,
+    kube: Kube,
     dns: ClusterDns,
     *,
     eks: Any | None = None,
@@ -90,13 +90,13 @@ def _check_owner(original: Mapping[str, Any], owner: FloorOwner) -> None:
         )
 
 
-def _scale_path(namespace: str, deployment: str) -> str:
-    return f"/apis/apps/v1/namespaces/{namespace}/deployments/{deployment}/scale"
+def _read_scale(kube: Kube, namespace: str, deployment: str) -> JsonObject:
+    return kube.call(kube.apps.read_namespaced_deployment_scale, deployment, namespace)
 
 
-def _desired_replicas(kube: KubeClient, namespace: str, deployment: str) -> int:
+def _desired_replicas(kube: Kube, namespace: str, deployment: str) -> int:
     with kube_errors(f"read the scale of Deployment {namespace}/{deployment}"):
-        scale = kube.get(_scale_path(namespace, deployment))
+        scale = _read_scale(kube, namespace, deployment)
     return int((scale.get("spec") or {}).get("replicas") or 0)
 
 
@@ -110,7 +110,7 @@ class DeploymentScaleActuator:
 
     def __init__(
         self,
-        kube: KubeClient,
+        kube: Kube,
         *,
         namespace: str = "kube-system",
         deployment: str = "coredns",
@@ -168,7 +168,7 @@ class DeploymentScaleActuator:
 
     def _get(self) -> JsonObject:
         with kube_errors(f"read the scale of {self._what}"):
-            return self._kube.get(_scale_path(self._namespace, self._deployment))
+            return _read_scale(self._kube, self._namespace, self._deployment)
 
     def _set(self, scale: JsonObject, replicas: int, *, dry_run: bool) -> JsonObject:
         # resourceVersion makes the patch conditional: a concurrent change turns into a retryable conflict.
@@ -177,9 +177,11 @@ class DeploymentScaleActuator:
             "spec": {"replicas": replicas},
         }
         with kube_errors(f"scale {self._what} to {replicas}"):
-            return self._kube.patch(
-                _scale_path(self._namespace, self._deployment),
-                patch,
+            return self._kube.merge(
+                self._kube.apps.patch_namespaced_deployment_scale,
+                self._deployment,
+                self._namespace,
+                patch=patch,
                 field_manager=self._field_manager,
                 dry_run=dry_run,
             )
@@ -214,7 +216,7 @@ class HpaActuator:
 
     def __init__(
         self,
-        kube: KubeClient,
+        kube: Kube,
         *,
         namespace: str,
         hpa: str,
@@ -226,7 +228,6 @@ class HpaActuator:
         self._hpa = hpa
         self._deployment = deployment
         self._field_manager = field_manager
-        self._path = f"/apis/autoscaling/v2/namespaces/{namespace}/horizontalpodautoscalers/{hpa}"
         self._what = f"HorizontalPodAutoscaler {namespace}/{hpa}"
 
     def read(self) -> ReplicaFloor:
@@ -284,12 +285,21 @@ class HpaActuator:
 
     def _get(self) -> JsonObject:
         with kube_errors(f"read {self._what}"):
-            return self._kube.get(self._path)
+            return self._kube.call(
+                self._kube.autoscaling.read_namespaced_horizontal_pod_autoscaler, self._hpa, self._namespace
+            )
 
     def _patch(self, hpa: JsonObject, spec: Mapping[str, int], *, dry_run: bool) -> JsonObject:
         patch = {"metadata": {"resourceVersion": hpa["metadata"]["resourceVersion"]}, "spec": dict(spec)}
         with kube_errors(f"update {self._what}"):
-            return self._kube.patch(self._path, patch, field_manager=self._field_manager, dry_run=dry_run)
+            return self._kube.merge(
+                self._kube.autoscaling.patch_namespaced_horizontal_pod_autoscaler,
+                self._hpa,
+                self._namespace,
+                patch=patch,
+                field_manager=self._field_manager,
+                dry_run=dry_run,
+            )
 
     def _replicas(self) -> int:
         return _desired_replicas(self._kube, self._namespace, self._deployment)
@@ -352,7 +362,7 @@ class ProportionalAutoscalerActuator:
 
     def __init__(
         self,
-        kube: KubeClient,
+        kube: Kube,
         *,
         namespace: str,
         configmap: str,
@@ -368,7 +378,6 @@ class ProportionalAutoscalerActuator:
         self._deployment = deployment
         self._deployment_namespace = deployment_namespace or namespace
         self._field_manager = field_manager
-        self._path = f"/api/v1/namespaces/{namespace}/configmaps/{configmap}"
         self._what = f"cluster-proportional-autoscaler ConfigMap {namespace}/{configmap}"
 
     def read(self) -> ReplicaFloor:
@@ -445,7 +454,9 @@ class ProportionalAutoscalerActuator:
 
     def _get(self) -> JsonObject:
         with kube_errors(f"read {self._what}"):
-            return self._kube.get(self._path)
+            return self._kube.call(
+                self._kube.core.read_namespaced_config_map, self._configmap, self._namespace
+            )
 
     def _write(
         self, configmap: JsonObject, mode: str, params: Mapping[str, Any], *, dry_run: bool
@@ -455,7 +466,14 @@ class ProportionalAutoscalerActuator:
             "data": {mode: json.dumps(params)},
         }
         with kube_errors(f"update {self._what}"):
-            return self._kube.patch(self._path, patch, field_manager=self._field_manager, dry_run=dry_run)
+            return self._kube.merge(
+                self._kube.core.patch_namespaced_config_map,
+                self._configmap,
+                self._namespace,
+                patch=patch,
+                field_manager=self._field_manager,
+                dry_run=dry_run,
+            )
 
     def _replicas(self) -> int:
         return _desired_replicas(self._kube, self._deployment_namespace, self._deployment)

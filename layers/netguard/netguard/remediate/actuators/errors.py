@@ -11,7 +11,7 @@ from contextlib import contextmanager
 
 from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTTPClientError
 
-from netguard.clients.kubernetes import (
+from netguard.clients.errors import (
     KubeApiError,
     KubeConflict,
     KubeForbidden,

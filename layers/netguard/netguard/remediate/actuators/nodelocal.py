@@ -19,8 +19,8 @@ import yaml
 from netguard.clients.kubernetes import (
     FIELD_MANAGER,
     JsonObject,
+    Kube,
     KubeApiError,
-    KubeClient,
     KubeConflict,
     KubeNotFound,
 )
@@ -84,7 +84,7 @@ def render_manifest(
 
 
 def object_path(obj: Mapping[str, Any]) -> str:
-    """The API path of one manifest object."""
+    """The API path of one manifest object (what the typed methods `Kube.read/apply/delete` pick)."""
     api_version, kind = obj["apiVersion"], obj["kind"]
     prefix = "/api/v1" if api_version == "v1" else f"/apis/{api_version}"
     meta = obj["metadata"]
@@ -100,7 +100,7 @@ def object_ref(obj: Mapping[str, Any]) -> str:
 class NodeLocalDnsActuator:
     """Applies and removes NodeLocal DNSCache with netguard's own field manager."""
 
-    def __init__(self, kube: KubeClient, *, field_manager: str = FIELD_MANAGER) -> None:
+    def __init__(self, kube: Kube, *, field_manager: str = FIELD_MANAGER) -> None:
         self._kube = kube
         self._field_manager = field_manager
 
@@ -194,7 +194,7 @@ class NodeLocalDnsActuator:
         for obj in reversed(ours):
             with kube_errors(f"delete {object_ref(obj)}"):
                 try:
-                    self._kube.delete(object_path(obj), dry_run=dry_run)
+                    self._kube.delete(obj, dry_run=dry_run)
                 except KubeNotFound:
                     continue
         after = {"objects": [] if not dry_run else before["objects"], "kept": sorted(kept)}
@@ -216,16 +216,14 @@ class NodeLocalDnsActuator:
     def _get(self, obj: Mapping[str, Any]) -> JsonObject | None:
         with kube_errors(f"read {object_ref(obj)}"):
             try:
-                return self._kube.get(object_path(obj))
+                return self._kube.read(obj)
             except KubeNotFound:
                 return None
 
     def _apply(self, obj: Mapping[str, Any], *, dry_run: bool) -> JsonObject:
         ref = object_ref(obj)
         try:
-            return self._kube.apply(
-                object_path(obj), dict(obj), field_manager=self._field_manager, force=False, dry_run=dry_run
-            )
+            return self._kube.apply(obj, field_manager=self._field_manager, force=False, dry_run=dry_run)
         except KubeConflict as exc:
             # Server-side apply conflicts mean another manager owns a field netguard sets: retrying
             # will not change that, and netguard does not take fields by force.
@@ -236,6 +234,6 @@ class NodeLocalDnsActuator:
     def _undo(self, objects: Sequence[Mapping[str, Any]]) -> None:
         for obj in reversed(objects):
             try:
-                self._kube.delete(object_path(obj))
+                self._kube.delete(obj)
             except KubeApiError as exc:
                 logger.warning("could not remove %s after a failed enable: %s", object_ref(obj), exc)

@@ -1,0 +1,95 @@
+"""The layer as built for Lambda (same script, local interpreter) runs every handler on its own.
+
+The layer is installed with `layers/netguard/build_layer.py --local`; each handler is then imported
+in a fresh interpreter whose path holds only the function folder, the built layer, boto3 as the
+Lambda runtime ships it, and the standard library.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import boto3
+import botocore
+import jmespath
+import pytest
+import s3transfer
+
+from netguard_cli.localstack.pki import ensure_pki
+
+ROOT = Path(__file__).resolve().parents[2]
+FUNCTIONS = ("enrich", "remediate", "notify_slack", "notify_pagerduty")
+
+
+@pytest.fixture(scope="module")
+def layer(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    target = tmp_path_factory.mktemp("layer") / "python"
+    subprocess.run(
+        [sys.executable, str(ROOT / "layers/netguard/build_layer.py"), "--local", str(target)],
+        check=True,
+        timeout=600,
+    )
+    return target
+
+
+@pytest.fixture(scope="module")
+def runtime(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """boto3 and what it needs, as the Lambda runtime provides them (after the layer on the path)."""
+    folder = tmp_path_factory.mktemp("runtime")
+    for module in (boto3, botocore, s3transfer, jmespath):
+        source = Path(module.__file__ or "").parent
+        (folder / source.name).symlink_to(source)
+    return folder
+
+
+def test_the_layer_leaves_out_what_lambda_never_imports(layer: Path) -> None:
+    """No asyncio client, no aiohttp, no CLI or local stack, no bytecode caches."""
+    assert (layer / "kubernetes/client").is_dir()
+    assert (layer / "netguard/clients/kubernetes.py").is_file()
+    for absent in ("kubernetes/aio", "aiohttp", "netguard_cli", "netguard/localstack", "boto3"):
+        assert not (layer / absent).exists(), absent
+    assert not list(layer.rglob("__pycache__"))
+    assert not [p for p in layer.rglob("*") if p.name == "localstack"]
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_each_handler_runs_from_the_layer_alone(
+    function: str, layer: Path, runtime: Path, tmp_path: Path
+) -> None:
+    """The handler imports and answers from the built tree; Kubernetes works there for the two
+    that use it, and the notifiers never load the Kubernetes client."""
+    ca = base64.b64encode(ensure_pki(tmp_path / "pki").ca_cert.read_bytes()).decode()
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-I",
+            "-S",
+            str(ROOT / "tests/support/layer_probe.py"),
+            str(layer),
+            str(ROOT / "functions" / function),
+            str(runtime),
+            ca,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "AWS_DEFAULT_REGION": "us-east-1"},
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    probe = str(ROOT / "tests/support/layer_probe.py")
+    allowed = (str(layer), str(ROOT / "functions" / function), str(runtime), sys.base_prefix, probe)
+    strays = [f for f in report["files"] if not f.startswith(allowed)]
+    assert strays == []
+    assert "netguard_cli" not in report["modules"]
+    if function.startswith("notify_"):
+        assert report["handler"] == "ConfigError"  # no webhook or secret configured: a clear refusal
+        assert "kubernetes" not in report["modules"]
+    else:
+        assert isinstance(report["handler"], dict)  # an empty batch is handled
+        assert report["kube"] == "KubeUnavailable {'GET nodes': 1}"
