@@ -85,7 +85,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     reports = []
     for message in sns_messages_from_event(event):
         logger.append_keys(message_id=message.message_id)
-        report = processor().process(message)
+        remaining = context.get_remaining_time_in_millis() / 1000
+        report = processor().process(message, remaining_seconds=remaining)
         _record(report)
         reports.append(report)
     return {

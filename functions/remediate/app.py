@@ -2,8 +2,8 @@
 
 Wiring only: settings and the service are built once per container (`netguard.remediate.runtime`);
 every decision is made, applied, audited and published by `RemediationService`. SNS: a
-`RetryableError` is raised so Lambda retries. SQS: failed records are returned in
-`batchItemFailures` (the event source mapping needs `ReportBatchItemFailures`).
+`RetryableError` is raised so Lambda retries. SQS: Powertools' `BatchProcessor` returns failed
+records in `batchItemFailures` (the event source mapping needs `ReportBatchItemFailures`).
 """
 
 from __future__ import annotations
@@ -12,6 +12,10 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes import SNSEvent
+from aws_lambda_powertools.utilities.data_classes.sns_event import SNSEventRecord
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from netguard.config.remediate import Settings
@@ -71,9 +75,9 @@ def _record(handled: Handled | None) -> None:
     )
 
 
-def _sns(record: dict[str, Any]) -> None:
+def _sns(record: SNSEventRecord) -> None:
     try:
-        event = event_from_json(record["Sns"]["Message"])
+        event = event_from_json(record.sns.message)
     except SchemaError as exc:
         # Raised, not swallowed: after Lambda's retries the failure destination keeps the message.
         logger.error("not an enriched event; rejected", extra={"error": str(exc)})
@@ -83,37 +87,52 @@ def _sns(record: dict[str, Any]) -> None:
     _record(service().on_event(event))
 
 
-def _sqs(record: dict[str, Any]) -> None:
-    message = FollowUp.from_json(record["body"])
-    logger.append_keys(cluster=message.cluster, group_id=message.group_id, action="follow_up")
-    _record(service().on_follow_up(message))
+def _sqs(record: SQSRecord) -> None:
+    """One follow-up; any exception marks only this record failed (Powertools' BatchProcessor)."""
+    try:
+        message = FollowUp.from_json(record.body)
+        logger.append_keys(cluster=message.cluster, group_id=message.group_id, action="follow_up")
+        _record(service().on_follow_up(message))
+    except PermanentError as exc:
+        # Reported as failed so SQS redelivers it and, after maxReceiveCount, its DLQ keeps it.
+        logger.error("follow-up rejected", extra={"error": str(exc), "message_id": record.message_id})
+        metrics.add_metric(name="MessagesRejected", unit=MetricUnit.Count, value=1)
+        raise
+    except Exception as exc:  # retryable or unexpected: SQS redelivers this record only
+        level = logger.warning if isinstance(exc, RetryableError) else logger.exception
+        level("follow-up will be retried", extra={"error": str(exc)})
+        metrics.add_metric(name="FollowUpsRetried", unit=MetricUnit.Count, value=1)
+        raise
+
+
+# A batch whose every record failed is still answered with its batchItemFailures (not raised), so
+# SQS redelivers each record on its own and a bad one reaches the DLQ after maxReceiveCount.
+_followups = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+
+def _source(record: Any) -> str:
+    if not isinstance(record, dict):
+        return ""
+    return str(record.get("EventSource") or record.get("eventSource") or "")
 
 
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    failures: list[dict[str, str]] = []
-    for record in event.get("Records") or []:
-        source = record.get("EventSource") or record.get("eventSource") or ""
-        if source == "aws:sns":
+    records = event.get("Records") or []
+    sources = {_source(record) for record in records}
+    if sources - {"aws:sns", "aws:sqs"} or len(sources) > 1:
+        logger.error("record from an unexpected source; rejected", extra={"sources": sorted(sources)})
+        metrics.add_metric(name="MessagesRejected", unit=MetricUnit.Count, value=1)
+        unexpected = sorted(sources - {"aws:sns", "aws:sqs"}) or sorted(sources)
+        raise PermanentError(f"remediate cannot handle records from {', '.join(map(repr, unexpected))}")
+    if sources == {"aws:sns"}:
+        for record in SNSEvent(event).records:
             _sns(record)  # errors propagate: Lambda retries the whole (single-record) SNS event
-            continue
-        if source != "aws:sqs":
-            logger.error("record from an unexpected source; rejected", extra={"source": source})
-            metrics.add_metric(name="MessagesRejected", unit=MetricUnit.Count, value=1)
-            raise PermanentError(f"remediate cannot handle records from {source or 'an unknown source'!r}")
-        try:
-            _sqs(record)
-        except PermanentError as exc:
-            # Reported as failed so SQS redelivers it and, after maxReceiveCount, its DLQ keeps it.
-            logger.error(
-                "follow-up rejected", extra={"error": str(exc), "message_id": record.get("messageId")}
-            )
-            metrics.add_metric(name="MessagesRejected", unit=MetricUnit.Count, value=1)
-            failures.append({"itemIdentifier": record["messageId"]})
-        except Exception as exc:  # noqa: BLE001 - retryable or unexpected: SQS redelivers this record only
-            level = logger.warning if isinstance(exc, RetryableError) else logger.exception
-            level("follow-up will be retried", extra={"error": str(exc)})
-            metrics.add_metric(name="FollowUpsRetried", unit=MetricUnit.Count, value=1)
-            failures.append({"itemIdentifier": record["messageId"]})
-    return {"batchItemFailures": failures}
+        return {"batchItemFailures": []}
+    if not records:
+        return {"batchItemFailures": []}
+    response = process_partial_response(
+        event=event, record_handler=_sqs, processor=_followups, context=context
+    )
+    return {"batchItemFailures": list(response.get("batchItemFailures", []))}

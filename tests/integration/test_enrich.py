@@ -20,6 +20,7 @@ from netguard.dns import observe_cluster_dns
 from netguard.enrich.process import IDEMPOTENCY_PK
 from netguard.enrich.publish import SNS_MAX_BYTES
 from netguard.enriched import EnrichedEvent, EventType, event_from_json
+from netguard.state.idempotency import stored_key
 from netguard_cli.commands.invoke import invoke
 from netguard_cli.localstack.processes import free_port
 from tests.support.logs import powertools_lines
@@ -259,9 +260,12 @@ def test_duplicate_delivery_publishes_once(stack: Stack, capsys: pytest.CaptureF
     assert len(stack.drain()) == 1
     item = boto3.client("dynamodb").get_item(
         TableName=stack.table,
-        Key={"pk": {"S": IDEMPOTENCY_PK}, "sk": {"S": event["Records"][0]["Sns"]["MessageId"]}},
+        Key={
+            "pk": {"S": IDEMPOTENCY_PK},
+            "sk": {"S": stored_key(IDEMPOTENCY_PK, event["Records"][0]["Sns"]["MessageId"])},
+        },
     )
-    assert "Item" in item
+    assert json.loads(item["Item"]["data"]["S"])["status"] == "COMPLETED"
     assert int(item["Item"]["expires_at"]["N"]) > 0
 
 

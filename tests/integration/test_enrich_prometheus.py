@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
+from netguard.clients.prometheus import PrometheusClient
 from netguard.enrich.ec2 import Ec2Enricher
 from netguard.enrich.kubernetes import KubernetesEnricher
 from netguard.enrich.pipeline import Pipeline
-from netguard.enrich.prometheus import DEFAULT_QUERY, PrometheusClient, PrometheusEnricher
+from netguard.enrich.prometheus import DEFAULT_QUERY, PrometheusEnricher
 from netguard_cli.localstack.exporter import EthtoolExporter, SimulatedNode
 from netguard_cli.localstack.processes import wait_until
 from netguard_cli.localstack.prometheus import RunningPrometheus, render_config, start_prometheus

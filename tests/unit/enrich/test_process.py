@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,7 +14,7 @@ from netguard.enrich.errors import EnrichError, MessageInFlight, PublishError
 from netguard.enrich.models import EnrichmentResult
 from netguard.enrich.process import IDEMPOTENCY_PK, MessageProcessor
 from netguard.enriched.models import EnrichedAlert, EnrichedEvent, EventType
-from netguard.state.errors import StateUnavailable
+from netguard.state.errors import PayloadMismatch, StateUnavailable
 from netguard.state.models import Item
 from netguard.state.store import MemoryStore
 from tests.support.alertbuild import alert, group
@@ -59,6 +60,9 @@ class BrokenStore(MemoryStore):
     def get(self, *, pk: str, sk: str) -> Item | None:
         raise StateUnavailable("throttled")
 
+    def create(self, *, pk: str, sk: str, data: Any, ttl_seconds: int) -> Item:
+        raise StateUnavailable("throttled")
+
     def put(self, *, pk: str, sk: str, data: Any, ttl_seconds: int) -> Item:
         raise StateUnavailable("throttled")
 
@@ -102,7 +106,8 @@ class TestIdempotency:
         assert (second.published, second.duplicate) == (0, True)
         assert len(publisher.published) == 1
         assert pipeline.groups == 1, "a duplicate is not even enriched again"
-        assert store.get(pk=IDEMPOTENCY_PK, sk="msg-1") is not None
+        (record,) = store.query(pk=IDEMPOTENCY_PK)
+        assert record.data["status"] == "COMPLETED"
 
     def test_partial_failure_then_retry_publishes_only_the_rest(self) -> None:
         """Part 2 of 3 fails; the retry publishes parts 2 and 3 only; a third delivery nothing."""
@@ -157,6 +162,29 @@ class TestIdempotency:
             proc.process(MESSAGE)
         assert proc.process(MESSAGE).published == 1
 
+    def test_failure_with_an_undeletable_claim_is_retried_not_repeated(self) -> None:
+        """Publishing failed and the table refused to release the claim: raised (Lambda retries once
+        the in-progress window passes), not published again in the same invocation."""
+
+        class NoDelete(MemoryStore):
+            def delete(self, *, pk: str, sk: str, expected_version: int | None = None) -> None:
+                raise StateUnavailable("throttled")
+
+        publisher = FakePublisher(fail_on={1})
+        proc = processor([group(alert({"instance": "10.0.0.1:1"}))], publisher, NoDelete())
+        with pytest.raises(StateUnavailable):
+            proc.process(MESSAGE)
+        assert publisher.attempts == 1
+
+    def test_same_message_id_with_another_body_is_rejected(self) -> None:
+        """Powertools payload validation: a reused message id with a different body is not a duplicate."""
+        store, publisher = MemoryStore(), FakePublisher()
+        proc = processor([group(alert({"instance": "10.0.0.1:1"}))], publisher, store)
+        proc.process(MESSAGE)
+        with pytest.raises(PayloadMismatch):
+            proc.process(SnsMessage(message='{"other": 1}', message_id="msg-1"))
+        assert len(publisher.published) == 1
+
     def test_no_message_id_no_idempotency(self) -> None:
         store, publisher = MemoryStore(), FakePublisher()
         proc = processor([group(alert({}))], publisher, store)
@@ -206,3 +234,21 @@ class TestUnparseable:
         assert event.event_type is EventType.UNPARSEABLE
         assert event.unparseable is not None
         assert "even with shortened annotations" in event.unparseable.reason
+
+
+def test_in_progress_window_follows_the_invocation() -> None:
+    """While publishing, the message's record is in progress for the invocation's remaining time
+    + 30 s (from the Lambda context), so a crashed invocation's retry is not locked out longer."""
+    store = MemoryStore()
+    seen: list[float] = []
+
+    class Peeking(FakePublisher):
+        def publish(self, event: EnrichedEvent) -> str:
+            (record,) = store.query(pk=IDEMPOTENCY_PK)
+            seen.append(record.data["in_progress_expiry_ms"] / 1000 - time.time())
+            return super().publish(event)
+
+    proc = processor([group(alert({"instance": "10.0.0.1:1"}))], Peeking(), store)
+    proc.process(MESSAGE, remaining_seconds=12.0)
+    assert len(seen) == 1
+    assert 40.0 < seen[0] <= 42.0

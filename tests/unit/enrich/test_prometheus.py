@@ -1,4 +1,4 @@
-"""PrometheusClient / PrometheusEnricher against a local HTTP server: plain and SigV4-signed queries."""
+"""The shared PrometheusClient and the PrometheusEnricher against a local HTTP server (plain and SigV4)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ from urllib.parse import parse_qs
 import pytest
 from botocore.credentials import Credentials
 
-from netguard.enrich.errors import PrometheusError
+from netguard.clients.errors import PrometheusError, PrometheusRejected, PrometheusUnavailable
+from netguard.clients.prometheus import PrometheusClient
 from netguard.enrich.models import AlertTarget
-from netguard.enrich.prometheus import PrometheusClient, PrometheusEnricher, rate_for, render
+from netguard.enrich.prometheus import PrometheusEnricher, rate_for, render
 from netguard_cli.localstack.processes import free_port
 
 
@@ -108,8 +109,26 @@ class TestClient:
             PrometheusClient(server.url).query("up")
 
     def test_unreachable(self) -> None:
-        with pytest.raises(PrometheusError, match="query failed"):
+        with pytest.raises(PrometheusUnavailable, match="query failed"):
             PrometheusClient(f"http://127.0.0.1:{free_port()}").query("up")
+
+    @pytest.mark.parametrize(
+        ("status", "kind"),
+        [(503, PrometheusUnavailable), (429, PrometheusUnavailable), (400, PrometheusRejected)],
+    )
+    def test_kind_of_http_failure(self, server: Server, status: int, kind: type[PrometheusError]) -> None:
+        """Throttling and 5xx are retryable; a refused query is not (the type says which)."""
+        server.status, server.payload = status, {"status": "error", "error": "x"}
+        with pytest.raises(kind):
+            PrometheusClient(server.url).query("up")
+
+    def test_failure_is_recorded_as_a_prometheus_enrichment_error(self, server: Server) -> None:
+        """The pipeline records a client failure under source "prometheus" with the client's message."""
+        server.status = 503
+        with pytest.raises(PrometheusError) as caught:
+            PrometheusClient(server.url).query("up")
+        assert caught.value.source == "prometheus"
+        assert caught.value.detail.startswith("query answered HTTP 503")
 
 
 class TestEnricher:

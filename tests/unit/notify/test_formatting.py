@@ -10,8 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from netguard.alerts.models import AllowanceKind
+from netguard.config.notify import DEFAULT_SEVERITY_MAP
 from netguard.notify import digest_event, digest_from_dict, digest_to_dict, merge
-from netguard.notify.models import DEFAULT_SEVERITY_MAP, Links
+from netguard.notify.models import Links
 from netguard.notify.pagerduty import (
     change_event,
     dedup_key,

@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 import pytest
 
+from netguard.config.notify import DedupMode
 from netguard.notify import DeliveryPermanent, DeliveryRetryable, Outcome, PagerDutyNotifier
-from netguard.notify.models import DedupMode
 from netguard.state import MemoryStore
 from tests.support import builders
 from tests.support.receivers import PagerDutyReceiver, Reply
@@ -94,7 +94,7 @@ class TestGroupMode:
         expected: str,
     ) -> None:
         """Known labels map explicitly; anything unknown becomes the configured default."""
-        from netguard.notify.models import DEFAULT_SEVERITY_MAP
+        from netguard.config.notify import DEFAULT_SEVERITY_MAP
 
         notifier = pagerduty(severity_map={**DEFAULT_SEVERITY_MAP, **mapping}, default_severity="info")
         notifier.notify(builders.alert_group(severity=label))

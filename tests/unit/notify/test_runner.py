@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
+
 from netguard.enriched import EnrichedEvent, event_from_json
 from netguard.errors import NetguardError
 from netguard.notify import Budget, Delivery, DeliveryPermanent, DeliveryRetryable, EventLedger, Outcome
 from netguard.notify.models import Receiver
 from netguard.notify.runner import RecordStatus, process_record
-from netguard.state import MemoryStore
+from netguard.state import MemoryStore, OnceOutcome
 from tests.support import builders
 
 
@@ -60,11 +62,19 @@ class TestProcessRecord:
         assert notifier.calls == 1
 
     def test_in_progress_claim_expires(self) -> None:
-        """A claim left by a crashed invocation expires after the time it had, so Lambda's retry proceeds."""
-        now = [1000.0]
-        store = MemoryStore(clock=lambda: now[0])
-        ledger = EventLedger(store, "f")
-        assert ledger.begin("e1", in_progress_seconds=40)
-        assert not ledger.begin("e1", in_progress_seconds=40)
-        now[0] += 41
-        assert ledger.begin("e1", in_progress_seconds=40)
+        """A claim left by a crashed invocation blocks duplicates only for the time it had, then
+        Lambda's retry proceeds (Powertools' in-progress expiry)."""
+
+        class Crash(BaseException):
+            """What a killed invocation looks like to the ledger: no chance to release its claim."""
+
+        def crash() -> None:
+            raise Crash
+
+        ran: list[str] = []
+        for window, after in ((40.0, OnceOutcome.IN_FLIGHT), (-1.0, OnceOutcome.RAN)):
+            ledger = EventLedger(MemoryStore(), "f")
+            with pytest.raises(Crash):
+                ledger.once("e1", crash, in_progress_seconds=window)
+            assert ledger.once("e1", lambda: ran.append("e1"), in_progress_seconds=40) is after
+        assert ran == ["e1"]

@@ -6,29 +6,51 @@ import json
 
 import boto3
 import pytest
+from botocore.config import Config
 
-from netguard.config.notify import PagerDutySettings, SlackMode, SlackSettings
+from netguard.config.notify import DedupMode, PagerDutySettings, SlackMode, SlackSettings
 from netguard.errors import ConfigError
-from netguard.notify import SecretCache, SecretInvalid
-from netguard.notify.models import DedupMode
+from netguard.notify import SecretCache, SecretInvalid, SecretUnavailable
 from netguard.notify.secrets import Secret
+from netguard_cli.localstack.processes import free_port
 from tests.support.aws import MotoServer
 
 
 class TestSecretCache:
     def test_reads_json_or_plain_and_caches(self, aws_env: MotoServer) -> None:
-        """A JSON secret yields its key, a plain one itself; reads within the TTL hit the cache."""
+        """A JSON secret yields its key, a plain one itself; reads within max_age hit the cache."""
         client = boto3.client("secretsmanager")
         json_arn = client.create_secret(Name="slack", SecretString=json.dumps({"token": "xoxb-1"}))["ARN"]
         plain_arn = client.create_secret(Name="pd", SecretString="routingkey123")["ARN"]
-        now = [0.0]
-        cache = SecretCache(client, ttl_seconds=300, clock=lambda: now[0])
+        cache = SecretCache(client, ttl_seconds=300)
         assert cache.get(json_arn, "token").reveal() == "xoxb-1"
         assert cache.get(plain_arn, "routing_key").reveal() == "routingkey123"
         client.put_secret_value(SecretId=json_arn, SecretString=json.dumps({"token": "xoxb-2"}))
         assert cache.get(json_arn, "token").reveal() == "xoxb-1"
-        now[0] = 301
+        cache.clear()  # what expiry does after max_age (Powertools' own clock)
         assert cache.get(json_arn, "token").reveal() == "xoxb-2"
+
+    def test_zero_max_age_reads_every_time(self, aws_env: MotoServer) -> None:
+        """SECRET_CACHE_SECONDS=0: every read goes to Secrets Manager, so a rotation applies at once."""
+        client = boto3.client("secretsmanager")
+        arn = client.create_secret(Name="slack0", SecretString="xoxb-1")["ARN"]
+        cache = SecretCache(client, ttl_seconds=0)
+        assert cache.get(arn, "token").reveal() == "xoxb-1"
+        client.put_secret_value(SecretId=arn, SecretString="xoxb-2")
+        assert cache.get(arn, "token").reveal() == "xoxb-2"
+
+    def test_unreachable_service_is_retryable_and_names_no_value(self) -> None:
+        """A Secrets Manager that cannot be reached is SecretUnavailable (retry), naming the ARN only."""
+        client = boto3.client(
+            "secretsmanager",
+            region_name="us-east-1",
+            endpoint_url=f"http://127.0.0.1:{free_port()}",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            config=Config(retries={"max_attempts": 1}, connect_timeout=1),
+        )
+        with pytest.raises(SecretUnavailable, match="cannot read secret arn:x: EndpointConnectionError"):
+            SecretCache(client).get("arn:x", "token")
 
     def test_missing_secret_or_key_is_permanent(self, aws_env: MotoServer) -> None:
         """A secret that does not exist, or lacks the key, is a permanent error naming no value."""

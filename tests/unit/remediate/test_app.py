@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from netguard.enriched import SchemaError, event_to_json
-from netguard.errors import RetryableError
+from netguard.errors import PermanentError, RetryableError
 from netguard.remediate.service import FollowUp
 from netguard_cli.commands.invoke import LambdaContext, load_handler_module
 from tests.unit.remediate.fakes import event, linklocal_alert
@@ -75,3 +75,21 @@ def test_sqs_follow_up_and_failures(app: ModuleType) -> None:
     }
     retried = invoke(app, FakeService(RetryableError("lock busy")), [sqs(message.to_json(), "m7")])
     assert retried == {"batchItemFailures": [{"itemIdentifier": "m7"}]}
+
+
+def test_sqs_partial_batch_reports_only_the_failed_record(app: ModuleType) -> None:
+    """Powertools' BatchProcessor: good follow-ups are handled, only the bad one goes back to SQS."""
+    good, other = FollowUp("prod", "f1", 1.0, "g"), FollowUp("prod", "f2", 1.0, "g")
+    service = FakeService()
+    records = [sqs(good.to_json(), "m1"), sqs("{not json", "m2"), sqs(other.to_json(), "m3")]
+    assert invoke(app, service, records) == {"batchItemFailures": [{"itemIdentifier": "m2"}]}
+    assert service.follow_ups == [good, other]
+
+
+def test_record_from_an_unknown_source_is_rejected(app: ModuleType) -> None:
+    """Neither SNS nor SQS: raised (the failure destination keeps it), nothing reaches the service."""
+    service = FakeService()
+    with pytest.raises(PermanentError, match="aws:kinesis"):
+        invoke(app, service, [{"eventSource": "aws:kinesis", "messageId": "k1"}])
+    assert service.events == []
+    assert service.follow_ups == []

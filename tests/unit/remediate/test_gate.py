@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from netguard.config.durations import parse_duration
 from netguard.remediate.gate import (
     memory_from_alerts,
     merge_memory,
     node_of,
     observe,
-    parse_duration,
     rule_for_seconds,
 )
 from netguard.remediate.metrics import drop_rates

@@ -7,20 +7,21 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs
 
 import pytest
 
-from netguard.remediate.metrics import DROPS_QUERY, drop_rates, http_query
+from netguard.clients.prometheus import PrometheusClient
+from netguard.remediate.metrics import DROPS_QUERY, drop_rates
 
 
 class _Handler(BaseHTTPRequestHandler):
     answer: ClassVar[tuple[int, dict[str, Any]]] = (200, {})
     queries: ClassVar[list[str]] = []
 
-    def do_GET(self) -> None:
-        url = urlparse(self.path)
-        type(self).queries.append(parse_qs(url.query)["query"][0])
+    def do_POST(self) -> None:
+        form = parse_qs(self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode())
+        type(self).queries.append(form["query"][0])
         status, body = type(self).answer
         data = json.dumps(body).encode()
         self.send_response(status)
@@ -58,7 +59,7 @@ def test_rates_per_node(prometheus: str) -> None:
             },
         },
     )
-    fresh = drop_rates(http_query(prometheus))
+    fresh = drop_rates(PrometheusClient(prometheus).query)
     assert fresh({"a": "10.0.0.1:9100", "b": "10.0.0.2:9100", "c": "10.0.0.3:9100"}) == {
         "a": 12.5,
         "b": 0.0,
@@ -78,4 +79,4 @@ def test_rates_per_node(prometheus: str) -> None:
 def test_failures_are_no_data(prometheus: str, answer: tuple[int, Any]) -> None:
     """An endpoint that fails gives "no data" for every node, never a rate of 0."""
     _Handler.answer = answer
-    assert drop_rates(http_query(prometheus))({"a": "10.0.0.1:9100"}) == {"a": None}
+    assert drop_rates(PrometheusClient(prometheus).query)({"a": "10.0.0.1:9100"}) == {"a": None}

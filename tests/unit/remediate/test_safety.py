@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from netguard.config.remediate import Mode
 from netguard.enriched import ActionKind, Outcome, RemediationReport
 from netguard.remediate.errors import LockBusy
 from netguard.remediate.models import (
@@ -17,7 +18,6 @@ from netguard.remediate.models import (
     EnableNodeLocal,
     Escalate,
     History,
-    Mode,
     NoAction,
     NodeMemory,
     ScaleCoreDns,
@@ -43,7 +43,7 @@ class FakeSsm:
         self.error = error
         self.puts: list[dict[str, Any]] = []
 
-    def get_parameter(self, Name: str) -> dict[str, Any]:  # noqa: N803 - boto3's spelling
+    def get_parameter(self, Name: str, **_: Any) -> dict[str, Any]:  # noqa: N803 - boto3's spelling
         if self.error:
             raise ClientError({"Error": {"Code": self.error, "Message": "x"}}, "GetParameter")
         if self.value is None:

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
+from netguard.config.remediate import Mode
 from netguard.enriched import ActionKind, EventType, Outcome
 from netguard.errors import RetryableError
 from netguard.remediate import operator
 from netguard.remediate.actuators import ActuatorRetryable
-from netguard.remediate.models import Mode
 from netguard.remediate.service import FollowUp, RemediationService
 from netguard.state import MemoryStore
 from tests.unit.remediate.fakes import (

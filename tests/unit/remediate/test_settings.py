@@ -7,10 +7,9 @@ from typing import Any
 import pytest
 
 from netguard.clients.eks import ClusterAccess
-from netguard.config.remediate import Settings
+from netguard.config.errors import UnknownCluster
+from netguard.config.remediate import Mode, Settings
 from netguard.errors import ConfigError
-from netguard.remediate.errors import UnknownCluster
-from netguard.remediate.models import Mode
 
 BASE = {
     "ENRICHED_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:enriched",

@@ -1,12 +1,14 @@
-"""Kubernetes API failures as netguard errors, so callers never handle the official client's.
+"""Errors of the shared clients: the kind of failure is the type, so callers never handle the
+official Kubernetes client's or urllib3's.
 
-`netguard.clients.kubernetes` raises these (mapped from `ApiException` and urllib3 errors); this
-module imports nothing from `kubernetes`, so policies and the notifiers can name them cheaply.
+`netguard.clients.kubernetes` raises the Kube* errors (mapped from `ApiException` and urllib3 errors);
+`netguard.clients.prometheus` the Prometheus* ones. This module imports nothing from `kubernetes`, so
+policies and the notifiers can name them cheaply.
 """
 
 from __future__ import annotations
 
-from netguard.errors import NetguardError, RetryableError
+from netguard.errors import NetguardError, PermanentError, RetryableError
 
 
 class KubeApiError(NetguardError):
@@ -76,3 +78,29 @@ def kube_error_for(
     else:
         error_type = KubeApiError
     return error_type(status, reason or str(status), message, verb=verb, path=path, retry_after=retry_after)
+
+
+class PrometheusError(NetguardError):
+    """A Prometheus / AMP instant query failed; `source` and `detail` are what enrichment records."""
+
+    source = "prometheus"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.detail = message
+
+
+class PrometheusUnavailable(PrometheusError, RetryableError):
+    """The endpoint could not be reached, timed out, or answered 429/5xx: a later query may succeed."""
+
+
+class PrometheusRejected(PrometheusError, PermanentError):
+    """The endpoint refused the query (4xx, or `status: error` such as a PromQL parse error)."""
+
+
+class PrometheusBadAnswer(PrometheusError, PermanentError):
+    """The answer was not an instant vector in Prometheus's JSON shape."""
+
+
+class PrometheusNoCredentials(PrometheusError, PermanentError):
+    """A SigV4-signed (AMP) query was asked for but there are no AWS credentials to sign with."""

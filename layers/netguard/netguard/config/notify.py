@@ -13,7 +13,34 @@ from enum import StrEnum
 
 from netguard.config.env import EnvReader
 from netguard.errors import ConfigError
-from netguard.notify.models import DEFAULT_SEVERITY_MAP, PAGERDUTY_SEVERITIES, DedupMode
+
+
+class DedupMode(StrEnum):
+    """How PagerDuty incidents are keyed: one per alert group, or one per alert fingerprint."""
+
+    GROUP = "group"
+    ALERT = "alert"
+
+
+PAGERDUTY_SEVERITIES = ("critical", "error", "warning", "info")
+DEFAULT_SEVERITY_MAP: Mapping[str, str] = {
+    "critical": "critical",
+    "page": "critical",
+    "emergency": "critical",
+    "fatal": "critical",
+    "error": "error",
+    "high": "error",
+    "major": "error",
+    "warning": "warning",
+    "warn": "warning",
+    "medium": "warning",
+    "minor": "warning",
+    "info": "info",
+    "low": "info",
+    "none": "info",
+    "informational": "info",
+}
+"""Alert `severity` label (lower-cased) to PagerDuty severity; `PAGERDUTY_SEVERITY_MAP` extends it."""
 
 
 class SlackMode(StrEnum):

@@ -8,20 +8,42 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from types import MappingProxyType
 
 from netguard.config.clusters import ClusterConfig, read_clusters, read_prometheus, read_region
+from netguard.config.durations import parse_duration
 from netguard.config.env import EnvReader
+from netguard.config.errors import UnknownCluster
 from netguard.errors import ConfigError
-from netguard.remediate.errors import UnknownCluster
-from netguard.remediate.gate import parse_duration
-from netguard.remediate.models import Mode, PolicySettings
 
 SQS_MAX_DELAY_SECONDS = 900
 SHIPPED_PERSISTING_RULES: Mapping[str, float] = MappingProxyType(
     {"LinklocalAllowanceExceededPersisting": 300.0}
 )
 """amp/rules.yaml's persisting rule and its `for: 5m`; PERSISTING_RULES adds to or overrides it."""
+
+
+class Mode(StrEnum):
+    """Per-action remediation mode (COREDNS_MODE, NODELOCAL_MODE)."""
+
+    ENFORCE = "enforce"
+    DRY_RUN = "dry-run"
+    OFF = "off"
+
+
+@dataclass(frozen=True)
+class PolicySettings:
+    """What the policy needs from configuration (built by `Settings.policy`)."""
+
+    max_replicas: int = 10
+    step: int = 2
+    verify_seconds: int = 300
+    quiet_seconds_before_revert: int = 3600
+    revert_coredns: bool = False
+    revert_nodelocal: bool = False
+    max_verifications: int = 6
+    """Follow-up checks without a resolution before the policy hands over to people."""
 
 
 @dataclass(frozen=True)
@@ -50,8 +72,9 @@ class Settings:
     max_verifications: int = 6
     prometheus_url: str | None = None
     """PROMETHEUS_URL: optional query endpoint (AMP workspace URL or a local Prometheus) for fresh checks."""
-    prometheus_sigv4_region: str = "us-east-1"
-    """PROMETHEUS_SIGV4_REGION: region to sign AMP queries for; derived from an AMP URL when unset."""
+    prometheus_sigv4_region: str | None = None
+    """PROMETHEUS_SIGV4_REGION: region to sign AMP queries for; derived from an AMP URL when unset
+    (None: a plain Prometheus, queried unsigned)."""
     persisting_rules: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
     """PERSISTING_RULES: alert name -> its rule's `for:` when the rule carries no `for` annotation."""
     lock_wait_seconds: float = 20.0
@@ -104,7 +127,7 @@ class Settings:
             revert_nodelocal=env.bool("REVERT_NODELOCAL", False),
             max_verifications=env.int("MAX_VERIFICATIONS", 6, minimum=1, maximum=100),
             prometheus_url=prometheus_url,
-            prometheus_sigv4_region=sigv4_region or region,
+            prometheus_sigv4_region=sigv4_region,
             persisting_rules=MappingProxyType(_persisting_rules(env)),
             lock_wait_seconds=env.float("LOCK_WAIT_SECONDS", 20.0, minimum=0.0),
         )

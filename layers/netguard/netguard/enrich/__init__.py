@@ -2,14 +2,16 @@
 and is published as an enriched event. Called by `functions/enrich`.
 """
 
+from netguard.clients.errors import PrometheusError
+from netguard.clients.prometheus import PrometheusClient
 from netguard.enrich.diagnosis import diagnose
 from netguard.enrich.ec2 import MAX_FILTER_VALUES, Ec2Enricher
-from netguard.enrich.errors import EnrichError, EventTooLarge, PrometheusError, PublishError
+from netguard.enrich.errors import EnrichError, EventTooLarge, PublishError
 from netguard.enrich.kubernetes import KubernetesEnricher, bypasses_cluster_dns
 from netguard.enrich.models import AlertTarget, Ec2Lookup, EnrichmentResult, KubernetesView, NodeRecord
 from netguard.enrich.pipeline import Pipeline
 from netguard.enrich.process import IDEMPOTENCY_PK, MessageProcessor, MessageReport
-from netguard.enrich.prometheus import PrometheusClient, PrometheusEnricher
+from netguard.enrich.prometheus import PrometheusEnricher
 from netguard.enrich.publish import SNS_MAX_BYTES, RawArchive, SnsPublisher, build_events, message_size
 from netguard.enrich.resolve import resolve_target
 

@@ -16,13 +16,6 @@ class EnrichError(NetguardError):
         self.detail = message
 
 
-class PrometheusError(EnrichError):
-    """The Prometheus / AMP query endpoint failed or answered something unexpected."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__("prometheus", message)
-
-
 class PublishError(RetryableError):
     """Publishing to the enriched topic failed; the handler raises so Lambda retries the message."""
 

@@ -1,9 +1,12 @@
 """One SNS message in, enriched events out: parse, enrich, split, publish, exactly once per message.
 
-Idempotency (state table, `pk="idem#enrich"`): a message whose id is recorded as done publishes
-nothing. Each part is recorded after it is published (`sk="<message id>#<g>.<n>"`), and the message
-itself once every part is out, so a retry after a partial failure publishes only the missing parts.
-If the state table cannot be read, the message is published anyway: a duplicate alert beats a lost one.
+Idempotency is Powertools' (`netguard.state.Once`, state table): the message id is claimed
+(`pk="idem#enrich"`, in progress for the invocation's remaining time + 30 s, so a concurrent
+delivery is told to retry and a crashed one's retry proceeds after it), and each published part
+is recorded on its own (`pk="idem#enrich-part"`, key = event id), so a retry after a partial
+failure publishes only the missing parts. The same message id with a different body is rejected
+(payload validation). If the state table cannot be reached, the message is published anyway: a
+duplicate alert beats a lost one.
 """
 
 from __future__ import annotations
@@ -25,13 +28,14 @@ from netguard.enrich.publish import (
     unparseable_event,
 )
 from netguard.enriched.models import EnrichedEvent, EnrichmentError
-from netguard.state.errors import StateConflict, StateUnavailable
+from netguard.state.errors import OnceUnavailable
+from netguard.state.idempotency import Once, OnceOutcome
 from netguard.state.store import StateStore
 
 log = logging.getLogger(__name__)
 
 IDEMPOTENCY_PK = "idem#enrich"
-INFLIGHT_PK = "inflight#enrich"
+PARTS_PK = "idem#enrich-part"
 DEFAULT_LEASE_SECONDS = 90
 """Longer than the function's 60 s timeout, shorter than Lambda's first retry of a crashed invocation."""
 DEFAULT_IDEMPOTENCY_TTL = 7 * 24 * 3600
@@ -82,24 +86,52 @@ class MessageProcessor:
         self._store = store
         self._archive = archive
         self._default_cluster = default_cluster
-        self._ttl = idempotency_ttl
         self._budget = budget
-        self._lease_seconds = lease_seconds
+        self._window = float(lease_seconds)
+        self._messages: Once | None = None
+        self._parts: Once | None = None
+        if store is not None:
+            window = self._in_progress_seconds
+            self._messages = Once(
+                store,
+                IDEMPOTENCY_PK,
+                ttl_seconds=idempotency_ttl,
+                in_progress_seconds=window,
+                validate="[body, subject]",
+            )
+            self._parts = Once(store, PARTS_PK, ttl_seconds=idempotency_ttl, in_progress_seconds=window)
 
-    def process(self, message: SnsMessage) -> MessageReport:
+    def _in_progress_seconds(self) -> float:
+        return self._window
+
+    def process(self, message: SnsMessage, *, remaining_seconds: float | None = None) -> MessageReport:
+        """`remaining_seconds`: the invocation's remaining time (Lambda context); the message stays
+        in progress that long plus 30 s, so a crashed invocation's retry is not locked out longer."""
         report = MessageReport(message_id=message.message_id)
-        if self._done(message.message_id):
-            report.duplicate = True
-            return report
-        if not self._lease(message.message_id):
+        if remaining_seconds is not None:
+            self._window = remaining_seconds + 30
+        if not message.message_id or self._messages is None:
+            return self._process(message, report)
+        try:
+            outcome = self._messages.run(
+                message.message_id,
+                lambda: self._process(message, report),
+                payload={"body": message.message, "subject": message.subject},
+            )
+        except OnceUnavailable as exc:
+            if exc.ran:  # published; only the record of it is missing (a redelivery may duplicate)
+                log.warning("idempotency record not written", extra={"error": str(exc)})
+                return report
+            if exc.started:  # it failed and its record could not be deleted: Lambda retries later
+                raise
+            log.warning("idempotency not available; publishing anyway", extra={"error": str(exc)})
+            return self._process(message, report)
+        if outcome is OnceOutcome.IN_FLIGHT:
             raise MessageInFlight(
                 f"SNS message {message.message_id} is being processed by another invocation"
             )
-        try:
-            return self._process(message, report)
-        except BaseException:
-            self._release(message.message_id)  # so Lambda's retry of this failure proceeds at once
-            raise
+        report.duplicate = outcome is OnceOutcome.DUPLICATE
+        return report
 
     def _process(self, message: SnsMessage, report: MessageReport) -> MessageReport:
         outcome = self._parse(message)
@@ -113,7 +145,6 @@ class MessageProcessor:
                 events = [self._unparseable(Unparseable(reason=str(exc), message=message), report)]
         for event in events:
             self._publish_once(event, report)
-        self._record(message.message_id, {"events": len(events), "at": now_rfc3339()})
         return report
 
     def _enrich(
@@ -171,53 +202,24 @@ class MessageProcessor:
     # --- idempotency ---------------------------------------------------------------------------
 
     def _publish_once(self, event: EnrichedEvent, report: MessageReport) -> None:
-        if event.source.message_id and self._done(event.event_id):
+        def publish() -> None:
+            # PublishError propagates: Lambda retries, and the parts already out are skipped.
+            self._publisher.publish(event)
+            report.published += 1
+
+        if not event.source.message_id or self._parts is None:
+            publish()
+            return
+        try:
+            outcome = self._parts.run(event.event_id, publish)
+        except OnceUnavailable as exc:
+            log.warning("part idempotency not available", extra={"key": event.event_id, "error": str(exc)})
+            if exc.started and not exc.ran:
+                raise
+            if not exc.ran:
+                publish()
+            return
+        if outcome is OnceOutcome.IN_FLIGHT:  # only after a crash, until its in-progress window passes
+            raise MessageInFlight(f"part {event.event_id} is being published by another invocation")
+        if outcome is OnceOutcome.DUPLICATE:
             report.already_published += 1
-            return
-        self._publisher.publish(event)  # PublishError propagates: Lambda retries, recorded parts are skipped
-        report.published += 1
-        if event.source.message_id:
-            self._record(event.event_id, {"group_id": event.group_id, "part": event.part_index})
-
-    def _lease(self, key: str) -> bool:
-        """Claim a message for this invocation, so two concurrent deliveries cannot both publish."""
-        if not key or self._store is None:
-            return True
-        try:
-            self._store.create(
-                pk=INFLIGHT_PK, sk=key, data={"at": now_rfc3339()}, ttl_seconds=self._lease_seconds
-            )
-        except StateConflict:
-            return False
-        except StateUnavailable as exc:
-            log.warning("in-flight lease not taken; processing anyway", extra={"key": key, "error": str(exc)})
-        return True
-
-    def _release(self, key: str) -> None:
-        if not key or self._store is None:
-            return
-        try:
-            self._store.delete(pk=INFLIGHT_PK, sk=key)
-        except StateUnavailable as exc:
-            log.warning(
-                "in-flight lease not released; it expires by itself", extra={"key": key, "error": str(exc)}
-            )
-
-    def _done(self, key: str) -> bool:
-        if not key or self._store is None:
-            return False
-        try:
-            return self._store.get(pk=IDEMPOTENCY_PK, sk=key) is not None
-        except StateUnavailable as exc:
-            log.warning(
-                "idempotency record unreadable; publishing anyway", extra={"key": key, "error": str(exc)}
-            )
-            return False
-
-    def _record(self, key: str, data: dict[str, object]) -> None:
-        if not key or self._store is None:
-            return
-        try:
-            self._store.put(pk=IDEMPOTENCY_PK, sk=key, data=data, ttl_seconds=self._ttl)
-        except StateUnavailable as exc:
-            log.warning("idempotency record not written", extra={"key": key, "error": str(exc)})

@@ -1,23 +1,17 @@
-"""Optional: the current rate of an alert's counter per node, from AMP (PromQL over SigV4, service
-"aps") or any Prometheus-compatible URL (plain HTTP), and a graph link per alert.
+"""Optional: the current rate of an alert's counter per node, from AMP or any Prometheus-compatible
+URL (through the shared `netguard.clients.prometheus` client), and a graph link per alert.
 
 One instant query per distinct counter in a group (at most five), never one per alert.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any
-from urllib.parse import quote, urlencode
-
-import urllib3
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
+from collections.abc import Iterable, Mapping
+from urllib.parse import quote
 
 from netguard.alerts.models import AllowanceKind
-from netguard.enrich.errors import PrometheusError
+from netguard.clients.prometheus import PrometheusClient
 from netguard.enrich.models import AlertTarget, DropRates
 
 log = logging.getLogger(__name__)
@@ -34,72 +28,12 @@ COUNTERS: Mapping[AllowanceKind, str] = {
 }
 """Counters with a meaningful drop rate (`conntrack_allowance_available` is a gauge)."""
 
-CredentialsProvider = Callable[[], Any]
-
 
 def render(template: str, values: Mapping[str, str], *, url_encode: bool = False) -> str:
     """Replace `{name}` placeholders literally (PromQL braces are left alone)."""
     for name, value in values.items():
         template = template.replace("{" + name + "}", quote(value, safe="") if url_encode else value)
     return template
-
-
-class PrometheusClient:
-    """Instant queries against `<base_url>/api/v1/query`; SigV4-signed when a region is given."""
-
-    def __init__(
-        self,
-        base_url: str,
-        *,
-        sigv4_region: str | None = None,
-        credentials: CredentialsProvider | None = None,
-        timeout: float = 5.0,
-        pool: urllib3.PoolManager | None = None,
-    ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self._region = sigv4_region
-        self._credentials = credentials
-        self._pool = pool or urllib3.PoolManager(
-            timeout=urllib3.Timeout(connect=2.0, read=timeout), retries=False
-        )
-        self.calls: dict[str, int] = {}
-
-    def query(self, promql: str) -> list[tuple[dict[str, str], float]]:
-        """The instant vector of `promql`, as (labels, value) pairs."""
-        self.calls["prometheus query"] = self.calls.get("prometheus query", 0) + 1
-        url = f"{self.base_url}/api/v1/query"
-        body = urlencode({"query": promql})
-        headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
-        if self._region:
-            headers = self._signed_headers(url, body, headers)
-        try:
-            response = self._pool.request("POST", url, body=body.encode(), headers=headers)
-        except urllib3.exceptions.HTTPError as exc:
-            raise PrometheusError(f"query failed: {type(exc).__name__}: {exc}") from exc
-        if response.status != 200:
-            raise PrometheusError(
-                f"query answered HTTP {response.status}: {response.data[:200].decode('utf-8', 'replace')}"
-            )
-        try:
-            payload = json.loads(response.data)
-            if payload.get("status") != "success":
-                raise PrometheusError(
-                    f"query failed: {payload.get('errorType', '')} {payload.get('error', '')}"
-                )
-            data = payload["data"]
-            if data.get("resultType") != "vector":
-                raise PrometheusError(f"expected an instant vector, got {data.get('resultType')!r}")
-            return [(dict(item["metric"]), float(item["value"][1])) for item in data["result"]]
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise PrometheusError(f"unexpected answer: {exc!r}") from exc
-
-    def _signed_headers(self, url: str, body: str, headers: dict[str, str]) -> dict[str, str]:
-        credentials = self._credentials() if self._credentials else None
-        if credentials is None or not self._region:
-            raise PrometheusError("no AWS credentials to sign the AMP query with")
-        request = AWSRequest(method="POST", url=url, data=body, headers=headers)
-        SigV4Auth(credentials, "aps", self._region).add_auth(request)
-        return dict(request.headers.items())
 
 
 class PrometheusEnricher:

@@ -13,6 +13,7 @@ from typing import Any
 from netguard.alerts import parse_message
 from netguard.alerts.models import ParseOutcome, SnsMessage
 from netguard.clients import aws, eks
+from netguard.clients.prometheus import PrometheusClient
 from netguard.config.enrich import Settings
 from netguard.enrich.cache import TtlCache
 from netguard.enrich.ec2 import Ec2Enricher
@@ -20,7 +21,7 @@ from netguard.enrich.kubernetes import KubernetesEnricher
 from netguard.enrich.models import TypeNetwork
 from netguard.enrich.pipeline import Pipeline
 from netguard.enrich.process import MessageProcessor
-from netguard.enrich.prometheus import PrometheusClient, PrometheusEnricher
+from netguard.enrich.prometheus import PrometheusEnricher
 from netguard.enrich.publish import RawArchive, SnsPublisher
 from netguard.state.dynamodb import DynamoStore
 
@@ -44,13 +45,8 @@ def build_pipeline(settings: Settings, *, client: Callable[..., Any] = aws.clien
 
     prometheus = None
     if settings.prometheus_url:
-        region = settings.prometheus_sigv4_region
         prometheus = PrometheusEnricher(
-            PrometheusClient(
-                settings.prometheus_url,
-                sigv4_region=region,
-                credentials=(lambda: aws.session(region).get_credentials()) if region else None,
-            ),
+            PrometheusClient(settings.prometheus_url, sigv4_region=settings.prometheus_sigv4_region),
             query_template=settings.drop_rate_query,
             graph_url_template=settings.graph_url_template,
         )

@@ -4,6 +4,7 @@ Formatting is pure (digests to Block Kit or Events API payloads); sending goes t
 retry loop; state (message references, dedup keys, idempotency) goes through `netguard.state`.
 """
 
+from netguard.config.notify import DedupMode
 from netguard.notify.digest import digest_event, digest_from_dict, digest_to_dict, merge
 from netguard.notify.errors import (
     ConcurrentDelivery,
@@ -23,7 +24,7 @@ from netguard.notify.http import (
     redact,
     with_retries,
 )
-from netguard.notify.models import DedupMode, Delivery, GroupDigest, Links, Outcome, Receiver, SlackRef
+from netguard.notify.models import Delivery, GroupDigest, Links, Outcome, Receiver, SlackRef
 from netguard.notify.notifier import EventLedger, Notifier
 from netguard.notify.pagerduty import (
     PagerDutyClient,

@@ -20,34 +20,6 @@ class Receiver(StrEnum):
     PAGERDUTY = "pagerduty"
 
 
-class DedupMode(StrEnum):
-    """How PagerDuty incidents are keyed: one per alert group, or one per alert fingerprint."""
-
-    GROUP = "group"
-    ALERT = "alert"
-
-
-PAGERDUTY_SEVERITIES = ("critical", "error", "warning", "info")
-DEFAULT_SEVERITY_MAP: Mapping[str, str] = {
-    "critical": "critical",
-    "page": "critical",
-    "emergency": "critical",
-    "fatal": "critical",
-    "error": "error",
-    "high": "error",
-    "major": "error",
-    "warning": "warning",
-    "warn": "warning",
-    "medium": "warning",
-    "minor": "warning",
-    "info": "info",
-    "low": "info",
-    "none": "info",
-    "informational": "info",
-}
-"""Alert `severity` label (lower-cased) to PagerDuty severity; `PAGERDUTY_SEVERITY_MAP` extends it."""
-
-
 class Outcome(StrEnum):
     SENT = "sent"
     """A new message, trigger, resolve or change event went out."""

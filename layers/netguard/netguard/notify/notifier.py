@@ -1,21 +1,21 @@
 """The `Notifier` protocol, and the event ledger both notifiers use for idempotency and failures.
 
-The ledger claims each event id before any work (a conditional write, so concurrent duplicates lose),
-releases the claim when a retryable error will bring the event back, and keeps a failure record when
-a permanent error means it never will.
+Once-only handling of an event id is Powertools' idempotency (`netguard.state.Once`): claimed before
+any work (concurrent duplicates lose), in progress for the invocation's remaining time, deleted when a
+retryable error will bring the event back. What Powertools cannot express stays here: the failure
+record that keeps a permanently failed message (with its body) for replay.
 """
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Protocol
 
 from netguard.enriched.models import EnrichedEvent
 from netguard.notify.models import Delivery, Receiver
-from netguard.state import StateConflict, StateStore, claim_once
+from netguard.state import Once, OnceOutcome, StateStore
 
 DAY = 86_400
 
@@ -28,7 +28,7 @@ class Notifier(Protocol):
 
 
 class EventLedger:
-    """Per-function records of events seen: `idem#<function>` claims and `failure#<function>` records."""
+    """Per-function records of events seen: `idem#<function>` (Powertools) and `failure#<function>`."""
 
     def __init__(
         self,
@@ -40,44 +40,26 @@ class EventLedger:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
-        self._pk = f"idem#{function}"
         self._failure_pk = f"failure#{function}"
-        self._done_ttl = done_ttl_seconds
         self._failure_ttl = failure_ttl_seconds
         self._clock = clock
-
-    def begin(self, event_id: str, *, in_progress_seconds: float) -> bool:
-        """Claim the event; False when it was (or is being) handled already."""
-        return claim_once(
-            self._store,
-            pk=self._pk,
-            sk=event_id,
-            ttl_seconds=max(1, int(in_progress_seconds)),
-            data={"state": "in_progress"},
+        self._in_progress = 60.0
+        self._once = Once(
+            store,
+            f"idem#{function}",
+            ttl_seconds=done_ttl_seconds,
+            in_progress_seconds=lambda: self._in_progress,
         )
 
-    def done(self, event_id: str, deliveries: Sequence[Delivery]) -> None:
-        self._store.put(
-            pk=self._pk,
-            sk=event_id,
-            ttl_seconds=self._done_ttl,
-            data={
-                "state": "done",
-                "deliveries": [f"{d.receiver}:{d.action}:{d.outcome}" for d in deliveries],
-            },
-        )
-
-    def release(self, event_id: str) -> None:
-        """Forget the claim so the retried event is handled again."""
-        with contextlib.suppress(StateConflict):
-            self._store.delete(pk=self._pk, sk=event_id)
+    def once(self, event_id: str, action: Callable[[], object], *, in_progress_seconds: float) -> OnceOutcome:
+        """Run `action` unless the event was (or is being) handled; its exception releases the claim."""
+        self._in_progress = in_progress_seconds
+        return self._once.run(event_id, action)
 
     def failed(self, event_id: str, *, code: str, message: str, group_id: str = "", raw: str = "") -> None:
-        """Keep the event claimed (no retry storm) and record why it failed, with the message itself
-        (`raw`, at most SNS's 256 KB) so nothing is lost: it can be replayed once the cause is fixed."""
-        self._store.put(
-            pk=self._pk, sk=event_id, ttl_seconds=self._done_ttl, data={"state": "failed", "code": code}
-        )
+        """Record why the event failed, with the message itself (`raw`, at most SNS's 256 KB) so nothing
+        is lost: it can be replayed once the cause is fixed. Called inside `once`, so the claim completes
+        and the event is not retried (no retry storm for a permanent error)."""
         now = datetime.fromtimestamp(self._clock(), UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         self._store.put(
             pk=self._failure_pk,

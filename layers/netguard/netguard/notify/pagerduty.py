@@ -15,22 +15,13 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from netguard.config.notify import DEFAULT_SEVERITY_MAP, PAGERDUTY_SEVERITIES, DedupMode
 from netguard.enriched.models import EnrichedEvent, EventType, RemediationReport
 from netguard.errors import RetryableError
 from netguard.notify.digest import digest_event, digest_to_dict, source_of
 from netguard.notify.errors import DeliveryPermanent
 from netguard.notify.http import Budget, RetryPolicy, Transport, classify, with_retries
-from netguard.notify.models import (
-    DEFAULT_SEVERITY_MAP,
-    PAGERDUTY_SEVERITIES,
-    DedupMode,
-    Delivery,
-    GroupDigest,
-    Json,
-    Links,
-    Outcome,
-    Receiver,
-)
+from netguard.notify.models import Delivery, GroupDigest, Json, Links, Outcome, Receiver
 from netguard.notify.secrets import Secret
 from netguard.notify.slack.blocks import silence_url
 from netguard.notify.slack.notifier import ref_pk, slack_permalink

@@ -15,12 +15,15 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.data_classes import SNSEvent
+from aws_lambda_powertools.utilities.data_classes.sns_event import SNSEventRecord, SNSMessage
 
 from netguard.enriched import EnrichedEvent, event_from_json
 from netguard.errors import NetguardError, PermanentError, RetryableError
 from netguard.notify.http import Budget
 from netguard.notify.models import Delivery, Outcome
 from netguard.notify.notifier import EventLedger, Notifier
+from netguard.state import OnceOutcome, OnceUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +75,10 @@ def process_record(
     record: Mapping[str, Any], *, notifier: Callable[[], Notifier], ledger: EventLedger, budget: Budget
 ) -> RecordResult:
     """Decode, claim, deliver, and record one SNS record from the enriched topic."""
-    sns = record.get("Sns") or {}
+    # Powertools' data class; a record without `Sns` is read as empty so it fails below as a
+    # permanent error and is kept in the failure record, never dropped.
+    wrapped = record if isinstance(record, SNSEventRecord) else SNSEventRecord(dict(record))
+    sns = wrapped.sns if isinstance(wrapped.get("Sns"), Mapping) else SNSMessage({})
     message_id = str(sns.get("MessageId") or "unknown")
     raw = str(sns.get("Message") or "")
     try:
@@ -87,23 +93,37 @@ def process_record(
         "fingerprint": event.alerts[0].alert.fingerprint if len(event.alerts) == 1 else "",
         "action": _action_of(event),
     }
+    deliveries: list[Delivery] = []
+    permanent: list[PermanentError] = []
+
+    def deliver() -> None:
+        try:
+            deliveries.extend(notifier().notify(event))
+        except PermanentError as exc:
+            # Recorded and returned normally: the claim completes, so the event is not retried.
+            ledger.failed(
+                event.event_id, code=_error_code(exc), message=str(exc), group_id=event.group_id, raw=raw
+            )
+            permanent.append(exc)
+
     try:
-        if not ledger.begin(event.event_id, in_progress_seconds=budget.remaining() + 30):
+        outcome = ledger.once(event.event_id, deliver, in_progress_seconds=budget.remaining() + 30)
+    except OnceUnavailable as exc:
+        if not exc.ran:
+            code = _error_code(exc)
+            return RecordResult(RecordStatus.RETRY, **base, code=code, message=str(exc), error=exc)
+        log.warning("event %s handled, but its idempotency record was not written", event.event_id)
+    except RetryableError as exc:  # the claim was released: Lambda's retry handles the event again
+        return RecordResult(RecordStatus.RETRY, **base, code=_error_code(exc), message=str(exc), error=exc)
+    else:
+        if outcome is not OnceOutcome.RAN:
             return RecordResult(RecordStatus.DUPLICATE, **base)
-    except RetryableError as exc:
-        return RecordResult(RecordStatus.RETRY, **base, code=_error_code(exc), message=str(exc), error=exc)
-    try:
-        deliveries = tuple(notifier().notify(event))
-    except RetryableError as exc:
-        ledger.release(event.event_id)
-        return RecordResult(RecordStatus.RETRY, **base, code=_error_code(exc), message=str(exc), error=exc)
-    except PermanentError as exc:
-        ledger.failed(
-            event.event_id, code=_error_code(exc), message=str(exc), group_id=event.group_id, raw=raw
+    if permanent:
+        error = permanent[0]
+        return RecordResult(
+            RecordStatus.FAILED, **base, code=_error_code(error), message=str(error), error=error
         )
-        return RecordResult(RecordStatus.FAILED, **base, code=_error_code(exc), message=str(exc), error=exc)
-    ledger.done(event.event_id, deliveries)
-    return RecordResult(RecordStatus.DELIVERED, **base, deliveries=deliveries)
+    return RecordResult(RecordStatus.DELIVERED, **base, deliveries=tuple(deliveries))
 
 
 def handle_event(
@@ -122,7 +142,7 @@ def handle_event(
     a permanent one is reported and the next record goes on.
     """
     results = []
-    for record in event.get("Records") or []:
+    for record in SNSEvent(dict(event)).records if event.get("Records") else ():
         result = process_record(record, notifier=notifier, ledger=ledger, budget=budget)
         _report(result, log, emf, receiver)
         if result.status is RecordStatus.RETRY and result.error is not None:

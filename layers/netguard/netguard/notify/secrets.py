@@ -1,6 +1,7 @@
 """Receiver credentials (Slack token or webhook URL, PagerDuty routing key) from Secrets Manager.
 
-Values are cached per warm container for a bounded time and wrapped in `Secret`, whose `str` and
+Values are read and cached per warm container for a bounded time by Powertools' parameters
+utility (`SecretsProvider`, `max_age` = SECRET_CACHE_SECONDS) and wrapped in `Secret`, whose `str` and
 `repr` never show the value. Errors name the secret's ARN and the failure, never the value.
 """
 
@@ -8,12 +9,11 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
-import time
-from collections.abc import Callable
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from aws_lambda_powertools.utilities.parameters import SecretsProvider
+from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+from botocore.exceptions import ClientError
 
 from netguard.notify.errors import SecretInvalid, SecretUnavailable
 
@@ -53,16 +53,17 @@ class Secret:
 
 
 class SecretCache:
-    """Reads secrets through an injected Secrets Manager client; keeps each for `ttl_seconds`."""
+    """Reads secrets through Powertools' `SecretsProvider` over an injected Secrets Manager client.
 
-    def __init__(
-        self, client: Any, *, ttl_seconds: float = 300.0, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self._client = client
-        self._ttl = ttl_seconds
-        self._clock = clock
-        self._cache: dict[str, tuple[float, str]] = {}
-        self._lock = threading.Lock()
+    Powertools keeps each value `max_age` seconds per warm container (rotation takes effect after
+    that); this class adds only netguard's rules: pick the receiver's field, wrap it in `Secret`, and
+    turn a failure into `SecretInvalid` (permanent) or `SecretUnavailable` (retry), naming the ARN
+    and the error code, never the value.
+    """
+
+    def __init__(self, client: Any, *, ttl_seconds: float = 300.0) -> None:
+        self._provider = SecretsProvider(boto3_client=client)
+        self._max_age = int(ttl_seconds)
 
     def get(self, arn: str, key: str) -> Secret:
         """The secret's `key` field when it holds a JSON object, else the whole string."""
@@ -75,30 +76,27 @@ class SecretCache:
         return Secret(value)
 
     def clear(self) -> None:
-        with self._lock:
-            self._cache.clear()
+        self._provider.clear_cache()  # type: ignore[no-untyped-call]  # Powertools leaves it unannotated
 
     def _raw(self, arn: str) -> str:
-        now = self._clock()
-        with self._lock:
-            cached = self._cache.get(arn)
-            if cached is not None and now - cached[0] < self._ttl:
-                return cached[1]
         try:
-            response = self._client.get_secret_value(SecretId=arn)
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            if code in _PERMANENT_CODES:
-                raise SecretInvalid(f"cannot read secret {arn}: {code}") from None
-            raise SecretUnavailable(f"cannot read secret {arn}: {code or 'error'}") from None
-        except BotoCoreError as exc:
-            raise SecretUnavailable(f"cannot read secret {arn}: {type(exc).__name__}") from None
-        raw = response.get("SecretString")
+            raw = self._provider.get(arn, max_age=self._max_age)
+        except GetParameterError as exc:
+            # Powertools wraps the boto3 error without `from`: the original is the context. Its
+            # message is never used (only the code), so nothing of the request leaks.
+            cause = exc.__cause__ or exc.__context__
+            if isinstance(cause, ClientError):
+                code = cause.response.get("Error", {}).get("Code", "")
+                if code in _PERMANENT_CODES:
+                    raise SecretInvalid(f"cannot read secret {arn}: {code}") from None
+                raise SecretUnavailable(f"cannot read secret {arn}: {code or 'error'}") from None
+            if isinstance(cause, KeyError):  # neither SecretString nor SecretBinary
+                raise SecretInvalid(f"secret {arn} has no SecretString") from None
+            name = type(cause).__name__ if cause is not None else "error"
+            raise SecretUnavailable(f"cannot read secret {arn}: {name}") from None
         if not isinstance(raw, str) or not raw.strip():
             raise SecretInvalid(f"secret {arn} has no SecretString")
-        with self._lock:
-            self._cache[arn] = (now, raw)
-        log.debug("read secret %s (cached for %.0fs)", arn, self._ttl)
+        log.debug("read secret %s (kept for %ds)", arn, self._max_age)
         return raw
 
 

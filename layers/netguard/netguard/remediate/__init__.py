@@ -4,7 +4,9 @@
 `actuators/` holds the only code that changes a cluster.
 """
 
-from netguard.remediate.errors import BadFollowUp, LockBusy, RemediateError, UnknownCluster
+from netguard.config.errors import UnknownCluster
+from netguard.config.remediate import Mode, PolicySettings
+from netguard.remediate.errors import BadFollowUp, LockBusy, RemediateError
 from netguard.remediate.models import (
     ClusterState,
     Decision,
@@ -13,10 +15,8 @@ from netguard.remediate.models import (
     EnableNodeLocal,
     Escalate,
     History,
-    Mode,
     NoAction,
     Observation,
-    PolicySettings,
     RevertCoreDns,
     ScaleCoreDns,
 )

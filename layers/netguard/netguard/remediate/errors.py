@@ -13,9 +13,5 @@ class LockBusy(RemediateError, RetryableError):
     """Another invocation holds the cluster's remediation lock for longer than we may wait."""
 
 
-class UnknownCluster(RemediateError, PermanentError):
-    """The event names a cluster that is not in CLUSTERS."""
-
-
 class BadFollowUp(RemediateError, PermanentError):
     """An SQS follow-up message this version does not understand."""

@@ -7,10 +7,10 @@ answer is "unknown", never "recovered", because in a DNS incident the metrics pi
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 
 from netguard.alerts.models import AllowanceKind, Status
+from netguard.config.durations import parse_duration
 from netguard.enriched.models import EnrichedAlert
 from netguard.remediate.models import DropStatus, NodeMemory, Observation
 
@@ -19,23 +19,6 @@ FreshRates = Callable[[Mapping[str, str]], Mapping[str, float | None]]
 
 NODE_LABELS = ("node", "kubernetes_node", "nodename", "node_name")
 FOR_ANNOTATIONS = ("for", "netguard_for", "persist_for")
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|y|w|d|h|m|s)")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
-
-
-def parse_duration(text: str) -> float | None:
-    """Seconds in a Prometheus duration (`5m`, `1h30m`, `90s`, or a bare number of seconds)."""
-    text = text.strip()
-    if not text:
-        return None
-    try:
-        return float(text)
-    except ValueError:
-        pass
-    parts = _DURATION.findall(text)
-    if not parts or "".join(n + u for n, u in parts) != text:
-        return None
-    return sum(float(n) * _UNIT_SECONDS[u] for n, u in parts)
 
 
 def rule_for_seconds(alert: EnrichedAlert, known: Mapping[str, float]) -> float:

@@ -28,12 +28,6 @@ class DropStatus(StrEnum):
     """The alert resolved, or a fresh query shows no drops."""
 
 
-class Mode(StrEnum):
-    ENFORCE = "enforce"
-    DRY_RUN = "dry-run"
-    OFF = "off"
-
-
 def _frozen(values: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
     return MappingProxyType(dict(values or {}))
 
@@ -153,20 +147,6 @@ class History:
     @property
     def changed_anything(self) -> bool:
         return self.original_coredns is not None or self.nodelocal_enabled_by_netguard
-
-
-@dataclass(frozen=True)
-class PolicySettings:
-    """What the policy needs from configuration (see `netguard.config.remediate.Settings`)."""
-
-    max_replicas: int = 10
-    step: int = 2
-    verify_seconds: int = 300
-    quiet_seconds_before_revert: int = 3600
-    revert_coredns: bool = False
-    revert_nodelocal: bool = False
-    max_verifications: int = 6
-    """Follow-up checks without a resolution before the policy hands over to people."""
 
 
 # --- decisions -----------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from netguard.config.remediate import PolicySettings
 from netguard.enriched.models import ActionKind
 from netguard.remediate.models import (
     ClusterState,
@@ -19,7 +20,6 @@ from netguard.remediate.models import (
     History,
     NoAction,
     Observation,
-    PolicySettings,
     RevertCoreDns,
     ScaleCoreDns,
 )

@@ -9,9 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from netguard.clients import aws
+from netguard.clients.prometheus import PrometheusClient
 from netguard.config.remediate import Settings
 from netguard.remediate.cluster import Connector, connect_cluster
-from netguard.remediate.metrics import drop_rates, http_query
+from netguard.remediate.metrics import drop_rates
 from netguard.remediate.safety import KillSwitch
 from netguard.remediate.service import RemediationService, SnsPublisher, SqsFollowUps
 from netguard.state import DynamoStore
@@ -23,7 +24,8 @@ def build_service(
     region = settings.region
     fresh = None
     if settings.prometheus_url:
-        fresh = drop_rates(http_query(settings.prometheus_url, region=settings.prometheus_sigv4_region))
+        client = PrometheusClient(settings.prometheus_url, sigv4_region=settings.prometheus_sigv4_region)
+        fresh = drop_rates(client.query)
     return RemediationService(
         settings,
         store=DynamoStore(aws.client("dynamodb", region), settings.state_table),

@@ -1,8 +1,9 @@
 """Safety around every change: modes, the kill switch, the cooldown, the lock, history and audit.
 
-The kill switch is an SSM parameter read at every invocation (fail closed when unreadable); the lock
-and the cooldown live in the state table with conditional writes, so concurrent or duplicate
-deliveries make exactly one change; every decision leaves an audit record and a log line.
+The kill switch is an SSM parameter read through Powertools parameters at every decision (max_age 0),
+failing closed when unreadable; the lock and the cooldown live in the state table with conditional
+writes, so concurrent or duplicate deliveries make exactly one change; every decision leaves an
+audit record and a log line.
 """
 
 from __future__ import annotations
@@ -15,11 +16,14 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
+from aws_lambda_powertools.utilities.parameters import SSMProvider
+from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 from botocore.exceptions import BotoCoreError, ClientError
 
+from netguard.config.remediate import Mode
 from netguard.enriched.models import ActionKind, Outcome, RemediationReport
 from netguard.remediate.errors import LockBusy
-from netguard.remediate.models import CHANGES, ActionRecord, Decision, History, Mode, NodeMemory
+from netguard.remediate.models import CHANGES, ActionRecord, Decision, History, NodeMemory
 from netguard.state import StateConflict, StateStore
 
 log = logging.getLogger(__name__)
@@ -42,6 +46,13 @@ class KillSwitchState:
     reason: str = ""
 
 
+KILL_SWITCH_MAX_AGE_SECONDS = 0
+"""How long a warm container may reuse the kill switch's value: none. The switch is read through
+Powertools' SSMProvider once per decision (a handful per invocation, never per alert), so caching
+saves almost nothing, while any cache would let an operator's pause miss invocations already warm;
+0 makes Powertools skip its cache, so a change applies to the very next decision without a redeploy."""
+
+
 class KillSwitch:
     """The SSM parameter that pauses remediation, for all clusters or some, without a redeploy.
 
@@ -52,12 +63,13 @@ class KillSwitch:
 
     def __init__(self, ssm: Any, parameter: str) -> None:
         self._ssm = ssm
+        self._provider = SSMProvider(boto3_client=ssm)
         self.parameter = parameter
 
     def read(self, cluster: str) -> KillSwitchState:
         try:
             value = self._read_value()
-        except (ClientError, BotoCoreError) as exc:
+        except (ClientError, BotoCoreError, GetParameterError) as exc:
             return KillSwitchState(
                 True,
                 f"kill switch {self.parameter} could not be read ({_code(exc)});"
@@ -90,10 +102,14 @@ class KillSwitch:
 
     def _read_value(self) -> str:
         try:
-            return str(self._ssm.get_parameter(Name=self.parameter)["Parameter"]["Value"])
-        except ClientError as exc:
-            if _code(exc) == "ParameterNotFound":
+            return str(self._provider.get(self.parameter, max_age=KILL_SWITCH_MAX_AGE_SECONDS))
+        except GetParameterError as exc:
+            # Powertools wraps the boto3 error without `from`; the original is the context.
+            cause = exc.__cause__ or exc.__context__
+            if isinstance(cause, ClientError) and _code(cause) == "ParameterNotFound":
                 return ""
+            if isinstance(cause, (ClientError, BotoCoreError)):
+                raise cause from exc
             raise
 
 

@@ -20,7 +20,8 @@ from typing import Any, Protocol
 
 from netguard.alerts.models import AllowanceKind
 from netguard.config.clusters import ClusterConfig
-from netguard.config.remediate import SQS_MAX_DELAY_SECONDS, Settings
+from netguard.config.errors import UnknownCluster
+from netguard.config.remediate import SQS_MAX_DELAY_SECONDS, Mode, Settings
 from netguard.enriched import (
     ActionKind,
     EnrichedEvent,
@@ -33,7 +34,7 @@ from netguard.enriched import (
 from netguard.errors import NetguardError, RetryableError
 from netguard.remediate import gate, policy
 from netguard.remediate.cluster import ClusterHandle, Connector
-from netguard.remediate.errors import BadFollowUp, UnknownCluster
+from netguard.remediate.errors import BadFollowUp
 from netguard.remediate.models import (
     CHANGES,
     ActionRecord,
@@ -43,7 +44,6 @@ from netguard.remediate.models import (
     EnableNodeLocal,
     Escalate,
     History,
-    Mode,
     NoAction,
     Observation,
     RevertCoreDns,
@@ -59,13 +59,16 @@ from netguard.remediate.safety import (
     cluster_pk,
     mode_for,
 )
-from netguard.state import StateStore, claim_once
+from netguard.state import Once, OnceOutcome, OnceUnavailable, StateStore
 
 log = logging.getLogger(__name__)
 
 FOLLOW_UP_KIND = "netguard.remediate.followup/v1"
 IDEMPOTENCY_PK = "idem#remediate"
 IDEMPOTENCY_TTL_SECONDS = 2 * 86400
+IN_PROGRESS_SECONDS = 150.0
+"""How long a delivery being handled blocks a duplicate: the function's 120 s timeout plus a margin,
+so the retry of an invocation that crashed or timed out is not locked out for the whole TTL."""
 _LOST_FOLLOW_UP_GRACE = 120.0
 
 
@@ -180,6 +183,14 @@ class RemediationService:
         self._clock = clock
         self._histories = HistoryStore(store)
         self._audit = AuditLog(store, logger=audit_logger or log)
+        # Powertools idempotency per event id; the same id must describe the same group and status.
+        self._events = Once(
+            store,
+            IDEMPOTENCY_PK,
+            ttl_seconds=IDEMPOTENCY_TTL_SECONDS,
+            in_progress_seconds=lambda: IN_PROGRESS_SECONDS,
+            validate="[group_id, status]",
+        )
 
     # --- entry points ----------------------------------------------------------------------------
 
@@ -205,16 +216,27 @@ class RemediationService:
                     source=Trigger.ALERT,
                 )
             )
-        if not claim_once(
-            self._store, pk=IDEMPOTENCY_PK, sk=event.event_id, ttl_seconds=IDEMPOTENCY_TTL_SECONDS
-        ):
-            log.info("event %s already handled (duplicate delivery)", event.event_id)
-            return None
+        handled: list[Handled | None] = []
         try:
-            return self._process(config, Trigger.ALERT, event=event, group_id=event.group_id)
-        except BaseException:
-            self._store.delete(pk=IDEMPOTENCY_PK, sk=event.event_id)  # let the retry run it again
-            raise
+            # An exception deletes the record, so Lambda's retry runs the event again.
+            outcome = self._events.run(
+                event.event_id,
+                lambda: handled.append(
+                    self._process(config, Trigger.ALERT, event=event, group_id=event.group_id)
+                ),
+                payload={"group_id": event.group_id, "status": event.status or ""},
+            )
+        except OnceUnavailable as exc:
+            if not exc.ran:
+                raise  # retryable: nothing was done
+            log.warning("event %s handled, but its idempotency record was not written", event.event_id)
+            return handled[0]
+        if outcome is not OnceOutcome.RAN:
+            # A concurrent duplicate is dropped too (as before): the delivery in flight completes it,
+            # or fails and is retried by Lambda once its in-progress window has passed.
+            log.info("event %s already handled or in flight (%s)", event.event_id, outcome.value)
+            return None
+        return handled[0]
 
     def on_follow_up(self, message: FollowUp) -> Handled | None:
         """A delayed verification; re-queued when not yet due, dropped when superseded."""

@@ -1,7 +1,8 @@
 """Durable state in one DynamoDB table: idempotency, message references, remediation state."""
 
 from netguard.state.dynamodb import DynamoStore
-from netguard.state.errors import StateConflict, StateUnavailable
+from netguard.state.errors import OnceUnavailable, PayloadMismatch, StateConflict, StateUnavailable
+from netguard.state.idempotency import Once, OnceOutcome, StatePersistenceLayer
 from netguard.state.models import Item
 from netguard.state.store import MemoryStore, StateStore, claim_once
 
@@ -9,7 +10,12 @@ __all__ = [
     "DynamoStore",
     "Item",
     "MemoryStore",
+    "Once",
+    "OnceOutcome",
+    "OnceUnavailable",
+    "PayloadMismatch",
     "StateConflict",
+    "StatePersistenceLayer",
     "StateStore",
     "StateUnavailable",
     "claim_once",

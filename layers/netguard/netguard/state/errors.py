@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from netguard.errors import NetguardError, RetryableError
+from netguard.errors import NetguardError, PermanentError, RetryableError
 from netguard.state.models import Item
 
 
@@ -20,3 +20,17 @@ class StateConflict(NetguardError):
 
 class StateUnavailable(RetryableError):
     """The table could not be reached or throttled us."""
+
+
+class PayloadMismatch(PermanentError):
+    """An idempotency key arrived again with a different payload (Powertools payload validation)."""
+
+
+class OnceUnavailable(StateUnavailable):
+    """The table failed around a once-only action; `started` / `ran`: whether the action had begun
+    and whether it had completed."""
+
+    def __init__(self, message: str, *, started: bool, ran: bool) -> None:
+        super().__init__(message)
+        self.started = started
+        self.ran = ran

@@ -109,6 +109,10 @@ class SlackNotifier:
                 data = {**previous, "status": status, "resolving": True}
             else:
                 data["episode"] = uuid.uuid4().hex[:16]
+            # netguard's own ledger, not Powertools idempotency: the rule is "one Slack post per group
+            # AND status, across different SNS messages carrying the same group", a business key whose
+            # record also holds the message reference (channel, ts) that later parts and the resolve
+            # edit; Powertools keys one request and stores its response, and cannot express either.
             try:
                 if current is None:
                     claimed = self._store.create(pk=pk, sk=REF_SK, data=data, ttl_seconds=self._ttl)
