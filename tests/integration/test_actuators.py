@@ -132,6 +132,7 @@ class TestDeployment:
 
     def test_raise_two_to_four_on_distinct_nodes(self, k8s: K8sCluster, remediate: PathKube) -> None:
         """2 -> 4 replicas, all Ready, on four different nodes; only the scale subresource was written."""
+        k8s.place_coredns(k8s.nodes[0].name, k8s.nodes[1].name)  # the spread starts from two nodes
         actuator = coredns_actuator(remediate, observe(k8s))
         assert isinstance(actuator, DeploymentScaleActuator)
         assert actuator.read().floor == 2

@@ -152,6 +152,9 @@ def bypass_pods(eks_env):  # type: ignore[no-untyped-def]
     as EKS runs it) and a NodeLocal DNSCache pod (host network). All deleted afterwards."""
     admin = eks_env.cluster.admin
     target = eks_env.nodes[0].name
+    # CoreDNS (dnsPolicy Default by design) away from the target, so the pods listed there are only
+    # the four below, whatever the scheduler would have chosen.
+    eks_env.cluster.place_coredns(eks_env.nodes[1].name, eks_env.nodes[2].name)
     names = []
 
     def make(

@@ -202,6 +202,7 @@ def wait_for_ready_spread(rig: Rig, replicas: int, before: set[str]) -> set[str]
 class TestPlainDeployment:
     def test_persistent_drops_raise_coredns_onto_new_nodes(self, rig: Rig) -> None:
         """Drops on the CoreDNS nodes: replicas 2 -> 4, the new pods Ready on nodes that had none."""
+        rig.world.cluster.place_coredns(rig.world.nodes[0].name, rig.world.nodes[1].name)
         before = rig.coredns_nodes()
         assert rig.replicas() == 2
         assert len(before) == 2, f"baseline CoreDNS should run on 2 nodes, got {sorted(before)}"

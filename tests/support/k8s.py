@@ -9,7 +9,6 @@ when tests fail; the components also die with the test process if it is killed.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import sys
@@ -29,7 +28,6 @@ from netguard.clients.kubernetes import (
     MERGE_PATCH,
     JsonObject,
     Kube,
-    KubeNotFound,
     kube_from_kubeconfig,
 )
 from netguard_cli.localstack import cluster, processes, seed
@@ -40,27 +38,6 @@ KUBE_SYSTEM = seed.KUBE_SYSTEM
 JSON_PATCH = "application/json-patch+json"
 COREDNS = f"/apis/apps/v1/namespaces/{KUBE_SYSTEM}/deployments/coredns"
 """Its API path, for tests that address objects by path (`PathKube`)."""
-
-# Kinds in kube-system that reset_dns() brings back to the seeded baseline: anything a test created
-# there (an HPA, cluster-proportional-autoscaler, NodeLocal DNSCache objects) is deleted.
-_RESET_KINDS = (
-    ("autoscaling/v2", "HorizontalPodAutoscaler"),
-    ("apps/v1", "DaemonSet"),
-    ("apps/v1", "Deployment"),
-    ("policy/v1", "PodDisruptionBudget"),
-    ("v1", "Service"),
-    ("v1", "ConfigMap"),
-    ("v1", "ServiceAccount"),
-)
-
-_SYSTEM_NAMES = frozenset(
-    {
-        "default",
-        "kube-root-ca.crt",
-        "extension-apiserver-authentication",
-        "kube-apiserver-legacy-service-account-token-tracking",
-    }
-)
 
 
 class PathKube(Kube):
@@ -173,19 +150,13 @@ class K8sCluster:
         return PathKube(kube_from_kubeconfig(self.kubeconfig(identity)))
 
     def snapshot_baseline(self) -> None:
-        self._baseline = {kind: frozenset(_names(self.admin, *kind)) for kind in _RESET_KINDS}
+        self._baseline = seed.kube_system_names(self.admin)
 
     def reset_dns(self, *, timeout: float = 60.0) -> None:
-        """Restore the seeded kube-system: no extra objects, coredns as seeded with 2 Ready pods,
-        kube-proxy in iptables mode, nodes schedulable and untainted."""
-        for kind in _RESET_KINDS:
-            keep = self._baseline.get(kind, frozenset()) | _SYSTEM_NAMES
-            for name in _names(self.admin, *kind):
-                if name not in keep:
-                    _delete_quietly(self.admin, _ref(*kind, name))
-        seed.seed_kube_system(self.admin)
-        _replace_foreign_changes(self.admin)
-        _restore_nodes(self.admin, self.nodes)
+        """Restore the seeded kube-system: no extra objects, coredns as seeded with 2 Ready pods
+        wherever the scheduler put them (see `place_coredns`), kube-proxy in iptables mode, nodes
+        schedulable and untainted."""
+        seed.restore_kube_system(self.admin, self._baseline, self.nodes)
         processes.wait_until(
             lambda: (
                 cluster.deployment_settled(self.admin, KUBE_SYSTEM, "coredns", seed.COREDNS_REPLICAS)
@@ -195,90 +166,12 @@ class K8sCluster:
             what="kube-system back to the seeded baseline (coredns 2/2 Ready, no other pods)",
             timeout=timeout,
         )
-        self._spread_coredns(timeout=timeout)
 
-    def _spread_coredns(self, *, timeout: float) -> None:
-        """The baseline's two CoreDNS pods on two nodes. Anti-affinity is only preferred (as on EKS),
-        so a pair can end up sharing a node; one is then deleted and its replacement, scheduled
-        with the other pod in view, goes to a free node. Tests start from the same placement shape."""
-
-        def nodes() -> set[str]:
-            return {
-                p["spec"]["nodeName"] for p in cluster.ready_pods(self.admin, KUBE_SYSTEM, "k8s-app=kube-dns")
-            }
-
-        pods = cluster.ready_pods(self.admin, KUBE_SYSTEM, "k8s-app=kube-dns")
-        if len(pods) == 2 and pods[0]["spec"]["nodeName"] == pods[1]["spec"]["nodeName"]:
-            _delete_quietly(self.admin, _ref("v1", "Pod", pods[1]["metadata"]["name"]))
-            processes.wait_until(
-                lambda: (
-                    len(nodes()) == 2
-                    and cluster.deployment_settled(self.admin, KUBE_SYSTEM, "coredns", seed.COREDNS_REPLICAS)
-                ),
-                what="coredns baseline on two nodes",
-                timeout=timeout,
-            )
-
-
-def _ref(api_version: str, kind: str, name: str) -> JsonObject:
-    return {"apiVersion": api_version, "kind": kind, "metadata": {"name": name, "namespace": KUBE_SYSTEM}}
-
-
-def _names(client: Kube, api_version: str, kind: str) -> list[str]:
-    method, _ = client.method_for("list", _ref(api_version, kind, ""))
-    return [item["metadata"]["name"] for item in client.list_all(method, KUBE_SYSTEM)]
-
-
-def _delete_quietly(client: Kube, ref: JsonObject) -> None:
-    with contextlib.suppress(KubeNotFound):
-        client.delete(ref)
-
-
-def _replace_foreign_changes(client: Kube) -> None:
-    """Server-side apply leaves fields other managers added; replace them with the seeded values."""
-    deployment = seed.coredns_deployment()
-    current = client.call(client.apps.read_namespaced_deployment, "coredns", KUBE_SYSTEM)
-    annotations = {
-        key: value
-        for key, value in (current["metadata"].get("annotations") or {}).items()
-        if key.startswith("deployment.kubernetes.io/")
-    }
-    client.call(
-        client.apps.patch_namespaced_deployment,
-        "coredns",
-        KUBE_SYSTEM,
-        [
-            {"op": "replace", "path": "/spec", "value": deployment["spec"]},
-            {"op": "replace", "path": "/metadata/labels", "value": deployment["metadata"]["labels"]},
-            {"op": "add", "path": "/metadata/annotations", "value": annotations},
-        ],
-        field_manager=seed.SEED_FIELD_MANAGER,
-        _content_type=JSON_PATCH,
-    )
-    for manifest in seed.kube_system_manifests():
-        if manifest["kind"] == "ConfigMap":
-            name = manifest["metadata"]["name"]
-            client.call(
-                client.core.patch_namespaced_config_map,
-                name,
-                KUBE_SYSTEM,
-                [{"op": "replace", "path": "/data", "value": manifest["data"]}],
-                field_manager=seed.SEED_FIELD_MANAGER,
-                _content_type=JSON_PATCH,
-            )
-
-
-def _restore_nodes(client: Kube, nodes: tuple[ClusterNode, ...]) -> None:
-    present = {node["metadata"]["name"]: node for node in client.list_all(client.core.list_node)}
-    missing = [node for node in nodes if node.name not in present]
-    if missing:
-        seed.seed_nodes(client, missing)
-    for name, node in present.items():
-        spec = node.get("spec", {})
-        if spec.get("unschedulable") or spec.get("taints"):
-            client.merge(
-                client.core.patch_node, name, patch={"spec": {"unschedulable": None, "taints": None}}
-            )
+    def place_coredns(self, *nodes: str, timeout: float = 60.0) -> None:
+        """CoreDNS pods Ready exactly on `nodes` (a name twice: two pods there). The baseline leaves
+        placement to the scheduler, as EKS does (anti-affinity only preferred, so a pair may share a
+        node); a test whose outcome depends on where CoreDNS runs says so with this."""
+        seed.place_coredns(self.admin, nodes, timeout=timeout)
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,10 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
-from netguard_cli.localstack import cluster
+from netguard_cli.localstack import catalogue, cluster
 from netguard_cli.localstack.processes import StartupError
 from netguard_cli.localstack.samples import summarize_events
-from netguard_cli.localstack.scenario import Scenario
+from netguard_cli.localstack.scenario import NamedResult, NamedScenario, Scenario
 from netguard_cli.localstack.stack import CHECKOUT, LocalStack, StackEvent, StackSettings
 
 _MARKS = {"done": "✔", "skipped": "–", "timeout": "✘", "not reached": "·"}
@@ -49,6 +49,10 @@ class Narrator:
         self.out.write(f"  {mark} {result.name} ({timing}){': ' + result.detail if result.detail else ''}\n")
         self.out.flush()
 
+    def line(self, text: str) -> None:
+        self.out.write(f"  {text}\n")
+        self.out.flush()
+
     def heading(self, text: str) -> None:
         self.out.write(f"\n== {text}\n")
         self.out.flush()
@@ -71,6 +75,12 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
 def run_demo(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     narrator = Narrator(out, verbose=args.verbose)
     checkout = Path(args.checkout).resolve()
+    if args.list:
+        return _list(out)
+    names = _scenario_names(args.scenario)
+    if names is None:
+        out.write(f"  ✘ unknown scenario in {args.scenario}; `netguard demo --list` shows the known ones\n")
+        return 2
     out.write("netguard demo: AMP-style alert → enrich → Slack/PagerDuty → remediation, all on 127.0.0.1\n")
 
     narrator.heading(f"1. Intake: what netguard understands of each file in {checkout / 'events'}")
@@ -101,6 +111,8 @@ def run_demo(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
         with LocalStack(settings, narrator.event) as stack:
             for name, reason in stack.skipped.items():
                 out.write(f"  – skipped {name}: {reason}\n")
+            if names:
+                return _run_named(stack, names, narrator, out)
             narrator.heading(
                 f"3. Scenario: {settings.dns_load_pps:.0f} DNS packets/s through CoreDNS to the VPC resolver "
                 f"(limit {settings.linklocal_limit_pps:.0f}/s per interface)"
@@ -136,6 +148,64 @@ def run_demo(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
             signal.signal(sig, handler)
         out.write(f"  stopped; total {time.monotonic() - started:.1f}s\n")
         out.flush()
+
+
+def _list(out: TextIO) -> int:
+    for spec in catalogue.SCENARIOS:
+        out.write(f"{spec.name:<10} {spec.description}\n")
+        out.write(
+            f"{'':<10}   CoreDNS on {', '.join(n.split('.')[0] for n in spec.coredns)}; {spec.load_text()};"
+            f" owner {spec.owner.value}; expect: {spec.expect.value}; timeout {spec.timeout:.0f}s\n"
+        )
+    return 0
+
+
+def _scenario_names(requested: list[str] | None) -> list[str] | None:
+    """Names to play ([] for the default walk-through), or None when one is unknown."""
+    names: list[str] = []
+    for item in requested or []:
+        for name in item.split(","):
+            if name == "all":
+                names.extend(catalogue.BY_NAME)
+            elif name in catalogue.BY_NAME:
+                names.append(name)
+            elif name:
+                return None
+    return list(dict.fromkeys(names))
+
+
+def _run_named(stack: LocalStack, names: list[str], narrator: Narrator, out: TextIO) -> int:
+    """Play each named scenario on the one started stack (reset in between); print each result."""
+    results: list[NamedResult] = []
+    started = time.monotonic()
+    if stack.kube is None:
+        out.write(f"  ✘ named scenarios need Kubernetes: {stack.skipped.get('kubernetes', 'not running')}\n")
+        return 1
+    for name in names:
+        spec = catalogue.find(name)
+        narrator.muted = False
+        narrator.heading(f"Scenario {name}: {spec.description}")
+        result = NamedScenario(stack, spec, say=narrator.line).run()
+        narrator.muted = True
+        results.append(result)
+        for line in result.lines():
+            out.write(f"  {line}\n")
+        out.flush()
+    narrator.heading("Summary")
+    for result in results:
+        out.write(
+            f"  {'✔' if result.passed else '✘'} {result.name:<10}"
+            f" persistence→outcome {result.reaction_text():>7}"
+            f"  scenario {result.seconds:6.1f}s  remediate API calls {sum(result.kube_calls.values())}\n"
+        )
+    failed = [r.name for r in results if not r.passed]
+    out.write(
+        f"  {len(results) - len(failed)}/{len(results)} passed in {time.monotonic() - started:.1f}s"
+        f" (stack start {sum(stack.timings.values()):.1f}s)"
+        + (f"; failed: {', '.join(failed)}" if failed else "")
+        + "\n"
+    )
+    return 1 if failed else 0
 
 
 def _keep_running(stack: LocalStack, out: TextIO) -> None:
@@ -174,5 +244,13 @@ def register(subparsers: Any) -> None:
         default=str(CHECKOUT / ".netguard" / "demo"),
         help="logs and configs (emptied first; default .netguard/demo)",
     )
+    parser.add_argument(
+        "--scenario",
+        action="append",
+        metavar="NAME",
+        help="play a named scenario (repeatable, comma-separated, or `all`) instead of the walk-through;"
+        " exits non-zero when its expected outcome is not reached",
+    )
+    parser.add_argument("--list", action="store_true", help="list the named scenarios and exit")
     parser.add_argument("--checkout", default=str(CHECKOUT), help=argparse.SUPPRESS)
     parser.set_defaults(func=run_demo)

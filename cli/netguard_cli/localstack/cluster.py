@@ -365,8 +365,36 @@ def _apiserver_argv(bin_dir: Path, directory: Path, pki: Pki, etcd_port: int, po
         f"--service-cluster-ip-range={seed.SERVICE_CIDR}",
         "--allow-privileged=true",  # NodeLocal DNSCache's DaemonSet asks for NET_ADMIN / privileged
         "--profiling=false",
+        # Who called what: the scenarios count the remediation identity's requests from this log.
+        f"--audit-policy-file={_audit_policy(directory)}",
+        f"--audit-log-path={audit_log(directory)}",
+        "--audit-log-maxsize=50",
         "--v=0",
     ]
+
+
+AUDIT_POLICY = {
+    "apiVersion": "audit.k8s.io/v1",
+    "kind": "Policy",
+    "omitStages": ["RequestReceived"],
+    "rules": [
+        {"level": "Metadata", "users": [user for user, _ in IDENTITIES.values() if user != "admin"]},
+        {"level": "None"},
+    ],
+}
+"""Metadata (verb, resource, user, status) for the netguard identities only; nothing else is logged."""
+
+
+def audit_log(directory: Path) -> Path:
+    """The API server's audit log (JSON lines) for the cluster in `directory`."""
+    return directory / "logs" / "audit.log"
+
+
+def _audit_policy(directory: Path) -> Path:
+    path = directory / "audit-policy.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(AUDIT_POLICY))
+    return path
 
 
 def _controller_manager_argv(

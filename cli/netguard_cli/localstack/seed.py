@@ -7,16 +7,18 @@ agree on node names, private IPs, instance ids, types and zones.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import yaml
 
-from netguard.clients.kubernetes import JsonObject, Kube
+from netguard.clients.kubernetes import JsonObject, Kube, KubeNotFound
 from netguard_cli.localstack.manifests import apply_all
 from netguard_cli.localstack.models import ClusterNode
+from netguard_cli.localstack.processes import wait_until
 
 SEED_FIELD_MANAGER = "netguard-seed"
 CLUSTER_NAME = "netguard-local"
@@ -542,3 +544,180 @@ def seed(
     seed_nodes(client, nodes)
     seed_kube_system(client)
     return nodes
+
+
+# --- placing CoreDNS -----------------------------------------------------------------------------
+
+COREDNS_DEPLOYMENT_PATH = f"/apis/apps/v1/namespaces/{KUBE_SYSTEM}/deployments/coredns"
+COREDNS_SELECTOR = "k8s-app=kube-dns"
+
+
+def coredns_placement(client: Kube) -> tuple[str, ...]:
+    """The node of every Ready, not terminating CoreDNS pod, sorted (a node twice = two pods on it)."""
+    pods = client.list_all(client.core.list_namespaced_pod, KUBE_SYSTEM, label_selector=COREDNS_SELECTOR)
+    return tuple(
+        sorted(
+            p["spec"]["nodeName"]
+            for p in pods
+            if not p["metadata"].get("deletionTimestamp")
+            and (p.get("spec") or {}).get("nodeName")
+            and any(
+                c.get("type") == "Ready" and c.get("status") == "True"
+                for c in (p.get("status") or {}).get("conditions") or []
+            )
+        )
+    )
+
+
+def place_coredns(client: Kube, nodes: Sequence[str], *, timeout: float = 60.0) -> None:
+    """CoreDNS with one Ready pod on each of `nodes` (a name twice = two pods there), chosen, not left
+    to the scheduler: EKS's anti-affinity is only preferred, so where pods land otherwise varies from
+    run to run. No pin goes into the pod template (it would roll the pods and stay behind): the seeded
+    Deployment is re-applied with one more replica at a time while every other node is cordoned, and
+    all nodes are uncordoned at the end, so later scheduling is free. Call it on the seeded baseline."""
+    wanted = tuple(sorted(nodes))
+    if not wanted:
+        raise ValueError("place at least one CoreDNS pod")
+    if coredns_placement(client) == wanted and _coredns_pod_count(client) == len(wanted):
+        return
+    names = [n["metadata"]["name"] for n in client.list_all(client.core.list_node)]
+    unknown = sorted(set(wanted) - set(names))
+    if unknown:
+        raise ValueError(f"no such node(s): {', '.join(unknown)}")
+    try:
+        _scale_coredns(client, 0)
+        wait_until(lambda: _coredns_pod_count(client) == 0, what="no CoreDNS pod left", timeout=timeout)
+        for index, node in enumerate(nodes):
+            for name in names:
+                _cordon(client, name, cordoned=name != node)
+            _scale_coredns(client, index + 1)
+            placed = sorted(nodes[: index + 1])
+            wait_until(
+                lambda placed=placed: list(coredns_placement(client)) == placed,  # type: ignore[misc]
+                what=f"placing CoreDNS: pod {index + 1} Ready on {node}",
+                timeout=timeout,
+            )
+    finally:
+        for name in names:
+            _cordon(client, name, cordoned=False)
+
+
+def _coredns_pod_count(client: Kube) -> int:
+    return len(client.list_all(client.core.list_namespaced_pod, KUBE_SYSTEM, label_selector=COREDNS_SELECTOR))
+
+
+def _scale_coredns(client: Kube, replicas: int) -> None:
+    """Re-apply the seeded Deployment with `replicas`, as the seed's own apply: its field ownership
+    stays as seeded (a write to the scale subresource by the seed would leave `spec.replicas` owned
+    by nobody, and later /scale writers unrecorded, which tests of field ownership would notice)."""
+    client.apply(coredns_deployment(replicas), field_manager=SEED_FIELD_MANAGER, force=True)
+
+
+def _cordon(client: Kube, node: str, *, cordoned: bool) -> None:
+    client.merge(
+        client.core.patch_node,
+        node,
+        patch={"spec": {"unschedulable": True if cordoned else None}},
+        field_manager=SEED_FIELD_MANAGER,
+    )
+
+
+# --- back to the seeded baseline (tests, scenarios) ----------------------------------------------
+
+RESET_KINDS = (
+    ("autoscaling/v2", "HorizontalPodAutoscaler"),
+    ("apps/v1", "DaemonSet"),
+    ("apps/v1", "Deployment"),
+    ("policy/v1", "PodDisruptionBudget"),
+    ("v1", "Service"),
+    ("v1", "ConfigMap"),
+    ("v1", "ServiceAccount"),
+)
+"""Kinds in kube-system that `restore_kube_system` brings back to the seeded baseline: anything
+created there since (an HPA, cluster-proportional-autoscaler, NodeLocal DNSCache objects) is deleted."""
+_SYSTEM_NAMES = frozenset(
+    {
+        "default",
+        "kube-root-ca.crt",
+        "extension-apiserver-authentication",
+        "kube-apiserver-legacy-service-account-token-tracking",
+    }
+)
+"""Created by the control plane itself, possibly after the baseline snapshot: never deleted."""
+JSON_PATCH = "application/json-patch+json"
+
+Baseline = Mapping[tuple[str, str], frozenset[str]]
+
+
+def kube_system_names(client: Kube) -> dict[tuple[str, str], frozenset[str]]:
+    """The baseline: names of each reset kind in kube-system, right after seeding."""
+    return {kind: frozenset(_names(client, *kind)) for kind in RESET_KINDS}
+
+
+def restore_kube_system(client: Kube, baseline: Baseline, nodes: Sequence[ClusterNode]) -> None:
+    """Delete what was added to kube-system since `baseline`, re-apply the seeded objects (replacing
+    fields other managers added), and make every node present, schedulable and untainted."""
+    for kind in RESET_KINDS:
+        keep = baseline.get(kind, frozenset()) | _SYSTEM_NAMES
+        for name in _names(client, *kind):
+            if name not in keep:
+                with contextlib.suppress(KubeNotFound):
+                    client.delete(_ref(*kind, name))
+    seed_kube_system(client)
+    _replace_foreign_changes(client)
+    _restore_nodes(client, nodes)
+
+
+def _ref(api_version: str, kind: str, name: str) -> JsonObject:
+    return {"apiVersion": api_version, "kind": kind, "metadata": {"name": name, "namespace": KUBE_SYSTEM}}
+
+
+def _names(client: Kube, api_version: str, kind: str) -> list[str]:
+    method, _ = client.method_for("list", _ref(api_version, kind, ""))
+    return [item["metadata"]["name"] for item in client.list_all(method, KUBE_SYSTEM)]
+
+
+def _replace_foreign_changes(client: Kube) -> None:
+    """Server-side apply leaves fields other managers added; replace them with the seeded values."""
+    deployment = coredns_deployment()
+    current = client.call(client.apps.read_namespaced_deployment, "coredns", KUBE_SYSTEM)
+    annotations = {
+        key: value
+        for key, value in (current["metadata"].get("annotations") or {}).items()
+        if key.startswith("deployment.kubernetes.io/")
+    }
+    client.call(
+        client.apps.patch_namespaced_deployment,
+        "coredns",
+        KUBE_SYSTEM,
+        [
+            {"op": "replace", "path": "/spec", "value": deployment["spec"]},
+            {"op": "replace", "path": "/metadata/labels", "value": deployment["metadata"]["labels"]},
+            {"op": "add", "path": "/metadata/annotations", "value": annotations},
+        ],
+        field_manager=SEED_FIELD_MANAGER,
+        _content_type=JSON_PATCH,
+    )
+    for manifest in kube_system_manifests():
+        if manifest["kind"] == "ConfigMap":
+            client.call(
+                client.core.patch_namespaced_config_map,
+                manifest["metadata"]["name"],
+                KUBE_SYSTEM,
+                [{"op": "replace", "path": "/data", "value": manifest["data"]}],
+                field_manager=SEED_FIELD_MANAGER,
+                _content_type=JSON_PATCH,
+            )
+
+
+def _restore_nodes(client: Kube, nodes: Sequence[ClusterNode]) -> None:
+    present = {node["metadata"]["name"]: node for node in client.list_all(client.core.list_node)}
+    missing = [node for node in nodes if node.name not in present]
+    if missing:
+        seed_nodes(client, missing)
+    for name, node in present.items():
+        spec = node.get("spec", {})
+        if spec.get("unschedulable") or spec.get("taints"):
+            client.merge(
+                client.core.patch_node, name, patch={"spec": {"unschedulable": None, "taints": None}}
+            )

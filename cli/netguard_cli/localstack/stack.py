@@ -15,7 +15,7 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,10 +24,19 @@ import boto3
 import yaml
 
 from netguard.clients.kubernetes import Kube
-from netguard_cli.localstack import bridge, cluster, prometheus, seed
+from netguard_cli.localstack import bridge, cluster, eksaddons, prometheus, seed
 from netguard_cli.localstack.alerting import BUILTIN_RULES, local_alertmanager_config
 from netguard_cli.localstack.alertmanager import RunningAlertmanager, amp_definition_files, start_alertmanager
+from netguard_cli.localstack.dnsload import (
+    DnsTraffic,
+    LoadModel,
+    drops_per_node,
+    linklocal_pps,
+    observe_traffic,
+)
 from netguard_cli.localstack.exporter import EthtoolExporter, SimulatedNode
+from netguard_cli.localstack.models import ClusterNode
+from netguard_cli.localstack.owners import ReplicaOwnerLoop
 from netguard_cli.localstack.processes import Managed, StartupError, free_port, start, stop
 from netguard_cli.localstack.receivers import PagerDutyReceiver, Received, SlackReceiver
 
@@ -58,7 +67,8 @@ class StackSettings:
     time_scale: float = 1 / 30
     """Multiplies every duration in amp/'s rules (`for: 5m` -> 10 s) and Alertmanager's intervals."""
     dns_load_pps: float = 3000.0
-    """Packets per second CoreDNS forwards to the VPC resolver, spread evenly over its Ready pods."""
+    """Packets per second CoreDNS forwards to the VPC resolver, spread evenly over its Ready pods
+    (the default scenario's load; a named scenario brings its own)."""
     linklocal_limit_pps: float = 1024.0
     """What one network interface may send to link-local services; above it, packets drop."""
     pagerduty_scope: str = "critical"
@@ -127,6 +137,14 @@ class LocalStack:
         self.rule_for: dict[str, str] = {}
         """Alert name -> its scaled `for:` (what the remediation's persistence gate is told)."""
         self.load = DnsLoad(self)
+        self.addons: eksaddons.EksAddonEndpoint | None = None
+        self.owner: ReplicaOwnerLoop | None = None
+        """The emulated owner of CoreDNS's replica count, when a scenario installed one."""
+        self._worker_specs: dict[str, Path] = {}
+        self._last_purge = -61.0
+        self.cluster_nodes: tuple[ClusterNode, ...] = ()
+        self.kube_baseline: dict[tuple[str, str], frozenset[str]] = {}
+        """kube-system as seeded (names per collection), what a scenario resets to."""
         self._coredns_fallback: tuple[str, ...] = ()
         self._last_alert_states: dict[str, str] = {}
         self._last_coredns: CorednsState | None = None
@@ -155,6 +173,7 @@ class LocalStack:
         self.settings.workdir.mkdir(parents=True, exist_ok=True)
         self._phase("moto", self._start_moto)
         self._phase("aws-resources", self._create_aws_resources)
+        self._phase("eks-addons", self._start_eks_addons)
         self._phase("cluster", self._start_cluster)
         self._phase("exporter", self._start_exporter)
         self._phase("alertmanager", self._start_alertmanager)
@@ -278,6 +297,39 @@ class LocalStack:
             "stack", "started", "AWS resources in moto: topics, queues, table, bucket, kill switch, secrets"
         )
 
+    def _start_eks_addons(self) -> None:
+        """The EKS add-on API (moto has none): empty, so CoreDNS is self-managed until a scenario
+        registers the coredns add-on."""
+        self.addons, stop_addons = eksaddons.serve()
+        self._exit.callback(stop_addons)
+        self._exit.callback(self.set_owner, None)
+        self.emit("stack", "started", f"EKS add-on endpoint on {self.addons.url} (no add-on registered)")
+
+    def reset_state(self) -> None:
+        """Forget remediation history between scenarios: every item of the state table, every
+        pending follow-up check."""
+        dynamodb, sqs = self.aws("dynamodb"), self.aws("sqs")
+        pages = dynamodb.get_paginator("scan").paginate(
+            TableName="netguard-state", ProjectionExpression="pk, sk"
+        )
+        for page in pages:
+            for item in page.get("Items") or []:
+                dynamodb.delete_item(TableName="netguard-state", Key={"pk": item["pk"], "sk": item["sk"]})
+        # SQS allows one purge per queue every 60 s (moto too); delayed messages cannot be received
+        # early, so waiting out the rest of that minute is the only way to drop them.
+        time.sleep(max(0.0, self._last_purge + 61.0 - time.monotonic()))
+        sqs.purge_queue(QueueUrl=self.queues["FollowUpQueue"])
+        self._last_purge = time.monotonic()
+
+    def set_owner(self, loop: ReplicaOwnerLoop | None) -> None:
+        """Replace the emulated replica owner (None: the Deployment owns its replicas)."""
+        if self.owner is not None:
+            self.owner.stop()
+        self.owner = loop.start() if loop is not None else None
+
+    def audit_log(self) -> Path:
+        return cluster.audit_log(self.settings.workdir / "cluster")
+
     # --- Kubernetes ----------------------------------------------------------------------------
 
     def _start_cluster(self) -> None:
@@ -296,6 +348,8 @@ class LocalStack:
                 self._exit.callback(running.stop)
                 self.kubeconfigs = dict(running.endpoints.kubeconfigs)
                 self.kube = running.client("admin")
+                self.cluster_nodes = running.nodes
+                self.kube_baseline = seed.kube_system_names(self.kube)
                 self.nodes = tuple(SimulatedNode(n.name, n.internal_ip) for n in running.nodes)
                 state = self.coredns()
                 self.emit(
@@ -517,6 +571,7 @@ class LocalStack:
                 COOLDOWN_SECONDS=str(self.settings.cooldown_seconds),
                 VERIFY_SECONDS=str(self.settings.verify_seconds),
                 PERSISTING_RULES=json.dumps(self.rule_for),
+                **({"AWS_ENDPOINT_URL_EKS": self.addons.url} if self.addons else {}),
             )
         env.update(self.settings.extra_env)
         return env
@@ -544,19 +599,36 @@ class LocalStack:
             spec_path = self.settings.workdir / "bridge" / f"{function}.json"
             spec_path.parent.mkdir(parents=True, exist_ok=True)
             spec_path.write_text(bridge.spec_to_json(spec))
-            managed = start(
-                f"lambda-{function}",
-                [sys.executable, "-m", "netguard_cli.localstack.bridge", str(spec_path)],
-                log_dir=self.settings.workdir / "logs",
-                env=self.function_env(function),
-                die_with_parent=self.settings.die_with_parent,
-            )
-            self._exit.callback(stop, managed)
-            self.workers[function] = managed
+            self._worker_specs[function] = spec_path
+            managed = self._start_worker(function, {})
             sources_text = ", ".join(b.source.split("/", 1)[1] for b in spec.bindings)
             self.emit("lambda", "started", f"{function}: worker pid {managed.pid} ({sources_text})")
         for name, reason in plan.skipped.items():
             self.emit("stack", "skipped", f"{name}: {reason}")
+
+    def _start_worker(self, function: str, overrides: Mapping[str, str]) -> Managed:
+        managed = start(
+            f"lambda-{function}",
+            [sys.executable, "-m", "netguard_cli.localstack.bridge", str(self._worker_specs[function])],
+            log_dir=self.settings.workdir / "logs",
+            env={**self.function_env(function), **overrides},
+            die_with_parent=self.settings.die_with_parent,
+        )
+        self._exit.callback(stop, managed)  # stopping a stopped worker is a no-op
+        self.workers[function] = managed
+        return managed
+
+    def restart_worker(self, function: str, overrides: Mapping[str, str]) -> None:
+        """Run `function`'s worker again with its environment plus `overrides` (a scenario's modes);
+        a no-op when it is not running."""
+        if function not in self.workers:
+            return
+        stop(self.workers[function])
+        managed = self._start_worker(function, overrides)
+        shown = ", ".join(f"{k}={v}" for k, v in sorted(overrides.items()))
+        self.emit(
+            "lambda", "started", f"{function}: worker restarted, pid {managed.pid} ({shown or 'defaults'})"
+        )
 
     # --- watching ------------------------------------------------------------------------------
 
@@ -707,16 +779,20 @@ class LocalStack:
 
 
 class DnsLoad:
-    """The scenario's cause: CoreDNS forwards `dns_load_pps` to the VPC resolver, split over its Ready
-    pods; a node whose CoreDNS pods send more than the link-local limit drops the excess. Raising the
-    replica count spreads the load over more interfaces, so the drops stop by themselves."""
+    """The scenario's cause: pods send `LoadModel.queries_pps` through cluster DNS to the VPC resolver;
+    `dnsload.linklocal_pps` turns the placement the cluster reports right now (CoreDNS pods, Ready
+    NodeLocal DNSCache pods, annotated bypass pods) into packets/s per node, and a node above the
+    link-local limit drops the excess. Whatever remediation changes in placement changes the drops."""
 
     def __init__(self, stack: LocalStack) -> None:
         self._stack = stack
         self.enabled = False
+        self.model = LoadModel(stack.settings.dns_load_pps, stack.settings.linklocal_limit_pps)
         self._last: dict[str, float] = {}
 
-    def start(self) -> None:
+    def start(self, model: LoadModel | None = None) -> None:
+        if model is not None:
+            self.model = model
         self.enabled = True
         self.update()
 
@@ -724,46 +800,37 @@ class DnsLoad:
         self.enabled = False
         self.update()
 
+    def traffic(self) -> DnsTraffic:
+        if self._stack.kube is None:
+            return DnsTraffic(coredns=self._stack.coredns().nodes)
+        return observe_traffic(self._stack.kube, [n.name for n in self._stack.nodes])
+
+    def sent(self) -> dict[str, float]:
+        """Packets/s per node to the VPC resolver the model predicts right now."""
+        return linklocal_pps(self.traffic(), self.model) if self.enabled else {}
+
     def per_node(self) -> dict[str, float]:
         """Drops per second per node the model predicts right now."""
-        if not self.enabled:
-            return {}
-        settings = self._stack.settings
-        return linklocal_drops(
-            self._stack.coredns().nodes, settings.dns_load_pps, settings.linklocal_limit_pps
-        )
+        return drops_per_node(self.sent(), self.model.limit_pps)
 
     def update(self) -> None:
         exporter = self._stack.exporter
         if exporter is None:
             return
-        drops = self.per_node()
+        sent = self.sent()
+        drops = drops_per_node(sent, self.model.limit_pps)
         if drops == self._last:
             return
         for node in exporter.nodes:
             exporter.set_rate(node, LINKLOCAL, drops.get(node, 0.0))
         if drops:
             text = "linklocal_allowance_exceeded growing on " + ", ".join(
-                f"{node} ({rate:.0f}/s)" for node, rate in sorted(drops.items())
+                f"{node} ({rate:.0f}/s of {sent[node]:.0f} pkt/s)" for node, rate in sorted(drops.items())
             )
         else:
             text = "no linklocal drops on any node" + ("" if self.enabled else " (DNS load off)")
-        self._stack.emit("exporter", "drops", text, {"drops": drops})
+        self._stack.emit("exporter", "drops", text, {"drops": drops, "sent": sent})
         self._last = drops
-
-
-def linklocal_drops(pod_nodes: Sequence[str], load_pps: float, limit_pps: float) -> dict[str, float]:
-    """Drops per second per node when `load_pps` is split evenly over CoreDNS pods on `pod_nodes`
-    (one entry per pod) and each node's interface may send `limit_pps` to link-local addresses."""
-    if not pod_nodes:
-        return {}
-    per_pod = load_pps / len(pod_nodes)
-    drops: dict[str, float] = {}
-    for node in sorted(set(pod_nodes)):
-        sent = per_pod * list(pod_nodes).count(node)
-        if sent > limit_pps:
-            drops[node] = round(sent - limit_pps, 1)
-    return drops
 
 
 def _yaml_dump(data: Any) -> str:

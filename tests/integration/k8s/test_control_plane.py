@@ -121,6 +121,7 @@ class TestScheduling:
     def test_coredns_scales_from_two_to_four_on_four_distinct_nodes(self, dns_baseline: K8sCluster) -> None:
         """The real scheduler spreads the new replicas (preferred anti-affinity) and kwok makes them Ready."""
         admin: PathKube = dns_baseline.admin
+        dns_baseline.place_coredns(dns_baseline.nodes[0].name, dns_baseline.nodes[1].name)
         baseline = sorted(
             p["spec"]["nodeName"] for p in cluster.ready_pods(admin, "kube-system", "k8s-app=kube-dns")
         )

@@ -11,8 +11,8 @@ import pytest
 
 from netguard_cli.localstack.alerting import local_alertmanager_config
 from netguard_cli.localstack.alertmanager import amp_definition_files
+from netguard_cli.localstack.dnsload import linklocal_drops
 from netguard_cli.localstack.exporter import EthtoolExporter, SimulatedNode
-from netguard_cli.localstack.stack import linklocal_drops
 
 AMP = Path(__file__).resolve().parents[3] / "amp"
 NODES = (
