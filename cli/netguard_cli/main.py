@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     "netguard_cli.commands.cluster",
     "netguard_cli.commands.remediation",
     "netguard_cli.commands.demo",
+    "netguard_cli.commands.local",
 )
 
 

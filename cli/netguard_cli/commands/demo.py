@@ -19,6 +19,7 @@ from typing import Any, TextIO
 
 from netguard_cli.localstack import cluster
 from netguard_cli.localstack.processes import StartupError
+from netguard_cli.localstack.report import write_report
 from netguard_cli.localstack.samples import summarize_events
 from netguard_cli.localstack.scenario import Scenario
 from netguard_cli.localstack.stack import CHECKOUT, LocalStack, StackEvent, StackSettings
@@ -121,6 +122,7 @@ def run_demo(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
                 else "reduced mode: some steps skipped (see above)"
             )
             out.write(f"  scenario: {result.seconds:.1f}s, {verdict}\n")
+            out.write(f"  report: {write_report(stack, workdir / 'report.html')}\n")
             if args.keep_running:
                 _keep_running(stack, out)
             return 1 if result.failed else 0
