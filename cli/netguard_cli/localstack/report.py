@@ -78,7 +78,7 @@ def redact(value: Any) -> Any:
 def report_data(
     events: Iterable[EventLike],
     *,
-    title: str = "netguard local stack",
+    title: str = "netguard: local stack run",
     end: float | None = None,
     cluster: str = "",
     notes: Sequence[str] = (),
@@ -109,7 +109,7 @@ def report_data(
     )
 
 
-def write_report(stack: StackLike, path: Path, *, title: str = "netguard local stack") -> Path:
+def write_report(stack: StackLike, path: Path, *, title: str = "netguard: local stack run") -> Path:
     """Write the report of `stack` (a `LocalStack`, running or just finished) to `path`."""
     settings = getattr(stack, "settings", None)
     data = report_data(
@@ -225,7 +225,7 @@ def render_chart(timeline: Timeline) -> str:
     for index, (node, series) in enumerate(timeline.drops.items()):
         peak = max((p.value for p in series), default=0.0)
         # Nodes often drop at the same rate: earlier series are drawn wider so each stays visible.
-        width = 2 + 2 * (count - 1 - index)
+        width = 2 + 3 * (count - 1 - index)
         out.append(
             f'<path class="series drops" data-series="drops" data-node="{html.escape(node)}" '
             f'style="stroke:{colours[node]};stroke-width:{width}px" '
@@ -245,11 +245,13 @@ def render_chart(timeline: Timeline) -> str:
     for index, marker in enumerate(timeline.markers):
         colour, label = MARKER_STYLE[marker.kind]
         x = scale.x(marker.at)
+        right = x < WIDTH - RIGHT - 90  # labels near the right edge go to the line's left
         y = 14 + 12 * (index % 3)  # stagger labels so close markers stay readable
         out.append(
             f'<g class="marker" data-marker="{marker.kind.value}" data-at="{_fmt(marker.at)}">'
             f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{TOP - 4}" y2="{HEIGHT - BOTTOM}" stroke="{colour}"/>'
-            f'<text x="{x + 3:.1f}" y="{y}" fill="{colour}">{html.escape(label)}</text>'
+            f'<text x="{x + (3 if right else -3):.1f}" y="{y}" fill="{colour}" '
+            f'text-anchor="{"start" if right else "end"}">{html.escape(label)}</text>'
             f"<title>{_fmt(marker.at)}s {html.escape(label)}: {html.escape(marker.text)}</title></g>"
         )
     out.append("</svg>")
