@@ -21,7 +21,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from netguard_cli.localstack.amp_publish import PublishInputError, read_publications
+from netguard_cli.localstack.amp_publish import PublishInputError, parse_replacement, read_publications
 from netguard_cli.localstack.stack import CHECKOUT
 from netguard_cli.localstack.supervisor import STATE_FILE
 from netguard_cli.localstack.view import render_text
@@ -236,7 +236,8 @@ def _status(args: argparse.Namespace) -> int:
 def _publish(args: argparse.Namespace) -> int:
     path = Path(args.file)
     try:
-        publications = read_publications(path.read_bytes(), subject=args.subject)
+        replacements = [parse_replacement(r) for r in args.replace]
+        publications = read_publications(path.read_bytes(), subject=args.subject, replacements=replacements)
     except OSError as exc:
         raise LocalError(f"cannot read {path}: {exc.strerror}") from exc
     except PublishInputError as exc:
@@ -318,6 +319,13 @@ def register(subparsers: Any) -> None:
     p = commands.add_parser("publish", help="publish an SNS event file or raw message to AlertsTopic, as AMP")
     p.add_argument("file", help="events/sns-*.json (Lambda SNS event) or a raw message body")
     p.add_argument("--subject", help="subject to use instead of the file's")
+    p.add_argument(
+        "--replace",
+        action="append",
+        default=[],
+        metavar="OLD=NEW",
+        help="replace text in message and subject first, e.g. your cluster or node names (repeatable)",
+    )
     p.set_defaults(func=_run(_publish))
     p = commands.add_parser("load", help="change the simulated DNS load")
     p.add_argument(

@@ -10,7 +10,7 @@ to 256 KB`, and an empty or non-UTF-8 message is replaced by an error text.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from netguard.errors import NetguardError
@@ -87,9 +87,38 @@ def _attribute_values(raw: object) -> dict[str, str]:
     return out
 
 
-def read_publications(data: bytes, *, subject: str | None = None) -> list[Publication]:
+def parse_replacement(text: str) -> tuple[str, str]:
+    """`OLD=NEW` (for `--replace`)."""
+    old, sep, new = text.partition("=")
+    if not sep or not old:
+        raise PublishInputError(f"--replace wants OLD=NEW, got {text!r}")
+    return old, new
+
+
+def _replaced(text: str, replacements: Sequence[tuple[str, str]]) -> str:
+    for old, new in replacements:
+        text = text.replace(old, new)
+    return text
+
+
+def read_publications(
+    data: bytes, *, subject: str | None = None, replacements: Sequence[tuple[str, str]] = ()
+) -> list[Publication]:
     """The publications a file stands for: one per SNS record of a Lambda SNS event (or an SNS
-    notification/SQS body with `Message`), else the whole file as one raw message."""
+    notification/SQS body with `Message`), else the whole file as one raw message. `replacements`
+    (OLD, NEW) apply to each message and subject before AMP's rules, so a message from another
+    cluster can name the local stack's cluster and nodes."""
+
+    def _as_amp(
+        message: bytes | str, subject: str | None, attributes: Mapping[str, str] | None = None
+    ) -> Publication:
+        if replacements:
+            if isinstance(message, bytes):
+                message = message.decode("utf-8", errors="surrogateescape")
+            message = _replaced(message, replacements).encode("utf-8", errors="surrogateescape")
+            subject = _replaced(subject, replacements) if subject is not None else None
+        return as_amp(message, subject, attributes)
+
     try:
         document = json.loads(data)
     except (ValueError, UnicodeDecodeError):
@@ -102,7 +131,7 @@ def read_publications(data: bytes, *, subject: str | None = None) -> list[Public
             if not isinstance(sns, Mapping) or "Message" not in sns:
                 raise PublishInputError(f"record {index} is not an SNS record (no Sns.Message)")
             out.append(
-                as_amp(
+                _as_amp(
                     str(sns.get("Message") or ""),
                     subject if subject is not None else sns.get("Subject"),
                     _attribute_values(sns.get("MessageAttributes")),
@@ -113,10 +142,10 @@ def read_publications(data: bytes, *, subject: str | None = None) -> list[Public
         return out
     if isinstance(document, Mapping) and document.get("Type") == "Notification" and "Message" in document:
         return [
-            as_amp(
+            _as_amp(
                 str(document.get("Message") or ""),
                 subject if subject is not None else document.get("Subject"),
                 _attribute_values(document.get("MessageAttributes")),
             )
         ]
-    return [as_amp(data, subject)]
+    return [_as_amp(data, subject)]

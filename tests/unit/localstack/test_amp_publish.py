@@ -14,6 +14,7 @@ from netguard_cli.localstack.amp_publish import (
     REPLACED_MESSAGE,
     PublishInputError,
     as_amp,
+    parse_replacement,
     read_publications,
 )
 
@@ -75,3 +76,21 @@ class TestReadPublications:
     def test_record_without_sns_is_an_error(self) -> None:
         with pytest.raises(PublishInputError, match="record 0 is not an SNS record"):
             read_publications(b'{"Records": [{"body": "sqs"}]}')
+
+    def test_replacements_retarget_a_message(self) -> None:
+        """`--replace prod=netguard-local`: the message and subject name the local cluster."""
+        raw = (EVENTS / "sns-amp-json-firing.json").read_bytes()
+        [publication] = read_publications(
+            raw,
+            subject="[FIRING:2] prod",
+            replacements=[("prod", "netguard-local"), ("10.0.2.7", "10.0.2.23")],
+        )
+        assert '"cluster": "netguard-local"' in publication.message
+        assert '"cluster": "prod"' not in publication.message
+        assert "10.0.2.23" in publication.message
+        assert publication.subject == "[FIRING:2] netguard-local"
+
+    @pytest.mark.parametrize("bad", ["noequals", "=new"])
+    def test_bad_replacement(self, bad: str) -> None:
+        with pytest.raises(PublishInputError, match="OLD=NEW"):
+            parse_replacement(bad)
