@@ -101,4 +101,7 @@ def test_up_publish_inspect_report_down(tmp_path: Path, browser: Any) -> None:  
     assert left == {}
     assert [p for p in ports if listening(p)] == []
     assert not (root / "state.json").exists()
+    assert f"the session's report: {root / 'report.html'}" in stopped.stdout
+    timeline = json.loads((root / "timeline.json").read_text())
+    assert "published" in [m["kind"] for m in timeline["markers"]]
     assert "no local stack running" in ok(netguard(root, "down"))

@@ -110,7 +110,11 @@ def up(root: Path, *, checkout: Path, time_scale: float, no_cluster: bool, timeo
             return state
         if state.get("status") == "failed" or process.poll() is not None:
             process.wait(timeout=30)
-            reason = state.get("error") or f"supervisor exited with {process.returncode}"
+            reason = state.get("error") or (
+                "stopped while starting (`netguard local down`?)"
+                if process.returncode == 130
+                else f"supervisor exited with {process.returncode}"
+            )
             raise LocalError(f"the local stack did not start: {reason} (log: {log})")
         time.sleep(0.3)
     down(root)
@@ -207,6 +211,9 @@ def _down(args: argparse.Namespace) -> int:
         print(f"no local stack running from {_root(args)}")
         return 0
     print(f"stopped {result['processes']} process(es); {result['ports']} port(s) closed")
+    report = _root(args) / "report.html"
+    if report.is_file():
+        print(f"  the session's report: {report}")
     if result["killed"]:
         print(f"  killed after the grace period: {', '.join(result['killed'])}")
     if result["left_pids"] or result["left_ports"]:

@@ -5,7 +5,8 @@ its own session. It starts the stack (every component dies with it: `die_with_pa
 `state.json` (pids, listening ports, URLs, kubeconfigs, the control endpoint), then serves a small
 HTTP API on 127.0.0.1 that needs the bearer token from the state file (mode 0600), so another local
 user cannot drive it: GET /status, GET /inspect, POST /publish, POST /load, POST /report, POST /stop.
-SIGTERM, SIGINT, SIGHUP or /stop unwind the stack and remove the state file.
+SIGTERM, SIGINT, SIGHUP or /stop write the session's `report.html` and `timeline.json`, unwind the
+stack and remove the state file.
 """
 
 from __future__ import annotations
@@ -288,14 +289,33 @@ def _handler(control: ControlServer) -> type[BaseHTTPRequestHandler]:
 # --- main -------------------------------------------------------------------------------------
 
 
+def _keep_session(stack: LocalStack, root: Path) -> None:
+    """What outlives `down`: the session's report and timeline (the logs stay under stack/)."""
+    try:
+        write_report(stack, root / "report.html")
+        timeline = timeline_from_events(list(stack.events), end=stack.elapsed())
+        (root / "timeline.json").write_text(json.dumps(timeline.to_dict(), indent=1))
+    except Exception:  # a report must not keep the stack from stopping
+        logger.exception("could not write the session's report")
+
+
 def run(root: Path, settings: StackSettings) -> int:
     stop = threading.Event()
+    running = threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        # While starting, unwind at once (LocalStack stops what it started); once running, stop in order.
+        if not running.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(sig, lambda *_: stop.set())
+        signal.signal(sig, on_signal)
     token = secrets.token_urlsafe(24)
     write_state(root, {"status": "starting", "pid": os.getpid()})
     try:
         with LocalStack(settings) as stack:
+            running.set()
             load = ControlledLoad(stack)
             stack.load = load
             control = ControlServer(stack, load, token, stop)
@@ -306,8 +326,13 @@ def run(root: Path, settings: StackSettings) -> int:
                 while not stop.wait(1.0):  # a timeout keeps the main thread responsive to signals
                     pass
                 write_state(root, {"status": "stopping", "pid": os.getpid()})
+                _keep_session(stack, root)
             finally:
                 control.close()
+    except KeyboardInterrupt:
+        logger.info("stopped while starting")
+        (root / STATE_FILE).unlink(missing_ok=True)
+        return 130
     except Exception as exc:
         logger.exception("the local stack failed")
         write_state(root, {"status": "failed", "pid": os.getpid(), "error": str(exc)[-2000:]})
