@@ -11,13 +11,12 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from netguard.clients.kubernetes import KubeClient
+from netguard.clients.kubernetes import Kube, KubeNotFound
 from netguard.state import DynamoStore
 from netguard_cli.localstack.blockkit import message_to_text
 from netguard_cli.localstack.report import redact
-from netguard_cli.localstack.stack import COREDNS_PATH, COREDNS_SELECTOR, LocalStack
+from netguard_cli.localstack.stack import COREDNS_SELECTOR, LocalStack
 
-NODELOCAL_DAEMONSET = "/apis/apps/v1/namespaces/kube-system/daemonsets/node-local-dns"
 NODELOCAL_SELECTOR = "k8s-app=node-local-dns"
 
 
@@ -28,10 +27,10 @@ def _ready(pod: Mapping[str, Any]) -> bool:
     )
 
 
-def read_cluster_dns(kube: KubeClient) -> dict[str, Any]:
+def read_cluster_dns(kube: Kube) -> dict[str, Any]:
     """CoreDNS (replicas, each pod's node and readiness) and NodeLocal DNSCache (DaemonSet, pods)."""
-    deployment = kube.get(COREDNS_PATH)
-    pods = kube.list("/api/v1/namespaces/kube-system/pods", label_selector=COREDNS_SELECTOR)
+    deployment = kube.call(kube.apps.read_namespaced_deployment, "coredns", "kube-system")
+    pods = kube.list_all(kube.core.list_namespaced_pod, "kube-system", label_selector=COREDNS_SELECTOR)
     coredns = {
         "replicas": int((deployment.get("spec") or {}).get("replicas") or 0),
         "ready_replicas": int((deployment.get("status") or {}).get("readyReplicas") or 0),
@@ -49,8 +48,10 @@ def read_cluster_dns(kube: KubeClient) -> dict[str, Any]:
         ),
     }
     try:
-        daemonset: Mapping[str, Any] | None = kube.get(NODELOCAL_DAEMONSET)
-    except Exception:  # noqa: BLE001 -- absent (404) is the normal state; any other error is shown
+        daemonset: Mapping[str, Any] | None = kube.call(
+            kube.apps.read_namespaced_daemon_set, "node-local-dns", "kube-system"
+        )
+    except KubeNotFound:  # not deployed: the normal state
         daemonset = None
     nodelocal: dict[str, Any] = {"enabled": daemonset is not None}
     if daemonset is not None:
@@ -58,7 +59,9 @@ def read_cluster_dns(kube: KubeClient) -> dict[str, Any]:
         nodelocal.update(
             desired=int(status.get("desiredNumberScheduled") or 0),
             ready=int(status.get("numberReady") or 0),
-            pods=len(kube.list("/api/v1/namespaces/kube-system/pods", label_selector=NODELOCAL_SELECTOR)),
+            pods=len(
+                kube.list_all(kube.core.list_namespaced_pod, "kube-system", label_selector=NODELOCAL_SELECTOR)
+            ),
         )
     return {"coredns": coredns, "nodelocal_dnscache": nodelocal}
 
