@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests and the local stack run for real: Alertmanager and
-# Prometheus (with promtool). Safe to re-run: does nothing when they are present.
+# Prometheus (with promtool), and chromium with its driver (the HTML report's browser test).
+# Safe to re-run: does nothing when they are present.
 set -euo pipefail
-packages=(prometheus-alertmanager prometheus)
+packages=(prometheus-alertmanager prometheus chromium chromium-driver)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "netguard_cli.commands.remediation",
     "netguard_cli.commands.nodelocal",
     "netguard_cli.commands.demo",
+    "netguard_cli.commands.local",
 )
 
 

@@ -12,11 +12,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from netguard_cli.localstack.report import write_report
 from netguard_cli.localstack.scenario import Scenario, ScenarioResult, StepStatus
 from netguard_cli.localstack.stack import LocalStack, StackSettings
+from tests.support.browser import browser, open_report  # noqa: F401 -- `browser` is a fixture
 
 pytestmark = [pytest.mark.integration, pytest.mark.k8s, pytest.mark.slow]
 
@@ -132,3 +135,24 @@ def test_no_secret_in_the_narrative(run: Run) -> None:
     text = "\n".join(e.text for e in run.stack.events)
     assert "xoxb-local-demo-token" not in text
     assert "R0LOCALDEMO" not in text
+
+
+@pytest.mark.timeout(300)
+def test_report_of_the_run(run: Run, browser: Any, tmp_path: Path) -> None:  # noqa: F811
+    """The HTML report of the real run opens in chromium without errors and charts what happened:
+    drops on the CoreDNS nodes, replicas 2 -> more, alert fired, remediation acted, alert resolved."""
+    path = write_report(run.stack, tmp_path / "report.html")
+    page = open_report(browser, path)
+    assert page.console_errors == [], run.explain()
+    assert page.resources == []
+    coredns_nodes = set(
+        run.stack.find(lambda e: e.source == "exporter" and e.kind == "drops")[0].data["drops"]
+    )
+    assert {s["node"] for s in page.series_of("drops")} >= coredns_nodes
+    assert all(s["length"] > 0 for s in page.series)
+    assert len(page.series_of("replicas")) == 1
+    for marker in ("alert-fired", "remediation", "alert-resolved"):
+        assert marker in page.markers, (page.markers, run.explain())
+    assert page.markers.index("alert-fired") < page.markers.index("remediation")
+    assert page.slack >= 2
+    assert page.pagerduty >= 2

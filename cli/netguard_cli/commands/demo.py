@@ -19,6 +19,7 @@ from typing import Any, TextIO
 
 from netguard_cli.localstack import catalogue, cluster
 from netguard_cli.localstack.processes import StartupError
+from netguard_cli.localstack.report import write_report
 from netguard_cli.localstack.samples import summarize_events
 from netguard_cli.localstack.scenario import NamedResult, NamedScenario, Scenario
 from netguard_cli.localstack.stack import CHECKOUT, LocalStack, StackEvent, StackSettings
@@ -133,6 +134,7 @@ def run_demo(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
                 else "reduced mode: some steps skipped (see above)"
             )
             out.write(f"  scenario: {result.seconds:.1f}s, {verdict}\n")
+            out.write(f"  report: {write_report(stack, workdir / 'report.html')}\n")
             if args.keep_running:
                 _keep_running(stack, out)
             return 1 if result.failed else 0
@@ -185,11 +187,16 @@ def _run_named(stack: LocalStack, names: list[str], narrator: Narrator, out: Tex
         spec = catalogue.find(name)
         narrator.muted = False
         narrator.heading(f"Scenario {name}: {spec.description}")
+        began = stack.elapsed()
         result = NamedScenario(stack, spec, say=narrator.line).run()
         narrator.muted = True
         results.append(result)
         for line in result.lines():
             out.write(f"  {line}\n")
+        report = stack.settings.workdir / f"report-{name}.html"
+        out.write(
+            f"  report: {write_report(stack, report, title=f'netguard scenario {name}', since=began)}\n"
+        )
         out.flush()
     narrator.heading("Summary")
     for result in results:
