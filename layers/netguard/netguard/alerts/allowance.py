@@ -54,14 +54,15 @@ def kind_of_alert_name(name: str) -> AllowanceKind:
 
 def allowance_kind(labels: Mapping[str, str], *, generator_url: str = "") -> AllowanceKind:
     """The allowance an alert is about, e.g. `linklocal` for `node_net_ethtool{type="linklocal_..."}`."""
-    ordered = [labels.get("type", ""), labels.get("__name__", "")]
-    ordered += [
-        value for name, value in sorted(labels.items()) if name not in {"type", "__name__", "alertname"}
-    ]
-    for value in ordered:
+    for value in (labels.get("type", ""), labels.get("__name__", "")):
         kind = kind_of_stat(value)
         if kind is not AllowanceKind.UNKNOWN:
-            return kind
+            return kind  # the usual case: the other labels are not even sorted
+    for name, value in sorted(labels.items()):
+        if name not in {"type", "__name__", "alertname"}:
+            kind = kind_of_stat(value)
+            if kind is not AllowanceKind.UNKNOWN:
+                return kind
     if generator_url:
         kind = kind_of_stat(urllib.parse.unquote_plus(generator_url))
         if kind is not AllowanceKind.UNKNOWN:

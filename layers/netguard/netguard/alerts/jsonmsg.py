@@ -25,16 +25,25 @@ def is_alert_payload(data: Any) -> bool:
     return isinstance(data, Mapping) and isinstance(data.get("alerts"), list)
 
 
+_STR_ONLY = frozenset({str})
+_STATUSES = {status.value: status for status in Status}
+
+
 def _strings(value: Any, what: str, warnings: list[str]) -> dict[str, str]:
     if value is None:
         return {}
     if not isinstance(value, Mapping):
         warnings.append(f"{what} is not an object; ignored")
         return {}
+    if {*map(type, value), *map(type, value.values())} <= _STR_ONLY:
+        return dict(value)  # the usual case, checked at C speed: nothing to convert
     return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in value.items()}
 
 
 def _status(value: Any, fallback: Status | None = None) -> Status:
+    known = _STATUSES.get(value) if type(value) is str else None
+    if known is not None:
+        return known
     try:
         return Status(str(value).lower())
     except ValueError:
