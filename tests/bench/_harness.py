@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -102,6 +103,20 @@ def invoke_in_process(
         return report
 
 
+def memory_size_mb(function: str) -> int | None:
+    """The function's `MemorySize` in template.yaml (its own, else Globals'), read as text: the
+    template's CloudFormation tags (!Ref, !Sub) are not plain YAML."""
+    text = (ROOT / "template.yaml").read_text()
+    resource = re.search(
+        rf"^  \w+:\n(?:(?!^  \w).*\n)*?\s+CodeUri: functions/{function}/\n(?:(?!^  \w).*\n)*", text, re.M
+    )
+    for block in (resource.group(0) if resource else "", text.split("\nResources:", 1)[0]):
+        found = re.search(r"^\s+MemorySize: (\d+)", block, re.M)
+        if found:
+            return int(found.group(1))
+    return None
+
+
 def function_figures(
     function: str,
     events: Callable[[str, int], dict[str, Any]],
@@ -126,6 +141,7 @@ def function_figures(
     kube_calls = storm["http_calls"].get("kubernetes", 0)
     http_calls = {k: v for k, v in storm["http_calls"].items() if k != "kubernetes"}
     return {
+        "memory_size_mb": memory_size_mb(function),
         "cold_invoke_ms": round(median([by_name["a-cold"]["wall_ms"], by_name["b-cold"]["wall_ms"]]), 1),
         "warm_1_alert_ms": round(median([by_name["a-warm"]["wall_ms"], by_name["b-warm"]["wall_ms"]]), 1),
         "warm_1000_alerts_ms": round(storm["wall_ms"], 1),
