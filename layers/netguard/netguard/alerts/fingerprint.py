@@ -30,9 +30,9 @@ def fingerprint(labels: Mapping[str, str]) -> str:
     return f"{value:016x}"
 
 
-_LANE = 16
-"""Bytes per alert in `fingerprints`: a 64-bit hash times the 41-bit prime needs 105 bits, so a
-lane's product never spills into the next lane before the mask."""
+_LANE = 14
+"""Bytes per alert in `fingerprints`: a 64-bit hash times the 41-bit prime needs 105 bits, which 112
+hold, so a lane's product never spills into the next lane before the mask."""
 
 
 def _stream(labels: Mapping[str, str]) -> bytes:
@@ -55,7 +55,7 @@ def fingerprints(label_sets: Sequence[Mapping[str, str]]) -> list[str]:
 
     FNV-1a is a byte-by-byte loop, about 80 % of parsing a large group when run per alert in Python
     (no maintained package ships a wheel with FNV-1a 64, and our own C extension would need building
-    for Lambda's arm64). Here every alert is a 128-bit lane of one Python integer, so one big-integer
+    for Lambda's arm64). Here every alert is a 112-bit lane of one Python integer, so one big-integer
     XOR, multiply and mask hash the n-th byte of every alert at once: the loop runs once per byte of
     the longest label stream, not once per byte of all of them. The bytes every alert starts with
     (the shared labels that sort first) are hashed once. A lane whose stream ended is read out at
