@@ -7,6 +7,7 @@ generator URL (Prometheus puts the rule's expression there), and finally the ale
 
 from __future__ import annotations
 
+import functools
 import re
 import urllib.parse
 from collections.abc import Mapping
@@ -35,8 +36,11 @@ _NAME_HINTS: tuple[tuple[tuple[str, ...], AllowanceKind], ...] = (
 )
 
 
+@functools.lru_cache(maxsize=256)
 def kind_of_stat(text: str) -> AllowanceKind:
-    """The kind named by the first ENA allowance statistic found in `text`, else UNKNOWN."""
+    """The kind named by the first ENA allowance statistic found in `text`, else UNKNOWN.
+
+    Cached: a group's alerts repeat the same few values (`type="linklocal_allowance_exceeded"`)."""
     match = _STAT.search(text)
     if match is None:
         return AllowanceKind.UNKNOWN

@@ -7,6 +7,7 @@ names in sorted order, each name and each value followed by the byte 0xff, print
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections.abc import Iterable, Mapping, Sequence
 
 _FNV_OFFSET = 14695981039346656037
@@ -36,6 +37,12 @@ hold, so a lane's product never spills into the next lane before the mask."""
 
 
 def _stream(labels: Mapping[str, str]) -> bytes:
+    """The bytes `fingerprint` hashes: name, 0xff, value, 0xff for each label in name order."""
+    # Usually all ASCII: join with NUL, encode once and turn the NULs into 0xff, all in C. Exact only
+    # when no label holds a NUL or a non-ASCII character; otherwise encode label by label.
+    text = "\x00".join(itertools.chain.from_iterable(sorted(labels.items()))) + "\x00"
+    if text.isascii() and text.count("\x00") == 2 * len(labels):
+        return text.encode("ascii").replace(b"\x00", _SEPARATOR)
     return b"".join(
         [name.encode() + _SEPARATOR + labels[name].encode() + _SEPARATOR for name in sorted(labels)]
     )
