@@ -10,7 +10,6 @@ never escapes, so a value such as `\\"` would decode to something else as JSON.
 
 from __future__ import annotations
 
-import itertools
 import operator
 import re
 
@@ -39,7 +38,9 @@ _TAIL = re.compile(
 )
 _PAIR_START = re.compile(r'"(?P<name>[a-zA-Z_][a-zA-Z0-9_]*)": "')
 _NEXT_PAIR = re.compile(r'", "(?P<name>[a-zA-Z_][a-zA-Z0-9_]*)": "')
-_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+_NAMES = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*(?:,[a-zA-Z_][a-zA-Z0-9_]*)*")
+_COLON = frozenset({": "})
+_COMMA = frozenset({", "})
 
 
 def looks_like(text: str) -> bool:
@@ -47,20 +48,21 @@ def looks_like(text: str) -> bool:
 
 
 def _plain_pairs(body: str) -> dict[str, str] | None:
-    """`pairs` for the usual map, where every `", "` is a pair boundary (names valid and strictly
-    increasing): one split and a few C-level passes instead of a regex search per pair. None when
-    that does not hold, and `pairs` reads the map the long way."""
+    """`pairs` for the usual map, with no `"` inside a value: split on every `"`, the pieces must
+    alternate name, `: `, value, `, ` with valid, strictly increasing names. A few C-level passes
+    instead of a regex search per pair; None when the map is not that plain."""
     if len(body) < 2 or body[0] != '"' or body[-1] != '"':
         return None
-    pieces = body[1:-1].split('", "')
-    names, separators, values = zip(*map(str.partition, pieces, itertools.repeat('": "')), strict=True)
-    if (
-        not all(separators)
-        or not all(map(_NAME.fullmatch, names))
-        or not all(map(operator.lt, names, names[1:]))
-    ):
+    tokens = body[1:-1].split('"')
+    if len(tokens) % 4 != 3 or set(tokens[1::4]) != _COLON or not set(tokens[3::4]) <= _COMMA:
         return None
-    return dict(zip(names, values, strict=True))
+    names = tokens[0::4]
+    joined = ",".join(names)
+    if joined.count(",") != len(names) - 1 or _NAMES.fullmatch(joined) is None:
+        return None
+    if not all(map(operator.lt, names, names[1:])):
+        return None
+    return dict(zip(names, tokens[2::4], strict=True))
 
 
 def pairs(body: str) -> dict[str, str]:
@@ -69,8 +71,12 @@ def pairs(body: str) -> dict[str, str]:
     if not body:
         return {}
     plain = _plain_pairs(body)
-    if plain is not None:
-        return plain
+    return plain if plain is not None else searched_pairs(body)
+
+
+def searched_pairs(body: str) -> dict[str, str]:
+    """`pairs` for any map: a regex search for the next `", "name": "` per pair (what `_plain_pairs`
+    must always agree with, and the unit tests check it does)."""
     first = _PAIR_START.match(body)
     if first is None or not body.endswith('"'):
         raise FormatError(f"AMP JSON: malformed map {body[:60]!r}")
