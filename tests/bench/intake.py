@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from netguard.alerts import SnsMessage, Unparseable, parse_message
+from netguard.alerts.fingerprint import fingerprints
 from tests.unit.alerts import render
 from tests.unit.alerts.render import SpecAlert, SpecGroup
 
@@ -98,6 +99,8 @@ def measure(name: str, message: SnsMessage, baseline_text: str, same_bytes: bool
     outcome = parse_message(message)
     assert not isinstance(outcome, Unparseable), outcome.reason
     parse_ms, loads_ms = _least_cpu(lambda: parse_message(message), lambda: json.loads(baseline_text))
+    label_sets = [dict(alert.labels) for group in outcome for alert in group.alerts]
+    fingerprint_ms, _ = _least_cpu(lambda: fingerprints(label_sets), lambda: None)
     row = {
         "alerts": sum(len(g.alerts) for g in outcome),
         "message_kb": round(len(message.message.encode()) / 1024, 1),
@@ -107,11 +110,12 @@ def measure(name: str, message: SnsMessage, baseline_text: str, same_bytes: bool
         if same_bytes
         else "json.loads of the group as netguard JSON",
         "ratio": round(parse_ms / loads_ms, 2),
+        "of_which_fingerprints_ms": round(fingerprint_ms, 2),
     }
     print(
         f"  {name:<24} {row['alerts']:>4} alerts {row['message_kb']:7.1f} KB  parse {parse_ms:7.2f} ms  "
         f"json.loads {loads_ms:6.2f} ms ({'same bytes' if same_bytes else 'netguard JSON'})  "
-        f"= {row['ratio']:5.1f}x"
+        f"= {row['ratio']:5.1f}x; fingerprints {fingerprint_ms:5.2f} ms"
     )
     return row
 
