@@ -174,8 +174,8 @@ def sizes() -> dict[str, Any]:
     }
     with tempfile.TemporaryDirectory(prefix="netguard-bench-size-") as directory:
         # For Lambda's platform, like sam build; the local one when pip cannot (no wheel, no network).
-        lambda_platform = ("--platform", "manylinux2014_aarch64", "--python-version", "3.12")
-        lambda_platform += ("--implementation", "cp", "--only-binary=:all:")
+        lambda_platform = ["--platform", "manylinux2014_aarch64", "--python-version", "3.12"]
+        lambda_platform += ["--implementation", "cp", "--only-binary=:all:"]
         plain: Path | None = Path(directory) / "plain"
         if not _pip_target(Path(directory) / "plain", *lambda_platform, "-r", str(requirements)):
             plain = Path(directory) / "plain-local"
