@@ -28,7 +28,7 @@ from typing import Any
 from tests.bench import _harness
 
 ROOT = _harness.ROOT
-RUNS = int(os.environ.get("BENCH_COLD_RUNS", "7"))
+RUNS = int(os.environ.get("BENCH_COLD_RUNS", "11"))
 LAMBDA_UNZIPPED_LIMIT_MB = 250
 TOTAL_GOAL_MB = 50
 MB = 1_000_000
