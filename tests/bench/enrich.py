@@ -1,67 +1,102 @@
-"""Enrichment benchmark: wall time and API requests for 1, 100 and 1000 alerts through the real
-processor (moto for EC2/SNS/DynamoDB, the local Kubernetes control plane), and the handler's
-cold-start import time. Prints numbers only: `python -m tests.bench.enrich`.
+"""Enrichment and remediation as Lambda runs them, against a moto server (EC2 with 1006 instances,
+SNS, SQS, DynamoDB) and the local Kubernetes control plane: peak memory, warm time for 1 and 1000
+alerts, and the AWS and Kubernetes calls 1000 alerts cost. Each function runs in its own fresh
+interpreter (tests/bench/_invoke.py). Prints numbers only: `python -m tests.bench.enrich`.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
-import os
-import subprocess
+import logging
 import sys
 import tempfile
+import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import boto3
+import yaml
 
 from netguard.alerts.fingerprint import fingerprint
-from netguard.alerts.models import SnsMessage
-from netguard.clients import aws, eks
-from netguard.config.enrich import Settings
-from netguard.enrich.runtime import build_processor
-from netguard_cli.localstack import cluster, processes
+from netguard.enriched import event_to_json
+from netguard_cli.localstack import cluster, processes, seed
+from tests.bench import _harness
+from tests.support import eks_addons
+from tests.unit.remediate.fakes import event as enriched_event
+from tests.unit.remediate.fakes import linklocal_alert
 
-ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
+CLUSTER = "prod"
 
 
-def import_time() -> None:
-    """Cold start: a fresh interpreter importing the handler module (median of 3), and the top imports."""
-    code = (
-        "import time, importlib.util; t = time.perf_counter(); "
-        f"spec = importlib.util.spec_from_file_location('app', {str(ROOT / 'functions/enrich/app.py')!r}); "
-        "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m); "
-        "print(time.perf_counter() - t)"
-    )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT")}
-    runs = sorted(
-        float(
-            subprocess.run(
-                [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
-            ).stdout
+@dataclass
+class World:
+    url: str
+    running: cluster.LocalCluster
+    ips: list[str]
+    env: dict[str, str]
+    """AWS settings for a handler process."""
+
+    def client(self, service: str) -> Any:
+        session = boto3.session.Session(
+            aws_access_key_id="bench", aws_secret_access_key="bench", region_name=REGION
         )
-        for _ in range(3)
-    )
-    print(f"cold-start import of functions/enrich/app.py: {runs[1] * 1000:.0f} ms (median of 3)")
-    trace = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True, check=True, env=env
-    ).stderr
-    rows = []
-    for line in trace.splitlines():
-        parts = [p.strip() for p in line.removeprefix("import time:").split("|")]
-        if len(parts) == 3 and parts[1].isdigit() and parts[2].strip() and not parts[2].startswith(" "):
-            rows.append((int(parts[1]), parts[2]))
-    top = sorted((r for r in rows if "." not in r[1]), reverse=True)[:6]
-    print(
-        "  largest top-level imports (cumulative ms): "
-        + ", ".join(f"{name} {us / 1000:.0f}" for us, name in top)
-    )
+        return session.client(service, endpoint_url=self.url)  # type: ignore[call-overload]
+
+    def table(self, name: str) -> str:
+        return _harness.create_state_table(self.client("dynamodb"), name)
+
+    def kube_host(self, identity: str) -> str:
+        document = yaml.safe_load(self.running.kubeconfig(identity).read_text())
+        server = str(document["clusters"][0]["cluster"]["server"])
+        return server.split("://", 1)[1].rstrip("/")
 
 
-def alert(ip: str, i: int) -> dict[str, Any]:
+@contextmanager
+def world(directory: Path) -> Iterator[World]:
+    """A moto server in its own process and the local control plane seeded with its nodes, plus
+    1000 more EC2 instances (alerts on instances that are not nodes of the 6-node cluster)."""
+    port = processes.free_port()
+    moto = processes.start(
+        "moto",
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        log_dir=directory / "logs",
+    )
+    url = f"http://127.0.0.1:{port}"
+    running = None
+    try:
+        processes.wait_until(
+            lambda: processes.http_ok(f"{url}/moto-api/data.json"), what="moto", managed=moto
+        )
+        ec2 = boto3.client(
+            "ec2",
+            region_name=REGION,
+            endpoint_url=url,
+            aws_access_key_id="bench",
+            aws_secret_access_key="bench",
+        )
+        started = time.perf_counter()
+        running = cluster.up(cluster.ClusterOptions(directory=directory / "k8s"), ec2=ec2)
+        print(f"control plane up in {time.perf_counter() - started:.1f} s ({len(running.nodes)} nodes)")
+        extra = ec2.run_instances(
+            ImageId="ami-12c6146b", MinCount=1000, MaxCount=1000, InstanceType="m5.large"
+        )
+        ips = [n.internal_ip for n in running.nodes] + [i["PrivateIpAddress"] for i in extra["Instances"]]
+        yield World(url, running, ips, _harness.aws_env(url, REGION))
+    finally:
+        if running is not None:
+            running.stop()
+        processes.stop(moto)
+
+
+def _alert(ip: str, i: int) -> dict[str, Any]:
     labels = {
         "alertname": "LinkLocalAllowanceExceeded",
         "type": "linklocal_allowance_exceeded",
@@ -81,9 +116,44 @@ def alert(ip: str, i: int) -> dict[str, Any]:
     }
 
 
-def message(ips: list[str]) -> SnsMessage:
-    body = json.dumps(
-        {
+def _sns(message: str, topic: str) -> dict[str, Any]:
+    return {
+        "Records": [
+            {
+                "EventSource": "aws:sns",
+                "Sns": {
+                    "Type": "Notification",
+                    "MessageId": str(uuid.uuid4()),
+                    "TopicArn": topic,
+                    "Subject": "[FIRING] LinkLocalAllowanceExceeded",
+                    "Message": message,
+                    "Timestamp": "2026-11-25T20:37:02.000Z",
+                    "MessageAttributes": {},
+                },
+            }
+        ]
+    }
+
+
+def enrich_figures(place: World) -> dict[str, Any]:
+    topic = place.client("sns").create_topic(Name="enriched-bench")["TopicArn"]
+    access = {
+        "eks_name": "netguard-local",
+        "region": REGION,
+        "kubeconfig": str(place.running.kubeconfig("enrich")),
+    }
+    env = {
+        **place.env,
+        "ENRICHED_TOPIC_ARN": topic,
+        "STATE_TABLE": place.table("bench-enrich"),
+        "DEFAULT_CLUSTER": CLUSTER,
+        "CLUSTERS": json.dumps({CLUSTER: access}),
+    }
+
+    def events(name: str, count: int) -> dict[str, Any]:
+        # The 1-alert runs alternate between the cluster's nodes; the storm covers nodes and others.
+        ips = place.ips[:count] if count > 1 else [place.ips[hash(name) % len(place.running.nodes)]]
+        body = {
             "version": "4",
             "status": "firing",
             "receiver": "sns",
@@ -92,98 +162,87 @@ def message(ips: list[str]) -> SnsMessage:
             "commonAnnotations": {},
             "externalURL": "http://am",
             "groupKey": "{}:{}",
-            "alerts": [alert(ip, i) for i, ip in enumerate(ips)],
+            "alerts": [_alert(ip, i) for i, ip in enumerate(ips)],
         }
-    )
-    return SnsMessage(message=body, message_id=str(uuid.uuid4()), topic_arn=f"arn:aws:sns:{REGION}:1:alerts")
+        return _sns(json.dumps(body), f"arn:aws:sns:{REGION}:123456789012:alerts")
+
+    result = _harness.function_figures("enrich", events, env, {place.kube_host("enrich"): "kubernetes"})
+    _harness.print_function("enrich", result)
+    return result
 
 
-def storms(directory: Path) -> None:
-    moto = processes.start(
-        "moto",
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port := processes.free_port())],
-        log_dir=directory / "logs",
+@contextmanager
+def _addon_endpoint() -> Iterator[str]:
+    """The local EKS add-on API (moto has none); it holds no add-on, so CoreDNS is a plain Deployment."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), eks_addons._Handler)
+    eks_addons._Handler.endpoint = eks_addons.EksAddonEndpoint(
+        url=f"http://127.0.0.1:{server.server_address[1]}"
     )
-    url = f"http://127.0.0.1:{port}"
-    running = None
+    thread = threading.Thread(target=server.serve_forever, name="eks-addons", daemon=True)
+    thread.start()
     try:
-        processes.wait_until(
-            lambda: processes.http_ok(f"{url}/moto-api/data.json"), what="moto", managed=moto
-        )
-        os.environ.update(
-            {
-                "AWS_ENDPOINT_URL": url,
-                "AWS_ACCESS_KEY_ID": "bench",
-                "AWS_SECRET_ACCESS_KEY": "bench",
-                "AWS_REGION": REGION,
-                "AWS_DEFAULT_REGION": REGION,
-            }
-        )
-        aws.clear()
-        eks.clear()
-        ec2 = boto3.client("ec2", region_name=REGION, endpoint_url=url)
-        started = time.perf_counter()
-        running = cluster.up(cluster.ClusterOptions(directory=directory / "k8s"), ec2=ec2)
-        print(f"control plane up in {time.perf_counter() - started:.1f} s ({len(running.nodes)} nodes)")
-        extra = ec2.run_instances(
-            ImageId="ami-12c6146b", MinCount=1000, MaxCount=1000, InstanceType="m5.large"
-        )
-        ips = [n.internal_ip for n in running.nodes] + [i["PrivateIpAddress"] for i in extra["Instances"]]
-        topic = boto3.client("sns").create_topic(Name="enriched-bench")["TopicArn"]
-        boto3.client("dynamodb").create_table(
-            TableName="bench-state",
-            BillingMode="PAY_PER_REQUEST",
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-        )
-        access = {
-            "eks_name": "netguard-local",
-            "region": REGION,
-            "kubeconfig": str(running.kubeconfig("enrich")),
-        }
-        os.environ.update(
-            {
-                "ENRICHED_TOPIC_ARN": topic,
-                "STATE_TABLE": "bench-state",
-                "DEFAULT_CLUSTER": "prod",
-                "CLUSTERS": json.dumps({"prod": access}),
-            }
-        )
-        processor = build_processor(Settings.from_env())
-        print(
-            f"{'alerts':>6} {'run':>5} {'wall ms':>8} {'DescribeInstances':>17} "
-            f"{'DescribeInstanceTypes':>21} {'k8s requests':>12} {'SNS publishes':>13} {'errors':>6}"
-        )
-        for count in (1, 100, 1000):
-            for run in ("cold", "warm") if count == 1 else ("warm",):
-                started = time.perf_counter()
-                report = processor.process(message(ips[:count]))
-                wall = (time.perf_counter() - started) * 1000
-                kube = sum(v for k, v in report.calls.items() if k.startswith("kubernetes"))
-                print(
-                    f"{count:>6} {run:>5} {wall:>8.0f} {report.calls.get('ec2 DescribeInstances', 0):>17} "
-                    f"{report.calls.get('ec2 DescribeInstanceTypes', 0):>21} {kube:>12} "
-                    f"{report.published:>13} {report.enrichment_errors:>6}"
-                )
-        print(
-            "(errors: alerts on instances that are not nodes of the 6-node cluster get a 'kubernetes' entry)"
-        )
+        yield eks_addons._Handler.endpoint.url
     finally:
-        if running is not None:
-            running.stop()
-        processes.stop(moto)
+        server.shutdown()
+        server.server_close()
 
 
-def main() -> None:
-    import_time()
-    with tempfile.TemporaryDirectory(prefix="netguard-bench-enrich-") as directory:
-        storms(Path(directory))
+def remediate_figures(place: World) -> dict[str, Any]:
+    sqs = place.client("sqs")
+    topic = place.client("sns").create_topic(Name="enriched-remediate-bench")["TopicArn"]
+    nodes = [node.name for node in place.running.nodes]
+    with _addon_endpoint() as addons:
+        env = {
+            **place.env,
+            "AWS_ENDPOINT_URL_EKS": addons,
+            "ENRICHED_TOPIC_ARN": topic,
+            "STATE_TABLE": place.table("bench-remediate"),
+            "FOLLOWUP_QUEUE_URL": sqs.create_queue(QueueName="followups-bench")["QueueUrl"],
+            "KILL_SWITCH_PARAMETER": "/netguard/bench/kill-switch",
+            "CLUSTERS": json.dumps(
+                {
+                    CLUSTER: {
+                        "eks_name": seed.CLUSTER_NAME,
+                        "region": REGION,
+                        "kubeconfig": str(place.running.kubeconfig("remediate")),
+                    }
+                }
+            ),
+            # Dry run: every invoke decides (scale CoreDNS) and reports, and the cluster stays as seeded.
+            "COREDNS_MODE": "dry-run",
+            "NODELOCAL_MODE": "dry-run",
+        }
+
+        def events(name: str, count: int) -> dict[str, Any]:
+            alerts = [
+                linklocal_alert(node, started=time.time() - 900, rate=80.0)
+                for node in itertools.islice(itertools.cycle(nodes), count)
+            ]
+            enriched = enriched_event(*alerts, event_id=f"{name}-{uuid.uuid4()}", cluster=CLUSTER)
+            record = {
+                "EventSource": "aws:sns",
+                "Sns": {
+                    "MessageId": enriched.event_id,
+                    "Message": event_to_json(enriched),
+                    "TopicArn": topic,
+                },
+            }
+            return {"Records": [record]}
+
+        result = _harness.function_figures(
+            "remediate", events, env, {place.kube_host("remediate"): "kubernetes"}
+        )
+    _harness.print_function("remediate", result)
+    return result
+
+
+def main() -> dict[str, Any]:
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    with (
+        tempfile.TemporaryDirectory(prefix="netguard-bench-enrich-") as directory,
+        world(Path(directory)) as place,
+    ):
+        return {"enrich": enrich_figures(place), "remediate": remediate_figures(place)}
 
 
 if __name__ == "__main__":

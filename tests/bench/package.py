@@ -1,67 +1,253 @@
-"""Size of what the Lambda layer ships, and cold import time of each function's handler module.
+"""Cold start of each handler beside the libraries it cannot avoid, and the size of what is deployed.
 
-Prints numbers only. The layer is built by the script `sam build` runs (layers/netguard/build_layer.py),
-for the local interpreter.
+Cold start: a fresh interpreter that imports functions/<name>/app.py and builds its settings from a
+valid environment, timed from outside (interpreter start to exit, median of N), beside a fresh
+interpreter running only `import boto3` (notifiers) or `import boto3, kubernetes.client` (enrich,
+remediate), the two runs alternating so both see the same machine load.
+
+Size: what `make build` (sam build) puts in .aws-sam/build, unzipped, when it builds on this machine;
+otherwise the layer installed the way sam build does it (pip --target from
+layers/netguard/requirements.txt plus the package) with the same pruning. Beside it: a plain
+`pip install --target` of the same requirements, and Lambda's 250 MB limit (layers plus function).
+Prints numbers only: `python -m tests.bench.package`.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import re
+import resource
+import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
+from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.bench import _harness
+
+ROOT = _harness.ROOT
+RUNS = int(os.environ.get("BENCH_COLD_RUNS", "11"))
+LAMBDA_UNZIPPED_LIMIT_MB = 250
+TOTAL_GOAL_MB = 50
+MB = 1_000_000
+
+SETTINGS = {
+    "enrich": "netguard.config.enrich:Settings",
+    "remediate": "netguard.config.remediate:Settings",
+    "notify_slack": "netguard.config.notify:SlackSettings",
+    "notify_pagerduty": "netguard.config.notify:PagerDutySettings",
+}
+BASELINES = {
+    "enrich": "boto3, kubernetes.client",
+    "remediate": "boto3, kubernetes.client",
+    "notify_slack": "boto3",
+    "notify_pagerduty": "boto3",
+}
+GOALS = {"enrich": 1.2, "remediate": 1.2, "notify_slack": 1.3, "notify_pagerduty": 1.3}
+ARN = "arn:aws:sns:us-east-1:123456789012:netguard"
+ENV = {
+    "AWS_REGION": "us-east-1",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "ENRICHED_TOPIC_ARN": ARN,
+    "STATE_TABLE": "netguard-state",
+    "CLUSTERS": json.dumps({"prod": {"eks_name": "prod", "region": "us-east-1"}}),
+    "DEFAULT_CLUSTER": "prod",
+    "FOLLOWUP_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/followups",
+    "KILL_SWITCH_PARAMETER": "/netguard/kill-switch",
+    "SLACK_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:slack",
+    "SLACK_CHANNEL": "C0NETGUARD",
+    "PAGERDUTY_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:pd",
+    "POWERTOOLS_METRICS_NAMESPACE": "Netguard",
+}
+
+
+def _handler_code(function: str) -> str:
+    module, _, name = SETTINGS[function].partition(":")
+    app = str(ROOT / "functions" / function / "app.py")
+    return (
+        "import importlib.util, importlib\n"
+        f"spec = importlib.util.spec_from_file_location('app', {app!r})\n"
+        "app = importlib.util.module_from_spec(spec); spec.loader.exec_module(app)\n"
+        f"importlib.import_module({module!r}).{name}.from_env()\n"
+    )
+
+
+def _env() -> dict[str, str]:
+    return _harness.clean_env(**ENV, PYTHONPATH=str(ROOT / "layers" / "netguard"))
+
+
+def _run_ms(code: str) -> tuple[float, float] | None:
+    """Wall and CPU (user + system) time of a fresh interpreter running `code`, in ms. CPU time leaves
+    out the time the process waited for a core, which on a shared machine is most of the noise."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=_env(), capture_output=True, text=True, check=False
+    )
+    wall = (time.perf_counter() - started) * 1000
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        print(f"  failed: {code.splitlines()[0][:60]}: {done.stderr.strip().splitlines()[-1:]}")
+        return None
+    cpu = (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) * 1000
+    return wall, cpu
+
+
+def _top_imports(code: str, count: int = 6) -> dict[str, float]:
+    """Cumulative import time (ms, `python -X importtime`) of the top-level imports, by package."""
+    env = _env()
+    trace = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", code], env=env, capture_output=True, text=True, check=False
+    ).stderr
+    rows = []
+    for line in trace.splitlines():
+        match = re.match(r"import time:\s+\d+ \|\s+(\d+) \|( +)(\S+)$", line)
+        if match:
+            rows.append((len(match.group(2)), match.group(3).split(".")[0], int(match.group(1)) / 1000))
+    top = min((depth for depth, _, _ in rows), default=0)
+    totals: dict[str, float] = {}
+    for depth, package, ms in rows:
+        if depth == top:
+            totals[package] = totals.get(package, 0.0) + ms
+    return {k: round(v, 1) for k, v in sorted(totals.items(), key=lambda kv: -kv[1])[:count]}
+
+
+def cold_starts() -> dict[str, Any]:
+    empty = _run_ms("pass")
+    empty_ms = empty[0] if empty else 0.0
+    print(f"cold start (fresh interpreter, median of {RUNS}; empty interpreter {empty_ms:.0f} ms):")
+    figures: dict[str, Any] = {"runs": RUNS, "empty_interpreter_ms": round(empty[0], 1) if empty else None}
+    for function in sorted(SETTINGS):
+        baseline_code = f"import {BASELINES[function]}"
+        handler, baseline = [], []
+        for _ in range(RUNS):
+            baseline.append(_run_ms(baseline_code))
+            handler.append(_run_ms(_handler_code(function)))
+        row: dict[str, Any] = {"baseline": baseline_code, "goal_ratio": GOALS[function]}
+        if None in handler or None in baseline:
+            row.update(handler_ms=None, baseline_ms=None, ratio=None, cpu_ratio=None)
+        else:
+            walls = [[run[0] for run in runs if run] for runs in (handler, baseline)]
+            cpus = [[run[1] for run in runs if run] for runs in (handler, baseline)]
+            row["handler_ms"] = round(_harness.median(walls[0]), 1)
+            row["baseline_ms"] = round(_harness.median(walls[1]), 1)
+            row["ratio"] = round(row["handler_ms"] / row["baseline_ms"], 2)
+            row["handler_cpu_ms"] = round(_harness.median(cpus[0]), 1)
+            row["baseline_cpu_ms"] = round(_harness.median(cpus[1]), 1)
+            row["cpu_ratio"] = round(row["handler_cpu_ms"] / row["baseline_cpu_ms"], 2)
+        row["largest_imports_ms"] = _top_imports(_handler_code(function))
+        figures[function] = row
+        print(
+            f"  {function:<17} {row['handler_ms'] or float('nan'):6.0f} ms  vs {baseline_code!r} "
+            f"{row['baseline_ms'] or float('nan'):6.0f} ms  = {row['ratio']}x wall, {row['cpu_ratio']}x CPU "
+            f"(goal <= {GOALS[function]}x); largest imports: "
+            + ", ".join(f"{name} {ms:.0f}" for name, ms in row["largest_imports_ms"].items())
+        )
+    return figures
 
 
 def _size(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and "__pycache__" not in f.parts)
 
 
-def main() -> None:
-    package = ROOT / "layers" / "netguard" / "netguard"
-    print(f"netguard package source: {_size(package) / 1024:.0f} KiB")
-    with tempfile.TemporaryDirectory() as folder:
-        target = Path(folder) / "python"
-        result = subprocess.run(
-            [sys.executable, str(ROOT / "layers/netguard/build_layer.py"), "--local", str(target)],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if result.returncode == 0:
-            kube = _size(target / "kubernetes")
-            print(
-                f"layer (build_layer.py, pruned): {_size(target) / 1024 / 1024:.1f} MiB "
-                f"(of which kubernetes: {kube / 1024 / 1024:.1f} MiB)"
-            )
+def _pip_target(target: Path, *requirements: str) -> bool:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-compile",
+            "--target",
+            str(target),
+            *requirements,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        print(f"  pip --target failed: {done.stderr.strip().splitlines()[-1:]}")
+    return done.returncode == 0
+
+
+def _sam_build() -> Path | None:
+    """`make build`'s output, built now; None when sam build cannot run here."""
+    done = subprocess.run(["make", "-s", "build"], cwd=ROOT, capture_output=True, text=True, check=False)
+    build = ROOT / ".aws-sam" / "build"
+    if done.returncode != 0 or not build.is_dir():
+        print(f"  make build failed here ({done.stderr.strip().splitlines()[-1:]}); using pip --target")
+        return None
+    return build
+
+
+def sizes() -> dict[str, Any]:
+    requirements = ROOT / "layers" / "netguard" / "requirements.txt"
+    figures: dict[str, Any] = {
+        "lambda_unzipped_limit_mb": LAMBDA_UNZIPPED_LIMIT_MB,
+        "goal_total_mb": TOTAL_GOAL_MB,
+    }
+    with tempfile.TemporaryDirectory(prefix="netguard-bench-size-") as directory:
+        # For Lambda's platform, like sam build; the local one when pip cannot (no wheel, no network).
+        lambda_platform = ["--platform", "manylinux2014_aarch64", "--python-version", "3.12"]
+        lambda_platform += ["--implementation", "cp", "--only-binary=:all:"]
+        plain: Path | None = Path(directory) / "plain"
+        if not _pip_target(Path(directory) / "plain", *lambda_platform, "-r", str(requirements)):
+            plain = Path(directory) / "plain-local"
+            if not _pip_target(plain, "-r", str(requirements)):
+                plain = None
+        if plain is not None:
+            package = _size(ROOT / "layers" / "netguard" / "netguard")
+            figures["plain_pip_target_mb"] = round((_size(plain) + package) / MB, 2)
+        build = _sam_build()
+        if build is not None:
+            figures["source"] = "make build (sam build, arm64)"
+            layer = build / "NetguardLayer"
+            functions = {p.name: p for p in build.iterdir() if p.is_dir() and p.name != "NetguardLayer"}
         else:
-            print(f"layer: build failed: {result.stderr.strip().splitlines()[-1:]}")
-    for app in sorted((ROOT / "functions").glob("*/app.py")):
-        code = (
-            "import time, importlib.util as u; t=time.perf_counter();"
-            f"s=u.spec_from_file_location('h', {str(app)!r}); m=u.module_from_spec(s);"
-            "s.loader.exec_module(m);"
-            "print(f'{(time.perf_counter()-t)*1000:.0f}')"
+            layer = Path(directory) / "layer" / "python"
+            builder = ROOT / "layers" / "netguard" / "build_layer.py"
+            if builder.is_file():  # what sam build runs, for this interpreter instead of arm64
+                figures["source"] = "layers/netguard/build_layer.py --local (sam build did not run here)"
+                subprocess.run([sys.executable, str(builder), "--local", str(layer)], check=True)
+            else:
+                figures["source"] = (
+                    "pip --target of the layer requirements and package (sam build did not run)"
+                )
+                _pip_target(layer, "-r", str(requirements))
+                shutil.copytree(ROOT / "layers" / "netguard" / "netguard", layer / "netguard")
+                shutil.rmtree(layer / "kubernetes" / "aio", ignore_errors=True)
+            functions = {p.name: p for p in (ROOT / "functions").iterdir() if p.is_dir()}
+        figures["layer_mb"] = round(_size(layer) / MB, 2)
+        figures["layer_mib"] = round(_size(layer) / 2**20, 2)
+        figures["layer_holds"] = sorted(
+            p.name
+            for p in (layer / "python" if (layer / "python").is_dir() else layer).iterdir()
+            if p.is_dir() and not p.name.endswith((".dist-info", "__pycache__"))
         )
-        runs = []
-        for _ in range(3):
-            out = subprocess.run(
-                [sys.executable, "-c", code],
-                capture_output=True,
-                text=True,
-                check=False,
-                env={"PATH": "/usr/bin:/bin", "AWS_DEFAULT_REGION": "us-east-1"},
-            )
-            if out.returncode != 0:
-                runs = []
-                print(f"{app.parent.name}: import failed: {out.stderr.strip().splitlines()[-1:]}")
-                break
-            runs.append(int(out.stdout.strip()))
-        if runs:
-            best, median = min(runs), sorted(runs)[1]
-            name = app.parent.name
-            print(f"{name}: cold import of the handler module {best} ms (best of 3, median {median} ms)")
+        figures["functions_kb"] = {
+            name: round(_size(path) / 1000, 1) for name, path in sorted(functions.items())
+        }
+        largest = max(figures["functions_kb"].values(), default=0.0)
+        figures["total_mb"] = round(figures["layer_mb"] + sum(figures["functions_kb"].values()) / 1000, 2)
+        figures["largest_function_with_layer_mb"] = round(figures["layer_mb"] + largest / 1000, 2)
+    print(
+        f"deployed size ({figures['source']}): layer {figures['layer_mb']} MB, functions "
+        + ", ".join(f"{k} {v} kB" for k, v in figures["functions_kb"].items())
+        + f"; total {figures['total_mb']} MB (goal <= {TOTAL_GOAL_MB} MB, Lambda limit "
+        f"{LAMBDA_UNZIPPED_LIMIT_MB} MB per function with its layers); plain pip --target of the "
+        f"same requirements and package {figures.get('plain_pip_target_mb')} MB"
+    )
+    print(f"  layer holds: {', '.join(figures['layer_holds'])}")
+    return figures
+
+
+def main() -> dict[str, Any]:
+    return {"cold_start": cold_starts(), "size": sizes()}
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from netguard.alerts.fingerprint import fingerprint, group_identity
+from netguard.alerts.fingerprint import fingerprint, fingerprints, group_identity
 
 
 class TestFingerprint:
@@ -29,6 +29,17 @@ class TestFingerprint:
     def test_separator_keeps_name_and_value_apart(self) -> None:
         """`ab=c` and `a=bc` must not collide."""
         assert fingerprint({"ab": "c"}) != fingerprint({"a": "bc"})
+
+
+class TestFingerprints:
+    @given(st.lists(st.dictionaries(st.text(min_size=1), st.text(), max_size=8), max_size=40))
+    def test_same_as_one_by_one(self, label_sets: list[dict[str, str]]) -> None:
+        """The batched hash (one lane per alert) gives every alert the value `fingerprint` gives it."""
+        assert fingerprints(label_sets) == [fingerprint(labels) for labels in label_sets]
+
+    def test_shared_prefix_and_different_lengths(self) -> None:
+        sets = [{"alertname": "X", "instance": "10.0.0.1:9100"[:n]} for n in range(14)] + [{}, {"a": ""}]
+        assert fingerprints(sets) == [fingerprint(labels) for labels in sets]
 
 
 class TestGroupIdentity:

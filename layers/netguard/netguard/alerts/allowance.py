@@ -7,6 +7,7 @@ generator URL (Prometheus puts the rule's expression there), and finally the ale
 
 from __future__ import annotations
 
+import functools
 import re
 import urllib.parse
 from collections.abc import Mapping
@@ -35,8 +36,11 @@ _NAME_HINTS: tuple[tuple[tuple[str, ...], AllowanceKind], ...] = (
 )
 
 
+@functools.lru_cache(maxsize=256)
 def kind_of_stat(text: str) -> AllowanceKind:
-    """The kind named by the first ENA allowance statistic found in `text`, else UNKNOWN."""
+    """The kind named by the first ENA allowance statistic found in `text`, else UNKNOWN.
+
+    Cached: a group's alerts repeat the same few values (`type="linklocal_allowance_exceeded"`)."""
     match = _STAT.search(text)
     if match is None:
         return AllowanceKind.UNKNOWN
@@ -54,14 +58,15 @@ def kind_of_alert_name(name: str) -> AllowanceKind:
 
 def allowance_kind(labels: Mapping[str, str], *, generator_url: str = "") -> AllowanceKind:
     """The allowance an alert is about, e.g. `linklocal` for `node_net_ethtool{type="linklocal_..."}`."""
-    ordered = [labels.get("type", ""), labels.get("__name__", "")]
-    ordered += [
-        value for name, value in sorted(labels.items()) if name not in {"type", "__name__", "alertname"}
-    ]
-    for value in ordered:
+    for value in (labels.get("type", ""), labels.get("__name__", "")):
         kind = kind_of_stat(value)
         if kind is not AllowanceKind.UNKNOWN:
-            return kind
+            return kind  # the usual case: the other labels are not even sorted
+    for name, value in sorted(labels.items()):
+        if name not in {"type", "__name__", "alertname"}:
+            kind = kind_of_stat(value)
+            if kind is not AllowanceKind.UNKNOWN:
+                return kind
     if generator_url:
         kind = kind_of_stat(urllib.parse.unquote_plus(generator_url))
         if kind is not AllowanceKind.UNKNOWN:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from netguard.alerts.allowance import allowance_kind
-from netguard.alerts.fingerprint import fingerprint
+from netguard.alerts.fingerprint import fingerprint, fingerprints
 from netguard.alerts.models import Alert, AlertGroup, SourceFormat, Status, SubjectInfo, frozen_map
 
 
@@ -29,8 +29,10 @@ class RawAlert:
     """The fingerprint the message carried, if any."""
 
 
-def build_alert(raw: RawAlert, warnings: list[str]) -> Alert:
-    computed = fingerprint(raw.labels)
+def build_alert(raw: RawAlert, warnings: list[str], computed: str | None = None) -> Alert:
+    """`computed`: the labels' fingerprint when the caller hashed a whole group at once."""
+    if computed is None:
+        computed = fingerprint(raw.labels)
     if raw.fingerprint and raw.fingerprint != computed:
         name = raw.labels.get("alertname", "?")
         warnings.append(
@@ -98,7 +100,8 @@ def build_group(
     group_key: str = "",
     reported_count: int | None = None,
 ) -> AlertGroup:
-    alerts = tuple(build_alert(raw, warnings) for raw in raws)
+    computed = fingerprints([raw.labels for raw in raws])
+    alerts = tuple(build_alert(raw, warnings, value) for raw, value in zip(raws, computed, strict=True))
     if status is None:
         if subject is not None and subject.status is not None:
             status = subject.status

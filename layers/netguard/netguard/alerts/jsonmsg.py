@@ -25,16 +25,34 @@ def is_alert_payload(data: Any) -> bool:
     return isinstance(data, Mapping) and isinstance(data.get("alerts"), list)
 
 
-def _strings(value: Any, what: str, warnings: list[str]) -> dict[str, str]:
+_STR_ONLY = frozenset({str})
+_STATUSES = {status.value: status for status in Status}
+
+
+def _is_object(value: Any) -> bool:
+    # json.loads gives dicts: skip the slower ABC check for them.
+    return type(value) is dict or isinstance(value, Mapping)
+
+
+def _strings(value: Any, what: str, warnings: list[str], alert_index: int | None = None) -> dict[str, str]:
+    """`what` names the map in a warning, prefixed with `alert N` when `alert_index` is given (so the
+    text is only built when needed)."""
     if value is None:
         return {}
-    if not isinstance(value, Mapping):
-        warnings.append(f"{what} is not an object; ignored")
+    if not _is_object(value):
+        warnings.append(
+            f"{what if alert_index is None else f'alert {alert_index + 1} {what}'} is not an object; ignored"
+        )
         return {}
+    if {*map(type, value), *map(type, value.values())} <= _STR_ONLY:
+        return dict(value)  # the usual case, checked at C speed: nothing to convert
     return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in value.items()}
 
 
 def _status(value: Any, fallback: Status | None = None) -> Status:
+    known = _STATUSES.get(value) if type(value) is str else None
+    if known is not None:
+        return known
     try:
         return Status(str(value).lower())
     except ValueError:
@@ -44,7 +62,7 @@ def _status(value: Any, fallback: Status | None = None) -> Status:
 
 
 def _raw_alert(data: Any, index: int, group_status: Status, warnings: list[str]) -> RawAlert:
-    if not isinstance(data, Mapping):
+    if not _is_object(data):
         raise FormatError(f"JSON: alert {index + 1} is not an object")
     if "status" not in data:
         warnings.append(f"alert {index + 1} has no status; the group's status is used")
@@ -55,8 +73,8 @@ def _raw_alert(data: Any, index: int, group_status: Status, warnings: list[str])
         raise FormatError(f"JSON: alert {index + 1}: {exc}") from exc
     return RawAlert(
         status=_status(data.get("status", group_status), group_status),
-        labels=_strings(data.get("labels"), f"alert {index + 1} labels", warnings),
-        annotations=_strings(data.get("annotations"), f"alert {index + 1} annotations", warnings),
+        labels=_strings(data.get("labels"), "labels", warnings, index),
+        annotations=_strings(data.get("annotations"), "annotations", warnings, index),
         starts_at=starts,
         ends_at=ends,
         generator_url=str(data.get("generatorURL") or ""),
@@ -71,7 +89,7 @@ def has_go_times(data: Any) -> bool:
 
 def _format_of(alerts: list[Any]) -> SourceFormat:
     for alert in alerts:
-        if isinstance(alert, Mapping):
+        if _is_object(alert):
             for key in ("startsAt", "endsAt"):
                 value = alert.get(key)
                 if isinstance(value, str) and is_go_time(value):

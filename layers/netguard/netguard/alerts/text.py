@@ -34,6 +34,8 @@ def looks_like(text: str) -> bool:
 
 
 def _pair(line: str, previous: str | None) -> tuple[str, str] | None:
+    if not line.startswith(" - "):
+        return None  # what _PAIR needs first; skips the regex for the layout's other lines
     match = _PAIR.fullmatch(line)
     if match is None or (previous is not None and match.group("name") <= previous):
         return None

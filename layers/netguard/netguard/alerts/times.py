@@ -6,6 +6,7 @@ reading (` m=+12.345`); Alertmanager's zero time (`0001-01-01 00:00:00 +0000 UTC
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import datetime, timedelta, timezone
 
@@ -48,11 +49,19 @@ def parse_rfc3339(text: str) -> datetime | None:
 
 
 def is_go_time(text: str) -> bool:
+    # A Go time always has " +hhmm" or " -hhmm"; RFC 3339 never does: skip the regex for the latter.
+    if " +" not in text and " -" not in text:
+        return False
     return _GO.fullmatch(text.strip()) is not None
 
 
+@functools.lru_cache(maxsize=1024)
 def parse_time(text: str) -> datetime | None:
-    """Either form; empty text is None. Raises ValueError for anything else."""
+    """Either form; empty text is None. Raises ValueError for anything else.
+
+    Cached: alerts of one group share times (the zero end time of every firing alert, start times of
+    one rule evaluation), and a datetime is immutable.
+    """
     if not text.strip():
         return None
     if is_go_time(text):
