@@ -15,6 +15,7 @@ import logging
 import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -238,6 +239,12 @@ class LocalStack:
         server.start()
         self._exit.callback(server.stop)
         self.moto_url = f"http://127.0.0.1:{port}"
+        # moto keeps its backends per process, not per server: a second stack in the same process (the
+        # e2e modules, one after another) would find the first one's table, topics and queues. Every
+        # stack starts from an empty AWS.
+        reset = urllib.request.Request(f"{self.moto_url}/moto-api/reset", method="POST")  # noqa: S310
+        with urllib.request.urlopen(reset, timeout=10):  # noqa: S310 -- the loopback server just started
+            pass
         self.env = {
             "AWS_ENDPOINT_URL": self.moto_url,
             "AWS_ACCESS_KEY_ID": "testing",
