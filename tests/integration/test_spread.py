@@ -27,7 +27,7 @@ from netguard_cli.localstack import cluster, seed
 from netguard_cli.localstack.processes import wait_until
 from tests.support.eks_addons import COREDNS_SCHEMA, EksAddonEndpoint
 from tests.support.k8s import K8sCluster, PathKube
-from tests.support.placement import create_coredns_hpa, place_all_on, placement
+from tests.support.placement import PDBS, create_coredns_hpa, place_all_on, placement
 
 pytestmark = [pytest.mark.integration, pytest.mark.k8s]
 
@@ -125,37 +125,44 @@ class TestDeployment:
 
 
 class TestEvictions:
-    def test_pdb_allows_one_then_says_wait(
+    def test_pdb_says_wait_then_evictions_move_the_extras(
         self, k8s: K8sCluster, remediate: PathKube, eks_addons: EksAddonEndpoint
     ) -> None:
         """Three replicas on one node, an add-on schema with no spread settings: netguard only evicts,
-        through the Eviction API; the PDB (maxUnavailable 1) lets one go, answers 429 for the next
-        (pending, never forced), and the retry after the replacement is Ready moves the last extra."""
+        through the Eviction API. While the PDB allows no disruption the answer is 429 and the spread
+        stays pending (nothing forced, no pod deleted); once it allows one at a time, retries move the
+        extras. (kwok makes a replacement Ready within milliseconds, so one call may get a second
+        eviction admitted by the PDB; the budget, not netguard, decides how many.)"""
         eks_addons.add(seed.CLUSTER_NAME, values={"replicaCount": 3}, version="v1.9.3-eksbuild.22")
         eks_addons.schemas["v1.9.3-eksbuild.22"] = NO_SPREAD_SCHEMA
         hot = k8s.nodes[2].name
         place_all_on(k8s, hot, 3)
         spreader = addon_spreader(remediate, eks_addons)
+        before = sorted(p["metadata"]["name"] for p in k8s.admin.list(PODS, label_selector=SELECTOR))
 
+        set_pdb_max_unavailable(k8s.admin, 0)
         first = spreader.spread(1, desired=3, dry_run=False)
         assert first.after["durable"] is False
         assert "offers neither topologySpreadConstraints nor affinity" in first.description
-        assert len(first.after["evicted"]) == 1
+        assert first.after["evicted"] == []
         assert "PodDisruptionBudget does not allow" in first.after["pending"]
         assert eks_addons.updates() == []  # nothing sent that the schema would refuse
-        remaining = {p["metadata"]["name"] for p in k8s.admin.list(PODS, label_selector=SELECTOR)}
-        assert first.after["evicted"][0].split("/")[1] not in remaining or any(
-            p["metadata"].get("deletionTimestamp") for p in k8s.admin.list(PODS, label_selector=SELECTOR)
-        )
+        after = sorted(p["metadata"]["name"] for p in k8s.admin.list(PODS, label_selector=SELECTOR))
+        assert after == before  # never forced
 
-        wait_until(
-            lambda: cluster.deployment_settled(k8s.admin, KS, "coredns", 3),
-            what="the evicted replica replaced and Ready",
-            timeout=60,
-        )
-        second = spreader.spread(1, desired=3, dry_run=False)
-        assert len(second.after["evicted"]) == 1
-        assert second.after["pending"] == ""
+        set_pdb_max_unavailable(k8s.admin, 1)
+        evicted: list[str] = []
+        for _ in range(4):
+            result = spreader.spread(1, desired=3, dry_run=False)
+            evicted += result.after["evicted"]
+            if placement(k8s.admin).get(hot, 0) <= 1 and not result.after["pending"]:
+                break
+            wait_until(
+                lambda: cluster.deployment_settled(k8s.admin, KS, "coredns", 3),
+                what="the evicted replicas replaced and Ready",
+                timeout=60,
+            )
+        assert 1 <= len(evicted) <= 2, evicted
         wait_until(
             lambda: (
                 cluster.deployment_settled(k8s.admin, KS, "coredns", 3) and placement(k8s.admin).get(hot) == 1
@@ -163,6 +170,20 @@ class TestEvictions:
             what="one replica left on the hot node",
             timeout=60,
         )
+
+
+def set_pdb_max_unavailable(admin: PathKube, value: int) -> None:
+    """Change the seeded CoreDNS PDB and wait until the disruption controller has applied it."""
+    admin.patch(f"{PDBS}/coredns", {"spec": {"maxUnavailable": value}})
+
+    def applied() -> bool:
+        pdb = admin.get(f"{PDBS}/coredns")
+        status = pdb.get("status") or {}
+        return status.get("observedGeneration") == pdb["metadata"]["generation"] and (
+            value > 0 or status.get("disruptionsAllowed") == 0
+        )
+
+    wait_until(applied, what=f"the CoreDNS PDB at maxUnavailable {value}")
 
 
 class TestAddonSchema:

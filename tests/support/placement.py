@@ -15,6 +15,7 @@ COREDNS = f"/apis/apps/v1/namespaces/{KUBE_SYSTEM}/deployments/coredns"
 PODS = f"/api/v1/namespaces/{KUBE_SYSTEM}/pods"
 SELECTOR = "k8s-app=kube-dns"
 HPAS = f"/apis/autoscaling/v2/namespaces/{KUBE_SYSTEM}/horizontalpodautoscalers"
+PDBS = f"/apis/policy/v1/namespaces/{KUBE_SYSTEM}/poddisruptionbudgets"
 
 
 def create_coredns_hpa(admin: PathKube, *, min_replicas: int = 2, max_replicas: int = 10) -> None:
@@ -60,6 +61,25 @@ def place_all_on(k8s: K8sCluster, node: str, replicas: int) -> None:
             what=f"{replicas} CoreDNS pods Ready on {node}",
             timeout=60,
         )
+        # The Eviction API decides from the PDB's status, which the disruption controller computes a
+        # moment later: until it has seen this placement, it may still count the surge of the set-up
+        # and allow more evictions than a cluster at rest would.
+        wait_until(
+            lambda: pdbs_settled(admin, replicas), what=f"CoreDNS PodDisruptionBudget sees {replicas} pods"
+        )
     finally:
         for name in others:
             admin.patch(f"/api/v1/nodes/{name}", {"spec": {"unschedulable": None}})
+
+
+def pdbs_settled(admin: PathKube, replicas: int) -> bool:
+    """Every PodDisruptionBudget in kube-system has observed its spec and counts `replicas` healthy pods."""
+    for pdb in admin.list(PDBS):
+        status = pdb.get("status") or {}
+        if (
+            status.get("observedGeneration") != pdb["metadata"].get("generation")
+            or status.get("expectedPods") != replicas
+            or status.get("currentHealthy") != replicas
+        ):
+            return False
+    return True

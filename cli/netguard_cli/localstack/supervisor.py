@@ -55,23 +55,22 @@ class ControlledLoad(DnsLoad):
         drops = super().per_node()
         if not self.node_pps:
             return drops
-        settings = self._stack.settings
         pods = list(self._stack.coredns().nodes) if self.enabled else []
         for node, extra in self.node_pps.items():
             if node in drops:  # already over the limit: every extra packet drops too
                 drops[node] = round(drops[node] + extra, 1)
                 continue
-            coredns_share = settings.dns_load_pps * pods.count(node) / len(pods) if pods else 0.0
-            over = coredns_share + extra - settings.linklocal_limit_pps
+            coredns_share = self.model.queries_pps * pods.count(node) / len(pods) if pods else 0.0
+            over = coredns_share + extra - self.model.limit_pps
             if over > 0:
                 drops[node] = round(over, 1)
         return drops
 
     def describe(self) -> dict[str, Any]:
         return {
-            "coredns_qps": self._stack.settings.dns_load_pps if self.enabled else 0.0,
+            "coredns_qps": self.model.queries_pps if self.enabled else 0.0,
             "node_qps": dict(self.node_pps),
-            "limit_pps": self._stack.settings.linklocal_limit_pps,
+            "limit_pps": self.model.limit_pps,
             "drops_per_node": self.per_node(),
         }
 
@@ -89,6 +88,7 @@ def set_load(stack: LocalStack, load: ControlledLoad, qps: float, node: str | No
             load.node_pps.pop(node, None)
     else:
         stack.settings = dataclasses.replace(stack.settings, dns_load_pps=qps)
+        load.model = dataclasses.replace(load.model, queries_pps=qps)  # what DnsLoad computes from
         load.enabled = qps > 0
     load.update()
     stack.emit("local", "load", f"DNS load set: {json.dumps(load.describe(), sort_keys=True)}")

@@ -3,6 +3,7 @@ token check (a fake stack: no component runs)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import urllib.error
@@ -27,6 +28,7 @@ class FakeStack:
     pods: tuple[str, ...] = ("a", "a")
     settings: StackSettings = field(default_factory=lambda: StackSettings(workdir=None))  # type: ignore[arg-type]
     exporter: Any = None
+    kube: Any = None  # no cluster: DnsLoad takes CoreDNS's placement from `coredns()`
     nodes: tuple[Node, ...] = (Node("a"), Node("b"))
     emitted: list[str] = field(default_factory=list)
 
@@ -53,7 +55,7 @@ class TestControlledLoad:
         load.enabled = True
         assert load.per_node() == {"a": 476.0, "b": 476.0 + 500.0}
         load.node_pps = {"b": 200.0}
-        stack.settings = StackSettings(workdir=None, dns_load_pps=1500.0)  # type: ignore[arg-type]
+        load.model = dataclasses.replace(load.model, queries_pps=1500.0)
         assert load.per_node() == {}  # 750 + 200 < 1024
         load.node_pps = {"b": 400.0}
         assert load.per_node() == {"b": 126.0}
