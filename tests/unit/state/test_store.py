@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from netguard.clients import aws
-from netguard.state import DynamoStore, MemoryStore, StateConflict, StateStore, claim_once
+from netguard.state import DynamoStore, MemoryStore, StateConflict, StateStore
 from tests.support.aws import MotoServer
 
 
@@ -98,15 +98,21 @@ class TestStateStore:
         clock.now += 120
         assert store.query(pk="cluster#a", sk_prefix="audit#") == []
 
-    def test_claim_once_is_exactly_once_under_concurrency(
+    def test_create_is_exactly_once_under_concurrency(
         self, store_and_clock: tuple[StateStore, FakeClock]
     ) -> None:
-        """Twenty concurrent claims of one key: exactly one wins."""
+        """Twenty concurrent creates of one key: exactly one wins, the others get StateConflict."""
         store, _ = store_and_clock
+
+        def create(_: int) -> bool:
+            try:
+                store.create(pk="idem", sk="m-1", data={}, ttl_seconds=60)
+            except StateConflict:
+                return False
+            return True
+
         with ThreadPoolExecutor(max_workers=20) as pool:
-            results = list(
-                pool.map(lambda _: claim_once(store, pk="idem", sk="m-1", ttl_seconds=60), range(20))
-            )
+            results = list(pool.map(create, range(20)))
         assert results.count(True) == 1
 
 

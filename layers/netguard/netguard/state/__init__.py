@@ -4,7 +4,7 @@ from netguard.state.dynamodb import DynamoStore
 from netguard.state.errors import OnceUnavailable, PayloadMismatch, StateConflict, StateUnavailable
 from netguard.state.idempotency import Once, OnceOutcome, StatePersistenceLayer
 from netguard.state.models import Item
-from netguard.state.store import MemoryStore, StateStore, claim_once
+from netguard.state.store import MemoryStore, StateStore
 
 __all__ = [
     "DynamoStore",
@@ -18,5 +18,4 @@ __all__ = [
     "StatePersistenceLayer",
     "StateStore",
     "StateUnavailable",
-    "claim_once",
 ]

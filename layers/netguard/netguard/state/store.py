@@ -37,17 +37,6 @@ class StateStore(Protocol):
         """Live items of one partition whose sort key starts with `sk_prefix`."""
 
 
-def claim_once(
-    store: StateStore, *, pk: str, sk: str, ttl_seconds: int, data: Mapping[str, Any] | None = None
-) -> bool:
-    """True the first time a key is claimed within its TTL; False for every repeat (idempotency)."""
-    try:
-        store.create(pk=pk, sk=sk, data=data or {}, ttl_seconds=ttl_seconds)
-    except StateConflict:
-        return False
-    return True
-
-
 class MemoryStore:
     """A `StateStore` in a dict, with the same conditional semantics as the DynamoDB one."""
 
