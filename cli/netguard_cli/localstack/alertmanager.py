@@ -21,10 +21,8 @@ from netguard_cli.localstack.processes import (
     Managed,
     StartupError,
     free_port,
-    http_ok,
-    start,
+    start_ready,
     stop,
-    wait_until,
 )
 
 BINARY_CANDIDATES = ("prometheus-alertmanager", "alertmanager")
@@ -114,10 +112,12 @@ def start_alertmanager(
         "--cluster.listen-address=",
         "--log.level=debug",
     ]
-    managed = start("alertmanager", argv, log_dir=workdir, die_with_parent=die_with_parent)
-    try:
-        wait_until(lambda: http_ok(f"{url}/-/ready"), what="alertmanager", managed=managed, timeout=timeout)
-    except StartupError:
-        stop(managed)
-        raise
+    managed = start_ready(
+        "alertmanager",
+        argv,
+        ready_url=f"{url}/-/ready",
+        log_dir=workdir,
+        timeout=timeout,
+        die_with_parent=die_with_parent,
+    )
     return RunningAlertmanager(url=url, managed=managed, workdir=workdir)

@@ -78,6 +78,26 @@ def start(
     return Managed(name, process, log_path)
 
 
+def start_ready(
+    name: str,
+    argv: Sequence[str],
+    *,
+    ready_url: str,
+    log_dir: Path,
+    timeout: float,
+    die_with_parent: bool = False,
+) -> Managed:
+    """`start`, then wait until `ready_url` answers 2xx; a component that never gets ready is stopped
+    before the error (with its log tail) is raised, so a failed start leaves nothing behind."""
+    managed = start(name, argv, log_dir=log_dir, die_with_parent=die_with_parent)
+    try:
+        wait_until(lambda: http_ok(ready_url), what=name, managed=managed, timeout=timeout)
+    except StartupError:
+        stop(managed)
+        raise
+    return managed
+
+
 def _set_parent_death_signal() -> None:
     """In the child, before exec: ask for SIGKILL when the parent exits (prctl PR_SET_PDEATHSIG)."""
     import ctypes  # noqa: PLC0415 -- only needed in the forked child

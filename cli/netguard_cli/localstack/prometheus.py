@@ -25,10 +25,8 @@ from netguard_cli.localstack.processes import (
     Managed,
     StartupError,
     free_port,
-    http_ok,
-    start,
+    start_ready,
     stop,
-    wait_until,
 )
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0, "y": 31536000.0}
@@ -234,10 +232,12 @@ def start_prometheus(
         "--web.enable-lifecycle",
         "--log.level=info",
     ]
-    managed = start("prometheus", argv, log_dir=workdir, die_with_parent=die_with_parent)
-    try:
-        wait_until(lambda: http_ok(f"{url}/-/ready"), what="prometheus", managed=managed, timeout=timeout)
-    except StartupError:
-        stop(managed)
-        raise
+    managed = start_ready(
+        "prometheus",
+        argv,
+        ready_url=f"{url}/-/ready",
+        log_dir=workdir,
+        timeout=timeout,
+        die_with_parent=die_with_parent,
+    )
     return RunningPrometheus(url=url, managed=managed, workdir=workdir)
