@@ -71,12 +71,16 @@ _DRY_RUN = {"COREDNS_MODE": "dry-run", "NODELOCAL_MODE": "dry-run", "SPREAD_MODE
 SCENARIOS: tuple[ScenarioSpec, ...] = (
     ScenarioSpec(
         "spread",
-        "CoreDNS on two nodes, each above the 1024 pkt/s allowance: scaling out adds interfaces,"
+        "CoreDNS on two nodes, drops on one: its replica's share of the forwarding plus a host agent's"
+        " own queries go over the 1024 pkt/s allowance there; one more replica shrinks every share and"
         " the drops stop",
         coredns=(NODES[0], NODES[1]),
-        queries_pps=2400.0,
+        queries_pps=1600.0,
         expect=Expect.DROPS_STOP,
         hot_node=NODES[0],
+        # Why the load is uneven on a real cluster too: node agents on host networking (log shippers,
+        # security agents) resolve through the VPC resolver from their node, beside CoreDNS's share.
+        bypass=(BypassPod("node-agent", NODES[0], 400.0, host_network=True),),
         timeout=200.0,
     ),
     ScenarioSpec(

@@ -36,10 +36,12 @@ class TestCatalogue:
         assert spec.hot_node in drops(spec, spec.coredns)
         assert set(spec.coredns) <= set(NODES)
 
-    def test_spread_is_fixed_by_scaling_alone(self) -> None:
-        """Two more replicas on two new nodes end the drops."""
+    def test_spread_drops_on_one_node_and_scaling_alone_fixes_it(self) -> None:
+        """Replicas on two nodes, drops on one; one more replica on a new node ends them."""
         spec = catalogue.find("spread")
-        assert drops(spec, (*spec.coredns, NODES[2], NODES[3])) == {}
+        assert set(drops(spec, spec.coredns)) == {spec.hot_node}
+        assert len(set(spec.coredns)) == 2
+        assert drops(spec, (*spec.coredns, NODES[2])) == {}
 
     def test_colocated_needs_spreading(self) -> None:
         """Even at the maximum, replicas added elsewhere leave the hot node dropping; spread, they do not."""

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs
 import pytest
 
 from netguard.clients.prometheus import PrometheusClient
-from netguard.remediate.metrics import DROPS_QUERY, drop_rates
+from netguard.remediate.metrics import DROPS_QUERY, FORWARDS_QUERY, drop_rates, forward_rates
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -45,20 +45,14 @@ def prometheus() -> Iterator[str]:
     server.server_close()
 
 
+def _vector(*series: tuple[dict[str, str], str]) -> tuple[int, dict[str, Any]]:
+    """An instant-query answer as Prometheus gives it."""
+    result = [{"metric": labels, "value": [1, value]} for labels, value in series]
+    return 200, {"status": "success", "data": {"resultType": "vector", "result": result}}
+
+
 def test_rates_per_node(prometheus: str) -> None:
-    _Handler.answer = (
-        200,
-        {
-            "status": "success",
-            "data": {
-                "resultType": "vector",
-                "result": [
-                    {"metric": {"instance": "10.0.0.1:9100"}, "value": [1, "12.5"]},
-                    {"metric": {"instance": "10.0.0.2:9100"}, "value": [1, "0"]},
-                ],
-            },
-        },
-    )
+    _Handler.answer = _vector(({"instance": "10.0.0.1:9100"}, "12.5"), ({"instance": "10.0.0.2:9100"}, "0"))
     fresh = drop_rates(PrometheusClient(prometheus).query)
     assert fresh({"a": "10.0.0.1:9100", "b": "10.0.0.2:9100", "c": "10.0.0.3:9100"}) == {
         "a": 12.5,
@@ -80,3 +74,15 @@ def test_failures_are_no_data(prometheus: str, answer: tuple[int, Any]) -> None:
     """An endpoint that fails gives "no data" for every node, never a rate of 0."""
     _Handler.answer = answer
     assert drop_rates(PrometheusClient(prometheus).query)({"a": "10.0.0.1:9100"}) == {"a": None}
+
+
+def test_forward_rates_per_pod(prometheus: str) -> None:
+    """CoreDNS's forwarded queries per pod (either metric spelling), for the packets-per-node estimate."""
+    _Handler.answer = _vector(({"pod": "coredns-a"}, "1500"), ({"pod": "coredns-b"}, "1490.5"), ({}, "9"))
+    assert forward_rates(PrometheusClient(prometheus).query)() == {"coredns-a": 1500.0, "coredns-b": 1490.5}
+    assert _Handler.queries == [FORWARDS_QUERY]
+
+
+def test_forward_rates_failure_is_no_data(prometheus: str) -> None:
+    _Handler.answer = (503, {"status": "error"})
+    assert forward_rates(PrometheusClient(prometheus).query)() is None

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from netguard.dns import CoreDnsPod
 from netguard.enriched import ActionKind
 from netguard.remediate import (
     ClusterState,
@@ -30,6 +31,7 @@ from netguard.remediate import (
     SpreadCoreDns,
     decide,
 )
+from netguard.remediate.load import measured
 from netguard.remediate.models import ActionRecord
 from netguard.remediate.policy import finish_spread, revert_wanted
 
@@ -273,6 +275,26 @@ class TestPacketsPerNode:
         decision = decide(placed({HOT: 2}), [obs(HOT, rate=1976.0)], History("prod", steps=4), SETTINGS)
         assert isinstance(decision, GiveUp)
         assert "after 4 changes in this incident (MAX_STEPS=4)" in decision.reasons[0]
+
+
+class TestMeasured:
+    PODS = (
+        CoreDnsPod("c1", HOT, ready=True, phase="Running"),
+        CoreDnsPod("c2", HOT, ready=True, phase="Running"),
+        CoreDnsPod("c3", "ip-10-0-2-11", ready=True, phase="Running"),
+    )
+
+    def test_forward_rates_sum_per_node(self) -> None:
+        """A node's packets/s is the sum of its CoreDNS pods' forward rates, when every pod has one."""
+        found = measured([obs(HOT), obs("ip-10-0-2-11")], self.PODS, {"c1": 1500.0, "c2": 1400.0})
+        assert [o.linklocal_pps for o in found] == [2900.0, None]
+
+    def test_measured_rate_below_the_drop_floor_does_not_lower_it(self) -> None:
+        """Drops mean at least allowance + drops left the node; a lower measurement is not believed."""
+        snapshot = placed({HOT: 2})
+        low = replace(obs(HOT, rate=1976.0), linklocal_pps=100.0)
+        decision = decide(snapshot, [low], History("prod"), SETTINGS)
+        assert any("~3000 pkt/s" in r for r in decision.reasons)
 
 
 class TestFinishSpread:

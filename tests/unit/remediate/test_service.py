@@ -27,7 +27,9 @@ from tests.unit.remediate.fakes import (
 
 
 class World:
-    def __init__(self, cluster: FakeCluster | None = None, *, fresh: Any = None, **overrides: Any) -> None:
+    def __init__(
+        self, cluster: FakeCluster | None = None, *, fresh: Any = None, forwards: Any = None, **overrides: Any
+    ) -> None:
         self.clock = Clock()
         self.store = MemoryStore(clock=self.clock)
         self.cluster = cluster or FakeCluster()
@@ -42,6 +44,7 @@ class World:
             kill_switch=self.kill,
             connect=self.cluster.connect,
             fresh=fresh,
+            forwards=forwards,
             clock=self.clock,  # type: ignore[arg-type]
         )
 
@@ -443,3 +446,12 @@ def test_a_spread_that_raises_honours_coredns_mode_too() -> None:
     report = world.alert("node-0", rate=1976.0).report
     assert (report.action, report.outcome) == (ActionKind.SPREAD_COREDNS, Outcome.DRY_RUN)
     assert world.cluster.changes == []
+
+
+def test_measured_forward_rates_feed_the_decision() -> None:
+    """With CoreDNS's forward rates from Prometheus, the estimate uses them (here: more than the
+    drops imply, so a larger step)."""
+    world = World(FakeCluster(pods={"node-0": 1, "node-1": 1}))
+    world.service._forwards = lambda: {"coredns-node-0-0": 3000.0, "coredns-node-1-0": 3000.0}
+    report = world.alert("node-0", rate=40.0).report
+    assert any("sends ~3000 pkt/s (measured)" in r for r in report.reasons)

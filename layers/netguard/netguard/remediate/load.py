@@ -9,13 +9,16 @@ estimate keeps every CoreDNS node under the allowance with headroom.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 
+from netguard.dns.models import CoreDnsPod
 from netguard.remediate.models import ClusterState, Observation
 
 Placement = Mapping[str, int]
 """Node -> CoreDNS replicas on it."""
+ForwardRates = Callable[[], Mapping[str, float] | None]
+"""() -> {CoreDNS pod name: queries it forwards upstream per second}; None when nothing is known."""
 
 
 @dataclass(frozen=True)
@@ -79,12 +82,12 @@ def estimate(state: ClusterState, observations: Sequence[Observation], allowance
         on_node = placement.get(obs.node, 0)
         if on_node == 0 or replicas == 0:
             continue
-        if obs.linklocal_pps is not None:
-            node_pps = obs.linklocal_pps
-        elif obs.drop_rate is not None:
-            node_pps = allowance + obs.drop_rate
-        else:
+        # Drops mean at least allowance + drops left the node; a measured rate can only raise that.
+        floor = allowance + obs.drop_rate if obs.drop_rate is not None else None
+        candidates = [v for v in (obs.linklocal_pps, floor) if v is not None]
+        if not candidates:
             continue
+        node_pps = max(candidates)
         load = Load(
             node_pps * replicas / on_node,
             obs.node,
@@ -92,11 +95,30 @@ def estimate(state: ClusterState, observations: Sequence[Observation], allowance
             on_node,
             replicas,
             obs.drop_rate,
-            measured=obs.linklocal_pps is not None,
+            measured=obs.linklocal_pps is not None and node_pps == obs.linklocal_pps,
         )
         if best is None or load.total_pps > best.total_pps:
             best = load
     return best
+
+
+def measured(
+    observations: Sequence[Observation], pods: Sequence[CoreDnsPod], forwards: Mapping[str, float]
+) -> tuple[Observation, ...]:
+    """Observations with `linklocal_pps` from the CoreDNS pods' forward rates, for nodes where every
+    running CoreDNS pod has one (a partial sum would understate the node's packets)."""
+    by_node: dict[str, list[float | None]] = {}
+    for pod in pods:
+        if pod.node_name and pod.phase not in ("Succeeded", "Failed"):
+            by_node.setdefault(pod.node_name, []).append(forwards.get(pod.name))
+    result = []
+    for obs in observations:
+        rates = by_node.get(obs.node)
+        if rates and all(r is not None for r in rates):
+            result.append(replace(obs, linklocal_pps=sum(r for r in rates if r is not None)))
+        else:
+            result.append(obs)
+    return tuple(result)
 
 
 def nodes_for(state: ClusterState, placement: Placement) -> list[str]:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from netguard.clients.prometheus import Sample
 from netguard.remediate.gate import FreshRates
+from netguard.remediate.load import ForwardRates
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +23,29 @@ DROPS_QUERY = (
     " or sum by (instance) (rate(ethtool_linklocal_allowance_exceeded[2m]))"
 )
 """The three exporters' spellings of the counter (see FACTS.md), summed over devices per instance."""
+
+
+FORWARDS_QUERY = (
+    "sum by (pod) (rate(coredns_forward_requests_total[2m]))"
+    ' or sum by (pod) (rate(coredns_proxy_request_duration_seconds_count{proxy_name="forward"}[2m]))'
+)
+"""Queries each CoreDNS pod forwards upstream (to the VPC resolver) per second: before CoreDNS 1.11
+the forward plugin's own counter, since then the shared proxy histogram's count."""
+
+
+def forward_rates(query: QueryFunction, *, promql: str = FORWARDS_QUERY) -> ForwardRates:
+    """A `ForwardRates` over `query`; series are matched to pods by their `pod` label."""
+
+    def fresh() -> Mapping[str, float] | None:
+        try:
+            samples = query(promql)
+        except Exception as exc:  # noqa: BLE001 - any failure is "no data", by design
+            log.warning("CoreDNS forward-rate query failed: %s", exc)
+            return None
+        rates = {labels["pod"]: value for labels, value in samples if labels.get("pod")}
+        return rates or None
+
+    return fresh
 
 
 def drop_rates(query: QueryFunction, *, promql: str = DROPS_QUERY) -> FreshRates:

@@ -12,7 +12,7 @@ from netguard.clients import aws
 from netguard.clients.prometheus import PrometheusClient
 from netguard.config.remediate import Settings
 from netguard.remediate.cluster import Connector, connect_cluster
-from netguard.remediate.metrics import drop_rates
+from netguard.remediate.metrics import drop_rates, forward_rates
 from netguard.remediate.safety import KillSwitch
 from netguard.remediate.service import RemediationService, SnsPublisher, SqsFollowUps
 from netguard.state import DynamoStore
@@ -22,10 +22,10 @@ def build_service(
     settings: Settings, *, connect: Connector | None = None, audit_logger: Any | None = None
 ) -> RemediationService:
     region = settings.region
-    fresh = None
+    fresh = forwards = None
     if settings.prometheus_url:
         client = PrometheusClient(settings.prometheus_url, sigv4_region=settings.prometheus_sigv4_region)
-        fresh = drop_rates(client.query)
+        fresh, forwards = drop_rates(client.query), forward_rates(client.query)
     return RemediationService(
         settings,
         store=DynamoStore(aws.client("dynamodb", region), settings.state_table),
@@ -34,5 +34,6 @@ def build_service(
         kill_switch=KillSwitch(aws.client("ssm", region), settings.kill_switch_parameter),
         connect=connect or connect_cluster,
         fresh=fresh,
+        forwards=forwards,
         audit_logger=audit_logger,
     )

@@ -36,6 +36,7 @@ from netguard.remediate import gate, policy, verification
 from netguard.remediate.apply import apply_decision
 from netguard.remediate.cluster import ClusterHandle, Connector
 from netguard.remediate.errors import BadFollowUp
+from netguard.remediate.load import ForwardRates, measured
 from netguard.remediate.models import (
     Decision,
     DropStatus,
@@ -155,6 +156,7 @@ class RemediationService:
         kill_switch: KillSwitch,
         connect: Connector,
         fresh: gate.FreshRates | None = None,
+        forwards: ForwardRates | None = None,
         clock: Callable[[], float] = time.time,
         audit_logger: Any | None = None,
     ) -> None:
@@ -165,6 +167,7 @@ class RemediationService:
         self._kill_switch = kill_switch
         self._connect = connect
         self._fresh = fresh
+        self._forwards = forwards
         self._clock = clock
         self._histories = HistoryStore(store)
         self._audit = AuditLog(store, logger=audit_logger or log)
@@ -336,6 +339,9 @@ class RemediationService:
                 persistence_seconds=settings.persistence_seconds,
                 fresh=self._fresh_rates(history),
             )
+            forwards = self._forwards() if self._forwards is not None else None
+            if forwards:
+                observations = measured(observations, handle.dns.pods, forwards)
             decision: Decision
             finishing = False
             if command is not None:
