@@ -14,6 +14,7 @@ from netguard.enrich.ec2 import Ec2Enricher
 from netguard.enrich.kubernetes import KubernetesEnricher
 from netguard.enrich.pipeline import Pipeline
 from netguard.enrich.prometheus import DEFAULT_QUERY, PrometheusEnricher
+from netguard.remediate.metrics import FORWARDS_QUERY, forward_rates
 from netguard_cli.localstack.exporter import EthtoolExporter, SimulatedNode
 from netguard_cli.localstack.processes import wait_until
 from netguard_cli.localstack.prometheus import RunningPrometheus, render_config, start_prometheus
@@ -104,3 +105,25 @@ def test_default_query_is_valid_promql(prometheus: tuple[RunningPrometheus, Etht
         [("prod", "linklocal_allowance_exceeded")]
     )
     assert {key for key, _ in rates.rates} >= {n.instance for n in NODES}
+
+
+def test_coredns_forward_rates_per_pod(prometheus: tuple[RunningPrometheus, EthtoolExporter]) -> None:
+    """Remediation's forward-rate query finds each CoreDNS pod's upstream queries/s in a real
+    Prometheus; a pod that goes away drops out of the answer."""
+    running, exporter = prometheus
+    exporter.set_forwarding({"coredns-a": 1500.0, "coredns-b": 700.0})
+    # A 10 s window instead of the shipped 2 m: the same query, full rate after a few scrapes.
+    forwards = forward_rates(
+        PrometheusClient(running.url).query, promql=FORWARDS_QUERY.replace("[2m]", "[10s]")
+    )
+
+    def close_to(expected: dict[str, float]) -> bool:
+        rates = forwards() or {}
+        return set(rates) == set(expected) and all(abs(rates[p] - v) < 0.1 * v for p, v in expected.items())
+
+    wait_until(
+        lambda: close_to({"coredns-a": 1500.0, "coredns-b": 700.0}), what="both pods' rates", timeout=60
+    )
+    exporter.set_forwarding({"coredns-a": 1500.0})
+    # Prometheus marks a vanished series stale at the next scrape.
+    wait_until(lambda: close_to({"coredns-a": 1500.0}), what="coredns-b gone", timeout=60)

@@ -32,6 +32,8 @@ class DnsTraffic:
     bypass: Mapping[str, float] = field(default_factory=dict)
     """Node -> queries/s that pods there send to the VPC resolver themselves (hostNetwork, dnsPolicy
     Default): NodeLocal DNSCache does not see them, more CoreDNS replicas do not move them."""
+    coredns_pods: tuple[str, ...] = ()
+    """The name of each Ready CoreDNS pod, in the order of `coredns` (empty when not read)."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,17 @@ def linklocal_pps(traffic: DnsTraffic, model: LoadModel) -> dict[str, float]:
     return {node: round(pps, 1) for node, pps in sorted(sent.items()) if pps > 0}
 
 
+def forwarded_per_pod(traffic: DnsTraffic, model: LoadModel) -> dict[str, float]:
+    """Queries/s each Ready CoreDNS pod forwards to the VPC resolver (what CoreDNS's forward plugin
+    counts): the queries from nodes without a Ready cache, split evenly over the pods."""
+    if not traffic.coredns_pods:
+        return {}
+    cached = sum(1 for n in traffic.nodes if n in traffic.nodelocal)
+    share = model.queries_pps / len(traffic.nodes) if traffic.nodes else 0.0
+    per_pod = (model.queries_pps - share * cached) / len(traffic.coredns_pods)
+    return {pod: round(per_pod, 1) for pod in traffic.coredns_pods}
+
+
 def drops_per_node(sent: Mapping[str, float], limit_pps: float) -> dict[str, float]:
     """Drops/s per node: what it sends to link-local above the allowance."""
     return {node: round(pps - limit_pps, 1) for node, pps in sorted(sent.items()) if pps > limit_pps}
@@ -91,9 +104,11 @@ def observe_traffic(kube: Kube, nodes: Sequence[str]) -> DnsTraffic:
         if qps is not None and _ready(pod) and _bypasses(pod):
             node = pod["spec"]["nodeName"]
             bypass[node] = bypass.get(node, 0.0) + float(qps)
+    coredns.sort(key=lambda p: (p["spec"]["nodeName"], p["metadata"]["name"]))
     return DnsTraffic(
         nodes=tuple(nodes),
-        coredns=tuple(sorted(p["spec"]["nodeName"] for p in coredns)),
+        coredns=tuple(p["spec"]["nodeName"] for p in coredns),
+        coredns_pods=tuple(p["metadata"]["name"] for p in coredns),
         nodelocal=frozenset(p["spec"]["nodeName"] for p in nodelocal),
         bypass=bypass,
     )

@@ -24,6 +24,9 @@ ALLOWANCE_COUNTERS = (
 """The ENA allowance counters (packets queued or dropped since the driver loaded)."""
 CONNTRACK_AVAILABLE = "conntrack_allowance_available"
 """A gauge (Nitro only): connections the instance may still track."""
+FORWARD_COUNTER = "coredns_forward_requests_total"
+"""CoreDNS's forward plugin counter (before 1.11); netguard's forward-rate query reads either spelling."""
+VPC_RESOLVER = "169.254.169.253:53"
 EXPORTER_PORT = 9417
 """The port the Showmax ethtool exporter listens on; the simulated `instance` label uses it."""
 
@@ -67,6 +70,9 @@ class EthtoolExporter:
             for node in self.nodes
             for i, stat in enumerate(ALLOWANCE_COUNTERS)
         }
+        # CoreDNS pod -> queries it forwarded upstream; a pod that is gone loses its series, as a
+        # deleted pod's scrape target does.
+        self._forwarded: dict[str, _Counter] = {}
         self._server = ThreadingHTTPServer((host, 0), _handler_for(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -115,6 +121,30 @@ class EthtoolExporter:
         for node, stat in list(self._counters):
             self.set_rate(node, stat, 0.0)
 
+    def set_forwarding(self, per_pod: Mapping[str, float]) -> None:
+        """CoreDNS pods that exist now and the queries/s each forwards to the VPC resolver."""
+        with self._lock:
+            now = time.monotonic()
+            for pod in set(self._forwarded) - set(per_pod):
+                del self._forwarded[pod]
+            for pod, rate in per_pod.items():
+                counter = self._forwarded.setdefault(pod, _Counter(since=now))
+                counter.base, counter.rate, counter.since = counter.value(now), rate, now
+
+    def render_coredns(self) -> str:
+        """CoreDNS's metrics as Prometheus stores them once kubernetes_sd has added the `pod` label
+        (one real target per pod; one target here, so the pod label is in the exposition)."""
+        now = time.monotonic()
+        lines = [
+            f"# HELP {FORWARD_COUNTER} Counter of requests made per upstream.",
+            f"# TYPE {FORWARD_COUNTER} counter",
+        ]
+        with self._lock:
+            for pod, counter in sorted(self._forwarded.items()):
+                value = int(counter.value(now))
+                lines.append(f'{FORWARD_COUNTER}{{pod="{pod}",to="{VPC_RESOLVER}"}} {value}')
+        return "\n".join(lines) + "\n"
+
     def rates(self) -> Mapping[tuple[str, str], float]:
         """(node, stat) -> drops per second, for the counters growing now."""
         with self._lock:
@@ -147,6 +177,8 @@ def _handler_for(exporter: EthtoolExporter) -> type[BaseHTTPRequestHandler]:
             if path.startswith("/metrics/") and path[len("/metrics/") :] in exporter.nodes:
                 exporter.scrapes += 1
                 self._reply(200, exporter.render(path[len("/metrics/") :]), "text/plain; version=0.0.4")
+            elif path == "/metrics-coredns":
+                self._reply(200, exporter.render_coredns(), "text/plain; version=0.0.4")
             elif path == "/drops/start":
                 query = parse_qs(parts.query)
                 nodes = query.get("node") or list(exporter.nodes)

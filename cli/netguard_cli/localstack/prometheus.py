@@ -162,7 +162,8 @@ def render_config(
     scrape_interval: str = "1s",
     evaluation_interval: str = "1s",
 ) -> dict[str, Any]:
-    """prometheus.yml: one static target per node, labelled as the real exporter would be."""
+    """prometheus.yml: one static target per node, labelled as the real exporter would be, and
+    CoreDNS's forward counters (per pod) for remediation's packets-per-node estimate."""
     alertmanager_host = urllib.parse.urlsplit(alertmanager_url).netloc
     return {
         "global": {"scrape_interval": scrape_interval, "evaluation_interval": evaluation_interval},
@@ -183,7 +184,14 @@ def render_config(
                     }
                     for node in nodes
                 ],
-            }
+            },
+            {
+                "job_name": "coredns",
+                "metrics_path": "/metrics-coredns",
+                "static_configs": [
+                    {"targets": [f"127.0.0.1:{exporter_port}"], "labels": {"cluster": cluster}}
+                ],
+            },
         ],
     }
 

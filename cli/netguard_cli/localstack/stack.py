@@ -32,6 +32,7 @@ from netguard_cli.localstack.dnsload import (
     DnsTraffic,
     LoadModel,
     drops_per_node,
+    forwarded_per_pod,
     linklocal_pps,
     observe_traffic,
 )
@@ -824,7 +825,13 @@ class DnsLoad:
         exporter = self._stack.exporter
         if exporter is None:
             return
-        sent = self.sent()
+        traffic = self.traffic()
+        sent = linklocal_pps(traffic, self.model) if self.enabled else {}
+        exporter.set_forwarding(
+            forwarded_per_pod(traffic, self.model)
+            if self.enabled
+            else dict.fromkeys(traffic.coredns_pods, 0.0)
+        )
         drops = drops_per_node(sent, self.model.limit_pps)
         if drops == self._last:
             return

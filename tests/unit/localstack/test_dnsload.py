@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from netguard_cli.localstack.dnsload import DnsTraffic, LoadModel, drops_per_node, linklocal_pps
+from netguard_cli.localstack.dnsload import (
+    DnsTraffic,
+    LoadModel,
+    drops_per_node,
+    forwarded_per_pod,
+    linklocal_pps,
+)
 
 NODES = ("a", "b", "c", "d", "e", "f")
 
@@ -50,3 +56,17 @@ class TestDropsPerNode:
     def test_only_nodes_above_the_limit_drop(self) -> None:
         """A node drops what it sends above the allowance; at the limit exactly, nothing."""
         assert drops_per_node({"a": 1500.0, "b": 1024.0, "c": 10.0}, 1024.0) == {"a": 476.0}
+
+
+class TestForwardedPerPod:
+    def test_split_over_ready_pods_what_no_cache_answers(self) -> None:
+        """Each CoreDNS pod forwards an even share of the queries from nodes without a Ready cache."""
+        traffic = DnsTraffic(("a", "b", "c", "d"), ("a", "a"), coredns_pods=("coredns-1", "coredns-2"))
+        assert forwarded_per_pod(traffic, LoadModel(2400.0)) == {"coredns-1": 1200.0, "coredns-2": 1200.0}
+        cached = DnsTraffic(
+            ("a", "b", "c", "d"), ("a", "b"), nodelocal=frozenset({"c", "d"}), coredns_pods=("x", "y")
+        )
+        assert forwarded_per_pod(cached, LoadModel(2400.0)) == {"x": 600.0, "y": 600.0}
+
+    def test_unknown_pods_give_nothing(self) -> None:
+        assert forwarded_per_pod(DnsTraffic(("a",), ("a",)), LoadModel(2400.0)) == {}
