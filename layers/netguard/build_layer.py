@@ -1,15 +1,19 @@
-"""Build the netguard Lambda layer: `python/` with the package and its requirements, pruned.
+"""Build the netguard Lambda layer: `python/` with the package and its requirements, pruned, compiled.
 
 `sam build` runs it through this folder's Makefile (BuildMethod makefile) for the Lambda platform
 (arm64, CPython 3.12, wheels only, so no Docker and no compiler); tests run it for the local
 interpreter to import the handlers from exactly what ships. Pruned: what a synchronous Lambda never
-imports (the official client's asyncio variant `kubernetes/aio` and the aiohttp stack only it uses),
-test folders and bytecode caches. pip's own wheel cache (under ~/.cache/pip) keeps rebuilds fast.
+imports (the official client's asyncio variant `kubernetes/aio` and the aiohttp stack only it uses,
+Powertools utilities nothing in the layer imports), test folders and pip's bytecode caches. Then
+compiled, when this interpreter is the runtime's version (see `compile_layer`). pip's own wheel
+cache (under ~/.cache/pip) keeps rebuilds fast.
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
+import py_compile
 import shutil
 import subprocess
 import sys
@@ -31,7 +35,38 @@ ASYNC_ONLY = (
     "propcache",
     "yarl",
 )
-PRUNED_DIRS = ("kubernetes/aio", *ASYNC_ONLY)
+# Powertools utilities no module left in the layer imports (tests/integration/test_layer.py checks
+# that every module's source is free of their names). Not pruned although netguard never imports it:
+# `event_handler`, which Powertools' JSON encoder and idempotency import to serialise a pydantic model
+# (every Kubernetes client model is one), and `utilities/parser`, which `utilities/batch` imports
+# whenever pydantic is installed (the Kubernetes client requires it).
+POWERTOOLS_UNUSED = tuple(
+    f"aws_lambda_powertools/utilities/{name}"
+    for name in (
+        "auth_alpha",
+        "circuit_breaker",
+        "data_masking",
+        "feature_flags",
+        "kafka",
+        "streaming",
+    )
+)
+PRUNED_DIRS = ("kubernetes/aio", *ASYNC_ONLY, *POWERTOOLS_UNUSED, "_yaml")
+# PyYAML's optional libyaml binding (about 2.5 MB): netguard and the Kubernetes client only call
+# `yaml.safe_load`, which is pure Python, and `yaml/__init__.py` imports `cyaml` inside a try that
+# treats ImportError as "no libyaml" (`_yaml`, PyYAML's top-level alias of the binding, goes too).
+# pip's RECORD files only serve `pip uninstall`.
+PRUNED_FILES = ("yaml/_yaml.*", "yaml/cyaml.py", "*.dist-info/RECORD")
+
+# The generated Kubernetes API and model classes: about 33 MB of Python source, two thirds of it
+# docstrings, all of it imported by `import kubernetes.client`. They ship as docstring-free bytecode
+# alone (`name.pyc` where `name.py` was, which CPython's SourcelessFileLoader imports whatever the -O
+# level; nothing in the client reads a docstring on this path: `Watch` reads the return type from a
+# docstring only when a method has no return annotation, and every generated method has one, and
+# netguard uses no Watch). The layer shrinks by about 25 MB and imports faster. The price: a
+# traceback through these modules shows file and line but no source line. Everything else, netguard
+# first, keeps its source beside the bytecode, for readable tracebacks.
+SOURCELESS_DIRS = ("kubernetes/client/api", "kubernetes/client/models")
 
 
 def build(target: Path, *, lambda_platform: bool) -> Path:
@@ -50,6 +85,15 @@ def build(target: Path, *, lambda_platform: bool) -> Path:
         HERE / "netguard", target / "netguard", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
     )
     prune(target)
+    runtime = tuple(int(part) for part in LAMBDA_PLATFORM[1].split(".")) if lambda_platform else None
+    if runtime is None or sys.version_info[:2] == runtime:
+        compile_layer(target)
+    else:
+        print(
+            f"build_layer: Python {sys.version_info[0]}.{sys.version_info[1]} is not the Lambda runtime "
+            f"{LAMBDA_PLATFORM[1]}: the layer ships as source only (bigger, slower cold starts)",
+            file=sys.stderr,
+        )
     return target
 
 
@@ -64,6 +108,38 @@ def prune(target: Path) -> None:
             if folder.is_dir():
                 shutil.rmtree(folder, ignore_errors=True)
     shutil.rmtree(target / "bin", ignore_errors=True)
+    for pattern in PRUNED_FILES:
+        for path in target.glob(pattern):
+            path.unlink()
+
+
+def compile_layer(target: Path) -> None:
+    """Bytecode for every module, written by the runtime's own Python version (the caller checks).
+
+    Lambda mounts the layer read-only at /opt, so without shipped bytecode every cold start compiles
+    every module it imports, the Kubernetes client's most of all. Hash-based and unchecked: the
+    layer is immutable once built, and zip's two-second timestamps (and copies that do not keep
+    mtimes) would make timestamp-checked bytecode look stale, silently compiling again on each cold
+    start. Optimisation level 0 (the level Lambda runs at) except the sourceless directories.
+    """
+    unchecked = py_compile.PycInvalidationMode.UNCHECKED_HASH
+    for relative in SOURCELESS_DIRS:
+        for source in sorted((target / relative).rglob("*.py")):
+            name = source.relative_to(target).as_posix()
+            py_compile.compile(
+                str(source),
+                cfile=str(source.with_suffix(".pyc")),
+                dfile=name,
+                doraise=True,
+                optimize=2,
+                invalidation_mode=unchecked,
+            )
+            source.unlink()
+    compiled = compileall.compile_dir(
+        target, quiet=1, stripdir=str(target), optimize=0, invalidation_mode=unchecked
+    )
+    if not compiled:
+        raise SystemExit(f"build_layer: some modules in {target} do not compile")
 
 
 def main() -> None:

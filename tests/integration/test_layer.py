@@ -8,6 +8,7 @@ Lambda runtime ships it, and the standard library.
 from __future__ import annotations
 
 import base64
+import importlib.util
 import json
 import subprocess
 import sys
@@ -22,6 +23,11 @@ import s3transfer
 from netguard_cli.localstack.pki import ensure_pki
 
 ROOT = Path(__file__).resolve().parents[2]
+_spec = importlib.util.spec_from_file_location("build_layer", ROOT / "layers/netguard/build_layer.py")
+assert _spec is not None
+assert _spec.loader is not None
+build_layer = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(build_layer)
 FUNCTIONS = ("enrich", "remediate", "notify_slack", "notify_pagerduty")
 
 
@@ -47,13 +53,47 @@ def runtime(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_the_layer_leaves_out_what_lambda_never_imports(layer: Path) -> None:
-    """No asyncio client, no aiohttp, no CLI or local stack, no bytecode caches."""
+    """No asyncio client, no aiohttp, no libyaml binding, no CLI or local stack, and none of the
+    pruned Powertools utilities: absent, and no module left in the layer names them."""
     assert (layer / "kubernetes/client").is_dir()
     assert (layer / "netguard/clients/kubernetes.py").is_file()
-    for absent in ("kubernetes/aio", "aiohttp", "netguard_cli", "netguard/localstack", "boto3"):
+    pruned = ("kubernetes/aio", "aiohttp", "_yaml", "yaml/cyaml.py", *build_layer.POWERTOOLS_UNUSED)
+    for absent in (*pruned, "netguard_cli", "netguard/localstack", "boto3"):
         assert not (layer / absent).exists(), absent
-    assert not list(layer.rglob("__pycache__"))
+    assert not list(layer.glob("yaml/_yaml*"))
     assert not [p for p in layer.rglob("*") if p.name == "localstack"]
+    names = [relative.replace("/", ".") for relative in build_layer.POWERTOOLS_UNUSED]
+    names += ["yaml.cyaml", "yaml._yaml", "import _yaml", "from .cyaml", "from ._yaml"]
+    readers = {
+        f"{source.relative_to(layer)}: {name}"
+        for source in layer.rglob("*.py")
+        if not str(source.relative_to(layer)).startswith(tuple(pruned))
+        for name in names
+        if name in source.read_text(encoding="utf-8", errors="replace")
+    }
+    # PyYAML's own guarded import (ImportError means "no libyaml") is the one reader allowed.
+    assert readers == {"yaml/__init__.py: from .cyaml"}
+
+
+def test_the_layer_ships_bytecode_for_every_module(layer: Path) -> None:
+    """Every source has unchecked hash-based bytecode of this interpreter beside it; the generated
+    Kubernetes API and models are bytecode alone, without docstrings."""
+    sources = list(layer.rglob("*.py"))
+    assert len(sources) > 500
+    missing = [
+        str(source.relative_to(layer))
+        for source in sources
+        if not Path(importlib.util.cache_from_source(str(source), optimization="")).is_file()
+    ]
+    assert missing == []
+    for relative in build_layer.SOURCELESS_DIRS:
+        assert not list((layer / relative).rglob("*.py"))
+        assert len(list((layer / relative).glob("*.pyc"))) > 50
+    pyc = (layer / "kubernetes/client/models/v1_node.pyc").read_bytes()
+    assert pyc[:4] == importlib.util.MAGIC_NUMBER
+    assert int.from_bytes(pyc[4:8], "little") == 0b01  # hash-based, unchecked
+    netguard = Path(importlib.util.cache_from_source(str(layer / "netguard/alerts/models.py")))
+    assert int.from_bytes(netguard.read_bytes()[4:8], "little") == 0b01
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
@@ -68,6 +108,7 @@ def test_each_handler_runs_from_the_layer_alone(
             sys.executable,
             "-I",
             "-S",
+            "-B",  # Lambda's /opt is read-only: nothing compiled at import is kept
             str(ROOT / "tests/support/layer_probe.py"),
             str(layer),
             str(ROOT / "functions" / function),
@@ -87,6 +128,7 @@ def test_each_handler_runs_from_the_layer_alone(
     strays = [f for f in report["files"] if not f.startswith(allowed)]
     assert strays == []
     assert "netguard_cli" not in report["modules"]
+    assert report["compiled_at_import"] == []  # all bytecode came with the layer
     if function.startswith("notify_"):
         assert report["handler"] == "ConfigError"  # no webhook or secret configured: a clear refusal
         assert "kubernetes" not in report["modules"]

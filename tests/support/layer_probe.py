@@ -7,6 +7,7 @@ sys.path is set to exactly those plus the standard library; prints one JSON repo
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 layer, function, runtime, ca_data = sys.argv[1:5]
@@ -41,5 +42,14 @@ if "kubernetes" in sys.modules:
         report["kube"] = f"KubeUnavailable {dict(kube.calls)}"
         del exc
 report["files"] = sorted({str(getattr(m, "__file__", "") or "") for m in list(sys.modules.values())} - {""})
+# Modules imported from source with no bytecode beside it: what Lambda compiles on every cold start
+# (the probe runs with -B, and Lambda's /opt is read-only, so nothing is cached between starts).
+report["compiled_at_import"] = sorted(
+    name
+    for name, module in list(sys.modules.items())
+    if str(getattr(module, "__file__", "") or "").startswith(layer)
+    and str(module.__file__).endswith(".py")
+    and not (getattr(module, "__cached__", None) and os.path.isfile(module.__cached__))
+)
 report["modules"] = sorted({name.split(".")[0] for name in sys.modules})
 print(json.dumps(report, default=str))
