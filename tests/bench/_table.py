@@ -41,6 +41,19 @@ def _rows(figures: Mapping[str, Any]) -> list[tuple[str, str, str, str, str]]:
                     f"<= {row['goal_ratio']}x",
                 )
             )
+    from_layer = figures.get("package", {}).get("cold_start_from_layer", {})
+    for function in FUNCTIONS:
+        row = from_layer.get(function)
+        if isinstance(row, Mapping) and row.get("ratio"):
+            rows.append(
+                (
+                    f"cold start {function} from the built layer, no caches kept, wall",
+                    f"{row['handler_ms']:.0f} ms",
+                    f"`{row.get('baseline', 'baseline')}` from the layer {row['baseline_ms']:.0f} ms",
+                    _ratio(row["ratio"]),
+                    "",
+                )
+            )
     size = figures.get("package", {}).get("size", {})
     if "layer_mb" in size:
         rows.append(

@@ -3,7 +3,8 @@
 Cold start: a fresh interpreter that imports functions/<name>/app.py and builds its settings from a
 valid environment, timed from outside (interpreter start to exit, median of N), beside a fresh
 interpreter running only `import boto3` (notifiers) or `import boto3, kubernetes.client` (enrich,
-remediate), the two runs alternating so both see the same machine load.
+remediate), the two runs alternating so both see the same machine load. Once from the source tree
+and this machine's bytecode caches, once from the built layer without them (as Lambda runs it).
 
 Size: what `make build` (sam build) puts in .aws-sam/build, unzipped, when it builds on this machine;
 otherwise the layer installed the way sam build does it (pip --target from
@@ -79,13 +80,19 @@ def _env() -> dict[str, str]:
     return _harness.clean_env(**ENV, PYTHONPATH=str(ROOT / "layers" / "netguard"))
 
 
-def _run_ms(code: str) -> tuple[float, float] | None:
+def _run_ms(code: str, layer: Path | None = None) -> tuple[float, float] | None:
     """Wall and CPU (user + system) time of a fresh interpreter running `code`, in ms. CPU time leaves
-    out the time the process waited for a core, which on a shared machine is most of the noise."""
+    out the time the process waited for a core, which on a shared machine is most of the noise.
+    With `layer`: netguard and its libraries come from that built layer, and nothing compiled at
+    import is kept (-B), as on Lambda, whose /opt is read-only."""
+    env = _env()
+    flags = []
+    if layer is not None:
+        env["PYTHONPATH"], flags = str(layer), ["-B"]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-c", code], env=_env(), capture_output=True, text=True, check=False
+        [sys.executable, *flags, "-c", code], env=env, capture_output=True, text=True, check=False
     )
     wall = (time.perf_counter() - started) * 1000
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -149,8 +156,47 @@ def cold_starts() -> dict[str, Any]:
     return figures
 
 
-def _size(path: Path) -> int:
-    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and "__pycache__" not in f.parts)
+def layer_cold_starts() -> dict[str, Any]:
+    """Each handler and its baseline imported from the layer as build_layer.py builds it (for this
+    interpreter), with no bytecode kept between runs: what a Lambda cold start pays, including
+    compiling whatever the layer does not ship compiled. Median wall time of BENCH_LAYER_RUNS."""
+    runs = int(os.environ.get("BENCH_LAYER_RUNS", "5"))
+    figures: dict[str, Any] = {"runs": runs}
+    with tempfile.TemporaryDirectory(prefix="netguard-bench-layer-") as directory:
+        layer = Path(directory) / "python"
+        builder = ROOT / "layers" / "netguard" / "build_layer.py"
+        subprocess.run([sys.executable, str(builder), "--local", str(layer)], check=True)
+        print(f"cold start from the built layer (-B, median of {runs}):")
+        for function in sorted(SETTINGS):
+            baseline_code = f"import {BASELINES[function]}"
+            handler: list[float] = []
+            baseline: list[float] = []
+            for _ in range(runs):
+                for code, times in ((baseline_code, baseline), (_handler_code(function), handler)):
+                    run = _run_ms(code, layer)
+                    if run is not None:
+                        times.append(run[0])
+            if len(handler) < runs or len(baseline) < runs:
+                figures[function] = {"handler_ms": None, "baseline_ms": None, "ratio": None}
+                continue
+            row: dict[str, Any] = {"baseline": baseline_code}
+            row["handler_ms"] = round(_harness.median(handler), 1)
+            row["baseline_ms"] = round(_harness.median(baseline), 1)
+            row["ratio"] = round(row["handler_ms"] / row["baseline_ms"], 2)
+            figures[function] = row
+            print(
+                f"  {function:<17} {row['handler_ms']:6.0f} ms  vs {baseline_code!r} "
+                f"{row['baseline_ms']:6.0f} ms  = {row['ratio']}x wall"
+            )
+    return figures
+
+
+def _size(path: Path, *, caches: bool = False) -> int:
+    """Bytes of the files under `path`; bytecode caches count only with `caches` (what the layer
+    ships compiled), not in a source tree where they are this machine's leftovers."""
+    return sum(
+        f.stat().st_size for f in path.rglob("*") if f.is_file() and (caches or "__pycache__" not in f.parts)
+    )
 
 
 def _pip_target(target: Path, *requirements: str) -> bool:
@@ -222,8 +268,8 @@ def sizes() -> dict[str, Any]:
                 shutil.copytree(ROOT / "layers" / "netguard" / "netguard", layer / "netguard")
                 shutil.rmtree(layer / "kubernetes" / "aio", ignore_errors=True)
             functions = {p.name: p for p in (ROOT / "functions").iterdir() if p.is_dir()}
-        figures["layer_mb"] = round(_size(layer) / MB, 2)
-        figures["layer_mib"] = round(_size(layer) / 2**20, 2)
+        figures["layer_mb"] = round(_size(layer, caches=True) / MB, 2)
+        figures["layer_mib"] = round(_size(layer, caches=True) / 2**20, 2)
         figures["layer_holds"] = sorted(
             p.name
             for p in (layer / "python" if (layer / "python").is_dir() else layer).iterdir()
@@ -247,7 +293,7 @@ def sizes() -> dict[str, Any]:
 
 
 def main() -> dict[str, Any]:
-    return {"cold_start": cold_starts(), "size": sizes()}
+    return {"cold_start": cold_starts(), "cold_start_from_layer": layer_cold_starts(), "size": sizes()}
 
 
 if __name__ == "__main__":
