@@ -47,10 +47,11 @@ def _rows(figures: Mapping[str, Any]) -> list[tuple[str, str, str, str, str]]:
         if isinstance(row, Mapping) and row.get("ratio"):
             rows.append(
                 (
-                    f"cold start {function} from the built layer, no caches kept, wall",
-                    f"{row['handler_ms']:.0f} ms",
-                    f"`{row.get('baseline', 'baseline')}` from the layer {row['baseline_ms']:.0f} ms",
-                    _ratio(row["ratio"]),
+                    f"cold start {function} from the built layer, no caches kept, wall (CPU)",
+                    f"{row['handler_ms']:.0f} ({row.get('handler_cpu_ms', 0):.0f}) ms",
+                    f"`{row.get('baseline', 'baseline')}` from the layer {row['baseline_ms']:.0f}"
+                    f" ({row.get('baseline_cpu_ms', 0):.0f}) ms",
+                    f"{_ratio(row['ratio'])} ({_ratio(row.get('cpu_ratio'))})",
                     "",
                 )
             )

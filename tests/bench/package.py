@@ -159,7 +159,7 @@ def cold_starts() -> dict[str, Any]:
 def layer_cold_starts() -> dict[str, Any]:
     """Each handler and its baseline imported from the layer as build_layer.py builds it (for this
     interpreter), with no bytecode kept between runs: what a Lambda cold start pays, including
-    compiling whatever the layer does not ship compiled. Median wall time of BENCH_LAYER_RUNS."""
+    compiling whatever the layer does not ship compiled. Median wall and CPU time of BENCH_LAYER_RUNS."""
     runs = int(os.environ.get("BENCH_LAYER_RUNS", "5"))
     figures: dict[str, Any] = {"runs": runs}
     with tempfile.TemporaryDirectory(prefix="netguard-bench-layer-") as directory:
@@ -169,24 +169,26 @@ def layer_cold_starts() -> dict[str, Any]:
         print(f"cold start from the built layer (-B, median of {runs}):")
         for function in sorted(SETTINGS):
             baseline_code = f"import {BASELINES[function]}"
-            handler: list[float] = []
-            baseline: list[float] = []
+            handler: list[tuple[float, float]] = []
+            baseline: list[tuple[float, float]] = []
             for _ in range(runs):
                 for code, times in ((baseline_code, baseline), (_handler_code(function), handler)):
                     run = _run_ms(code, layer)
                     if run is not None:
-                        times.append(run[0])
+                        times.append(run)
             if len(handler) < runs or len(baseline) < runs:
                 figures[function] = {"handler_ms": None, "baseline_ms": None, "ratio": None}
                 continue
             row: dict[str, Any] = {"baseline": baseline_code}
-            row["handler_ms"] = round(_harness.median(handler), 1)
-            row["baseline_ms"] = round(_harness.median(baseline), 1)
+            for key, index in (("ms", 0), ("cpu_ms", 1)):
+                row[f"handler_{key}"] = round(_harness.median([run[index] for run in handler]), 1)
+                row[f"baseline_{key}"] = round(_harness.median([run[index] for run in baseline]), 1)
             row["ratio"] = round(row["handler_ms"] / row["baseline_ms"], 2)
+            row["cpu_ratio"] = round(row["handler_cpu_ms"] / row["baseline_cpu_ms"], 2)
             figures[function] = row
             print(
                 f"  {function:<17} {row['handler_ms']:6.0f} ms  vs {baseline_code!r} "
-                f"{row['baseline_ms']:6.0f} ms  = {row['ratio']}x wall"
+                f"{row['baseline_ms']:6.0f} ms  = {row['ratio']}x wall, {row['cpu_ratio']}x CPU"
             )
     return figures
 
