@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import importlib.util
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -62,14 +63,14 @@ def test_the_layer_leaves_out_what_lambda_never_imports(layer: Path) -> None:
         assert not (layer / absent).exists(), absent
     assert not list(layer.glob("yaml/_yaml*"))
     assert not [p for p in layer.rglob("*") if p.name == "localstack"]
-    names = [relative.replace("/", ".") for relative in build_layer.POWERTOOLS_UNUSED]
-    names += ["yaml.cyaml", "yaml._yaml", "import _yaml", "from .cyaml", "from ._yaml"]
+    # Absolute names (also as strings given to importlib) and relative imports from a sibling.
+    utilities = "|".join(relative.rsplit("/", 1)[1] for relative in build_layer.POWERTOOLS_UNUSED)
+    names = re.compile(rf"(utilities\.|from \.\.)({utilities})\b|yaml\.c?yaml\b|\b_yaml\b|from \.cyaml\b")
     readers = {
-        f"{source.relative_to(layer)}: {name}"
+        f"{source.relative_to(layer)}: {found.group(0)}"
         for source in layer.rglob("*.py")
         if not str(source.relative_to(layer)).startswith(tuple(pruned))
-        for name in names
-        if name in source.read_text(encoding="utf-8", errors="replace")
+        for found in names.finditer(source.read_text(encoding="utf-8", errors="replace"))
     }
     # PyYAML's own guarded import (ImportError means "no libyaml") is the one reader allowed.
     assert readers == {"yaml/__init__.py: from .cyaml"}
