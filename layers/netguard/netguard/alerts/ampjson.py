@@ -10,6 +10,7 @@ never escapes, so a value such as `\\"` would decode to something else as JSON.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import operator
 import re
@@ -60,12 +61,18 @@ def _plain_pairs(body: str) -> dict[str, str] | None:
     if len(tokens) % 4 != 3 or set(tokens[1::4]) != _COLON or not set(tokens[3::4]) <= _COMMA:
         return None
     names = tokens[0::4]
-    joined = ",".join(names)
-    if joined.count(",") != len(names) - 1 or _NAMES.fullmatch(joined) is None:
-        return None
-    if not all(map(operator.lt, names, names[1:])):
+    if not _sorted_names(tuple(names)):
         return None
     return dict(zip(names, tokens[2::4], strict=True))
+
+
+@functools.lru_cache(maxsize=256)
+def _sorted_names(names: tuple[str, ...]) -> bool:
+    """Valid label names in strictly increasing order. Cached: a group's alerts repeat a few sets."""
+    joined = ",".join(names)
+    if joined.count(",") != len(names) - 1 or _NAMES.fullmatch(joined) is None:
+        return False
+    return all(map(operator.lt, names, names[1:]))
 
 
 def pairs(body: str) -> dict[str, str]:
@@ -208,6 +215,95 @@ def from_json(data: Any, text: str, *, subject: SubjectInfo | None, truncated: b
     )
 
 
+_Fields = tuple[str, str | None, str | None, str, str, str, str, int]
+"""What `_ALERT` reads: status, labels, annotations (None when absent), startsAt, endsAt,
+generatorURL, fingerprint, and where the alert ends."""
+_LABELS_OPEN = ',"labels": {'
+_ANNOTATIONS_OPEN = ',"annotations": {'
+_STARTS_OPEN = ',"startsAt": "'
+_ENDS_OPEN = '","endsAt": "'
+_URL_OPEN = '","generatorURL": "'
+_FINGERPRINT_OPEN = '","fingerprint": "'
+_FINGERPRINT_END = re.compile(r'","fingerprint": "([0-9a-f]*)"\}(?=, \{"status": |\]|\Z)')
+
+
+def _close(text: str, start: int, followers: tuple[str, ...]) -> int:
+    """The first `}` from `start` on that one of `followers` follows, or -1."""
+    close = text.find("}", start)
+    while close != -1 and not text.startswith(followers, close + 1):
+        close = text.find("}", close + 1)
+    return close
+
+
+def _alert_at(text: str, position: int) -> _Fields | None:
+    """`_ALERT.match(text, position)` by str.find, for speed: its lazy groups scan character by
+    character, most of the parse. At each lazy group this takes the regex's first choice (the nearest
+    end that what follows can start from); when that path completes, it is the regex's match. None
+    when it does not: only the regex's backtracking can tell then."""
+    for status in ("firing", "resolved"):
+        opening = f'{{"status": "{status}"'
+        if text.startswith(opening, position):
+            break
+    else:
+        return None
+    at = position + len(opening)
+    labels = annotations = None
+    if text.startswith(_LABELS_OPEN, at):
+        start = at + len(_LABELS_OPEN)
+        at = _close(text, start, (_ANNOTATIONS_OPEN, _STARTS_OPEN))
+        if at == -1:
+            return None
+        labels, at = text[start:at], at + 1
+    if text.startswith(_ANNOTATIONS_OPEN, at):
+        start = at + len(_ANNOTATIONS_OPEN)
+        at = _close(text, start, (_STARTS_OPEN,))
+        if at == -1:
+            return None
+        annotations, at = text[start:at], at + 1
+    if not text.startswith(_STARTS_OPEN, at):
+        return None
+    starts_at = at + len(_STARTS_OPEN)
+    quote = text.find('"', starts_at)
+    if quote == -1 or not text.startswith(_ENDS_OPEN, quote):
+        return None
+    ends_at, starts_end = quote + len(_ENDS_OPEN), quote
+    quote = text.find('"', ends_at)
+    if quote == -1 or not text.startswith(_URL_OPEN, quote):
+        return None
+    url_at, ends_end = quote + len(_URL_OPEN), quote
+    url_end = text.find(_FINGERPRINT_OPEN, url_at)
+    end = _FINGERPRINT_END.match(text, url_end) if url_end != -1 else None
+    if end is None:
+        return None
+    return (
+        status,
+        labels,
+        annotations,
+        text[starts_at:starts_end],
+        text[ends_at:ends_end],
+        text[url_at:url_end],
+        end.group(1),
+        end.end(),
+    )
+
+
+def _alert_by_regex(text: str, position: int) -> _Fields | None:
+    match = _ALERT.match(text, position)
+    if match is None:
+        return None
+    group = match.group
+    return (
+        group("status"),
+        group("labels"),
+        group("annotations"),
+        group("starts"),
+        group("ends"),
+        group("url"),
+        group("fingerprint"),
+        match.end(),
+    )
+
+
 def parse(text: str, *, subject: SubjectInfo | None, truncated: bool, valid_json: bool = False) -> AlertGroup:
     head = _HEAD.match(text)
     if head is None:
@@ -228,25 +324,25 @@ def parse(text: str, *, subject: SubjectInfo | None, truncated: bool, valid_json
                 cut = True
                 break
             position += 2
-        match = _ALERT.match(text, position)
-        if match is None:
+        fields = _alert_at(text, position) or _alert_by_regex(text, position)
+        if fields is None:
             cut = True
             break
+        status, labels, annotations, starts, ends, url, fingerprint, position = fields
         try:
             raws.append(
                 RawAlert(
-                    status=Status(match.group("status")),
-                    labels=pairs(match.group("labels") or ""),
-                    annotations=pairs(match.group("annotations") or ""),
-                    starts_at=parse_time(match.group("starts")),
-                    ends_at=parse_time(match.group("ends")),
-                    generator_url=match.group("url"),
-                    fingerprint=match.group("fingerprint"),
+                    status=Status(status),
+                    labels=pairs(labels or ""),
+                    annotations=pairs(annotations or ""),
+                    starts_at=parse_time(starts),
+                    ends_at=parse_time(ends),
+                    generator_url=url,
+                    fingerprint=fingerprint,
                 )
             )
         except ValueError as exc:
             raise FormatError(f"AMP JSON: alert {len(raws) + 1}: {exc}") from exc
-        position = match.end()
     tail = None if cut else _TAIL.fullmatch(text, position)
     if tail is None:
         cut = True
