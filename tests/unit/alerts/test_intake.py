@@ -6,8 +6,11 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from netguard.alerts import AlertGroup, SnsMessage, SourceFormat, Status, Unparseable, ampjson, parse_message
+from netguard.alerts import text as text_format
 from netguard.alerts.fingerprint import fingerprint
 from tests.unit.alerts import render
 from tests.unit.alerts.render import SpecAlert, SpecGroup
@@ -76,6 +79,19 @@ class TestDefaultText:
         group = _group(parse_message(SnsMessage(message=text[: text.index("10.0.2.7")])))
         assert group.truncated
         assert any("not marked truncated" in w for w in group.warnings)
+
+
+@given(
+    st.lists(
+        st.sampled_from([" - ", "a", "b_1", "=", " =", " = ", " ", "1", "é", "-", "\r", "x y"]), max_size=8
+    )
+)
+def test_default_text_pair_reading_agrees_with_its_regex(pieces: list[str]) -> None:
+    """`_pair` reads by partition what the `_PAIR` regex reads (name order aside)."""
+    line = "".join(pieces)
+    match = text_format._PAIR.fullmatch(line)
+    expected = None if match is None else (match.group("name"), match.group("value") or "")
+    assert text_format._pair(line, None) == expected
 
 
 class TestAmpJson:

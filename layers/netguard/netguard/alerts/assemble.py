@@ -94,6 +94,10 @@ def common(maps: Iterable[Mapping[str, str]]) -> dict[str, str]:
         return {}
     shared = dict(first)
     for other in iterator:
+        if not shared:
+            break
+        if shared.items() <= other.items():
+            continue  # the usual case, a set comparison in C: nothing to drop
         # As Alertmanager computes it: Go's map lookup gives "" for a missing key, so an empty
         # value of the first alert stays "common" even where other alerts lack the name.
         shared = {k: v for k, v in shared.items() if other.get(k, "") == v}
