@@ -111,7 +111,8 @@ _ALERT_KEYS = frozenset(
     for annotations in ((), ("annotations",))
 )
 _TAIL_KEYS = ("groupLabels", "commonLabels", "commonAnnotations")
-_STATUSES = frozenset({"firing", "resolved"})
+_STATUS_OF = {status.value: status for status in Status}
+_STATUSES = frozenset(_STATUS_OF)
 _HEX = re.compile(r"[0-9a-f]*")
 
 
@@ -191,7 +192,7 @@ def from_json(data: Any, text: str, *, subject: SubjectInfo | None, truncated: b
             raise FormatError(f"AMP JSON: alert {len(raws) + 1}: {exc}") from exc
         raws.append(
             RawAlert(
-                status=Status(alert["status"]),
+                status=_STATUS_OF[alert["status"]],
                 # json.loads made these dicts and nothing else keeps them: handed over (RawAlert).
                 labels=alert.get("labels", {}),
                 annotations=alert.get("annotations", {}),

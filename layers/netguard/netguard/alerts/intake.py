@@ -8,6 +8,7 @@ JSON template with unescaped values, Alertmanager's default text, a JSON message
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,10 +28,15 @@ def is_truncated(message: SnsMessage) -> bool:
     return "truncated" in message.attributes.get("modified", "").lower()
 
 
+# Control characters other than tab, newline and carriage return, and the replacement character.
+_ODD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffd]")
+
+
 def _binary(body: str) -> bool:
     if "\x00" in body:
         return True
-    odd = sum(1 for ch in body[:4096] if (ch < " " and ch not in "\t\n\r") or ch == "\ufffd")
+    # Counted by a regex in C: a generator over the first 4 KB was 3 % of a large JSON message's parse.
+    odd = len(_ODD.findall(body, 0, 4096))
     return odd * 10 > min(len(body), 4096)
 
 
