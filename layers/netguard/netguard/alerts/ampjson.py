@@ -11,7 +11,6 @@ never escapes, so a value such as `\\"` would decode to something else as JSON.
 from __future__ import annotations
 
 import functools
-import itertools
 import operator
 import re
 from collections.abc import Mapping
@@ -117,8 +116,9 @@ _HEX = re.compile(r"[0-9a-f]*")
 
 
 def _rendered_map(values: Mapping[str, str]) -> str:
-    """A map as the template writes it: names sorted, values pasted between quotes."""
-    return '{"' + '", "'.join(map('": "'.join, sorted(values.items()))) + '"}' if values else "{}"
+    """A map as the template writes it, values pasted between quotes (in the map's order: whether
+    that is the template's sorted order is checked once per name set by `_sorted_names`)."""
+    return '{"' + '", "'.join(map('": "'.join, values.items())) + '"}' if values else "{}"
 
 
 def _rendered_alert(alert: Mapping[str, Any]) -> str:
@@ -165,14 +165,13 @@ def _reads_as_layout(data: Any, text: str) -> bool:
         return False  # a map value that is no string
     if rendered != text.strip():
         return False
-    # Equal text: every value the template quotes is a string. Now what the layout's regexes demand.
-    names = list(itertools.chain.from_iterable(maps))
-    joined = ",".join(names)
+    # Equal text: every value the template quotes is a string, and no name came twice (json.loads
+    # would have kept one). Now what the layout's regexes demand.
     return (
         data["status"] in _STATUSES
         and {alert["status"] for alert in alerts} <= _STATUSES
         and _HEX.fullmatch("".join(alert["fingerprint"] for alert in alerts)) is not None
-        and (not names or (joined.count(",") == len(names) - 1 and _NAMES.fullmatch(joined) is not None))
+        and all(not values or _sorted_names(tuple(values)) for values in maps)
     )
 
 
