@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from netguard.alerts import AlertGroup, SnsMessage, SourceFormat, Status, Unparseable, ampjson, parse_message
@@ -81,17 +81,32 @@ class TestDefaultText:
         assert any("not marked truncated" in w for w in group.warnings)
 
 
+@example([" - b =x"])
+@example([" - b = x"])
+@example([" - b ="])
+@example([" - b  = x"])
+@example([" - a b = x"])
+@example([" - 1b = x"])
+@example([" - zz = v\r"])
+@example([" - b = x = y"])
+@example([" -  = x"])
+@example([" - alertname = B"])
 @given(
     st.lists(
         st.sampled_from([" - ", "a", "b_1", "=", " =", " = ", " ", "1", "é", "-", "\r", "x y"]), max_size=8
     )
 )
 def test_default_text_pair_reading_agrees_with_its_regex(pieces: list[str]) -> None:
-    """`_pair` reads by partition what the `_PAIR` regex reads (name order aside)."""
+    """A label line is read by partition as the `_PAIR` regex reads it, or is not a pair for either."""
     line = "".join(pieces)
+    message = f"Alerts Firing:\nLabels:\n - alertname = A\n{line}\nAnnotations:\nSource: u\n\n"
     match = text_format._PAIR.fullmatch(line)
-    expected = None if match is None else (match.group("name"), match.group("value") or "")
-    assert text_format._pair(line, None) == expected
+    group = _group(parse_message(SnsMessage(message=message)))
+    labels = dict(group.alerts[0].labels)
+    if match is not None and match.group("name") > "alertname":
+        assert labels == {"alertname": "A", match.group("name"): match.group("value") or ""}
+    else:
+        assert labels == {"alertname": f"A\n{line}"}  # the next line of alertname's value
 
 
 class TestAmpJson:

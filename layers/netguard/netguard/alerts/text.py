@@ -25,7 +25,7 @@ from netguard.alerts.models import AlertGroup, SourceFormat, Status, SubjectInfo
 
 HEADERS = {"Alerts Firing:": Status.FIRING, "Alerts Resolved:": Status.RESOLVED}
 _PAIR = re.compile(r" - (?P<name>[a-zA-Z_][a-zA-Z0-9_]*) =(?: (?P<value>.*))?", re.DOTALL)
-"""A `name = value` line; `_pair` reads it without the regex, the unit tests check they agree."""
+"""A `name = value` line (what `parse` reads without the regex)."""
 _NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 
 
@@ -34,21 +34,6 @@ def looks_like(text: str) -> bool:
     return any(
         line in HEADERS and (i + 1 == len(lines) or lines[i + 1] == "Labels:") for i, line in enumerate(lines)
     )
-
-
-def _pair(line: str, previous: str | None) -> tuple[str, str] | None:
-    """`_PAIR.fullmatch(line)` as (name, value), when `name` sorts after `previous`.
-
-    By str.partition, for speed (a regex per line was most of the parse): a valid name holds no
-    space, so the pair's ` =` is the line's first one; names repeat, so their check is cached."""
-    if not line.startswith(" - "):
-        return None
-    name, equals, rest = line[3:].partition(" =")
-    if not equals or (rest and rest[0] != " ") or not _is_name(name):
-        return None
-    if previous is not None and name <= previous:
-        return None
-    return name, rest[1:]
 
 
 @functools.lru_cache(maxsize=512)
@@ -70,10 +55,6 @@ class _Alert:
         self.annotations: dict[str, str] = {}
         self.target = self.labels
         self.name: str | None = None
-
-    def add(self, name: str, value: str) -> None:
-        self.name = name
-        self.target[name] = value
 
     def extend(self, line: str) -> bool:
         if self.name is None:
@@ -118,10 +99,21 @@ def parse(text: str, *, subject: SubjectInfo | None, truncated: bool) -> AlertGr
             elif line.strip() and i < last:
                 raise FormatError(f"default text: unexpected line {i + 1}: {line[:80]!r}")
             continue
-        pair = _pair(line, current.name)
-        if pair is not None:
-            current.add(*pair)
-            continue
+        # A `_PAIR` line whose name sorts after the previous one, read by str.partition rather than the
+        # regex (most lines are pairs; a regex and two calls per line were most of the parse): a valid
+        # name holds no space, so the pair's ` =` is the line's first one. The unit tests check both
+        # agree.
+        if line.startswith(" - "):
+            name, equals, rest = line[3:].partition(" =")
+            if (
+                equals
+                and (not rest or rest[0] == " ")
+                and _is_name(name)
+                and (current.name is None or name > current.name)
+            ):
+                current.name = name
+                current.target[name] = rest[1:]
+                continue
         following = next_line(i)
         if (
             not in_annotations
