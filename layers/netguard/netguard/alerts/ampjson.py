@@ -332,7 +332,7 @@ def parse(text: str, *, subject: SubjectInfo | None, truncated: bool, valid_json
         try:
             raws.append(
                 RawAlert(
-                    status=Status(status),
+                    status=_STATUS_OF[status],
                     labels=pairs(labels or ""),
                     annotations=pairs(annotations or ""),
                     starts_at=parse_time(starts),
