@@ -32,7 +32,9 @@ def parse_go_time(text: str) -> datetime | None:
 
 
 def _from_go(match: re.Match[str]) -> datetime | None:
-    date, time, frac, sign, hours, minutes = match.group("date", "time", "frac", "sign", "hh", "mm")
+    date, time, frac, sign, hours, minutes = match.groups()  # _GO's six groups, in this order
+    if date == "0001-01-01" and time.startswith("00:00"):
+        return None  # Alertmanager's zero time, as `_is_zero` tells it (before building a datetime)
     if minutes < "60":
         # One ISO string for fromisoformat, in C; Go never writes another zone offset.
         value = datetime.fromisoformat(
@@ -42,7 +44,7 @@ def _from_go(match: re.Match[str]) -> datetime | None:
         offset = timedelta(hours=int(hours), minutes=int(minutes))
         naive = datetime.fromisoformat(f"{date}T{time}.{(frac or '').ljust(6, '0')[:6]}")
         value = naive.replace(tzinfo=timezone(-offset if sign == "-" else offset))
-    return None if _is_zero(value) else value
+    return value
 
 
 def parse_rfc3339(text: str) -> datetime | None:
