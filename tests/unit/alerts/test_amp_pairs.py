@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from netguard.alerts.ampjson import _plain_pairs, pairs, searched_pairs
+from netguard.alerts.ampjson import _alert_at, _alert_by_regex, _plain_pairs, pairs, searched_pairs
 from netguard.alerts.errors import FormatError
 
 # Pieces that make values and names tricky: the template's own separators, quotes, newlines.
@@ -46,3 +46,52 @@ class TestPairs:
     )
     def test_other_maps_take_the_search(self, body: str) -> None:
         assert _plain_pairs(body) is None
+
+
+# What could end a lazy group early or late: the template's own text after labels, annotations and
+# the generator URL, braces and quotes.
+_LAYOUT = st.sampled_from(
+    ['},"annotations": {', '},"startsAt": "', '","fingerprint": "', '"}, {"status": ', '"}]', "}", '"', "x"]
+)
+_PIECE = st.one_of(_LAYOUT, st.sampled_from(["a", "0", " ", "\n", "é"]))
+
+
+class TestAlertLayout:
+    @given(
+        status=st.sampled_from(["firing", "resolved", "other"]),
+        values=st.lists(st.lists(_PIECE, max_size=4).map("".join), min_size=3, max_size=3),
+        has_labels=st.booleans(),
+        has_annotations=st.booleans(),
+        fingerprint=st.sampled_from(["0123456789abcdef", "", "zz"]),
+        after=st.sampled_from([", ", "]", "", "x"]),
+    )
+    def test_find_reading_agrees_with_the_regex(
+        self,
+        *,
+        status: str,
+        values: list[str],
+        has_labels: bool,
+        has_annotations: bool,
+        fingerprint: str,
+        after: str,
+    ) -> None:
+        """Whatever the values hold, `_alert_at` reads what `_ALERT` reads, or leaves it to the regex."""
+        labels, annotations, url = values
+        text = (
+            f'{{"status": "{status}"'
+            + (f',"labels": {{"a": "{labels}"}}' if has_labels else "")
+            + (f',"annotations": {{"b": "{annotations}"}}' if has_annotations else "")
+            + f',"startsAt": "2026-11-25 20:36:41 +0000 UTC","endsAt": "","generatorURL": "{url}"'
+            + f',"fingerprint": "{fingerprint}"}}{after}{{"status": "firing"}}'
+        )
+        fast = _alert_at(text, 0)
+        if fast is not None:
+            assert fast == _alert_by_regex(text, 0)
+
+    def test_a_plain_alert_takes_the_fast_way(self) -> None:
+        text = (
+            '{"status": "firing","labels": {"a": "1"},"startsAt": "x","endsAt": "y"'
+            ',"generatorURL": "u","fingerprint": "0f"}]'
+        )
+        assert _alert_at(text, 0) == ("firing", '"a": "1"', None, "x", "y", "u", "0f", len(text) - 1)
+        assert _alert_at(text, 0) == _alert_by_regex(text, 0)

@@ -6,8 +6,11 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
-from netguard.alerts import AlertGroup, SnsMessage, SourceFormat, Status, Unparseable, parse_message
+from netguard.alerts import AlertGroup, SnsMessage, SourceFormat, Status, Unparseable, ampjson, parse_message
+from netguard.alerts import text as text_format
 from netguard.alerts.fingerprint import fingerprint
 from tests.unit.alerts import render
 from tests.unit.alerts.render import SpecAlert, SpecGroup
@@ -78,6 +81,34 @@ class TestDefaultText:
         assert any("not marked truncated" in w for w in group.warnings)
 
 
+@example([" - b =x"])
+@example([" - b = x"])
+@example([" - b ="])
+@example([" - b  = x"])
+@example([" - a b = x"])
+@example([" - 1b = x"])
+@example([" - zz = v\r"])
+@example([" - b = x = y"])
+@example([" -  = x"])
+@example([" - alertname = B"])
+@given(
+    st.lists(
+        st.sampled_from([" - ", "a", "b_1", "=", " =", " = ", " ", "1", "é", "-", "\r", "x y"]), max_size=8
+    )
+)
+def test_default_text_pair_reading_agrees_with_its_regex(pieces: list[str]) -> None:
+    """A label line is read by partition as the `_PAIR` regex reads it, or is not a pair for either."""
+    line = "".join(pieces)
+    message = f"Alerts Firing:\nLabels:\n - alertname = A\n{line}\nAnnotations:\nSource: u\n\n"
+    match = text_format._PAIR.fullmatch(line)
+    group = _group(parse_message(SnsMessage(message=message)))
+    labels = dict(group.alerts[0].labels)
+    if match is not None and match.group("name") > "alertname":
+        assert labels == {"alertname": "A", match.group("name"): match.group("value") or ""}
+    else:
+        assert labels == {"alertname": f"A\n{line}"}  # the next line of alertname's value
+
+
 class TestAmpJson:
     def test_invalid_json_is_recovered_exactly(self) -> None:
         """Quotes, backslashes and newlines pasted raw into AMP's template come back unchanged."""
@@ -100,6 +131,33 @@ class TestAmpJson:
         group = _group(parse_message(SnsMessage(message=text)))
         assert group.alerts[0].labels["q"] == '\\"'
 
+    def test_valid_json_is_read_through_json_loads_when_it_means_the_same(self) -> None:
+        """Clean values (no quote, backslash or newline): the json.loads route gives exactly what the
+        layout route gives, with no warning; anything the template would not write declines it."""
+        spec = SpecGroup(alerts=_five().alerts, group_by=("alertname", "type"))
+        for alert in spec.alerts:
+            alert.annotations = {"summary": "clean value, with: punctuation {}"}
+        text = render.amp_json(spec)
+        fast = ampjson.from_json(json.loads(text), text, subject=None, truncated=False)
+        assert fast is not None
+        assert fast == ampjson.parse(text, subject=None, truncated=False, valid_json=True)
+        assert fast.warnings == ()
+        assert _group(parse_message(SnsMessage(message=text))) == fast
+        for changed in (
+            text.replace('"firing","alerts": [', '"firing", "alerts": ['),  # other spacing
+            text.replace(', "type": "linklocal', ', "alertname": "x", "type": "linklocal', 1),  # twice
+            text.replace('"instance": "10.0.0.0:9100", ', "", 1).replace(
+                '"type": "linklocal_allowance_exceeded"}',
+                '"type": "linklocal_allowance_exceeded", "instance": "10.0.0.0:9100"}',
+                1,
+            ),  # names out of order
+            text.replace('"fingerprint": "', '"fingerprint": "X', 1),
+            text.replace('"status": "firing"', '"status": "FIRING"', 1),
+            text.replace("clean value", "clean\\\\ value", 1),  # a backslash, escaped as JSON
+        ):
+            data = json.loads(changed)
+            assert ampjson.from_json(data, changed, subject=None, truncated=False) is None, changed[:300]
+
     def test_a_value_holding_the_pair_separator(self) -> None:
         """`", "b": "` inside a value is a value when `b` does not sort after the current name."""
         spec = SpecGroup(alerts=[SpecAlert("firing", {"alertname": "A", "z": 'x", "b": "y'})])
@@ -109,13 +167,30 @@ class TestAmpJson:
 
 class TestJson:
     def test_webhook_shape_with_a_wrong_fingerprint(self) -> None:
-        """The computed fingerprint is used; a differing carried one becomes a warning."""
-        payload = render.payload(_spec())
-        payload["alerts"][0]["fingerprint"] = "0123456789abcdef"
+        """A wrong first (or last) fingerprint fails the spot check: every alert's is computed, and the
+        differing carried one becomes a warning."""
+        for index in (0, -1):
+            payload = render.payload(_spec())
+            payload["alerts"][index]["fingerprint"] = "0123456789abcdef"
+            group = _group(parse_message(SnsMessage(message=json.dumps(payload))))
+            assert group.source_format is SourceFormat.JSON
+            assert [a.fingerprint for a in group.alerts] == [fingerprint(a.labels) for a in group.alerts]
+            assert any("0123456789abcdef" in w for w in group.warnings)
+
+    def test_carried_fingerprints_are_used_and_missing_ones_computed(self) -> None:
+        """With the first and last right, each well-formed carried fingerprint is taken as
+        Alertmanager's (not re-hashed); missing or malformed ones are computed, a malformed one warned."""
+        payload = render.payload(_five())
+        payload["alerts"][1]["fingerprint"] = "00000000000000ab"  # taken as Alertmanager's value
+        payload["alerts"][2]["fingerprint"] = "not-a-fingerprint"
+        del payload["alerts"][3]["fingerprint"]
         group = _group(parse_message(SnsMessage(message=json.dumps(payload))))
-        assert group.source_format is SourceFormat.JSON
-        assert group.alerts[0].fingerprint == fingerprint(LABELS)
-        assert any("0123456789abcdef" in w for w in group.warnings)
+        expected = [fingerprint(a.labels) for a in group.alerts]
+        assert [a.fingerprint for a in group.alerts] == [expected[0], "00000000000000ab", *expected[2:]]
+        assert [w for w in group.warnings if "fingerprint" in w] == [
+            f"alert LinkLocalAllowanceExceeded: message carries fingerprint not-a-fingerprint, "
+            f"labels give {expected[2]} (used)"
+        ]
 
     def test_list_of_payloads(self) -> None:
         """A JSON list of payloads gives one group each."""

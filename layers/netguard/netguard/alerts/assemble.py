@@ -1,23 +1,29 @@
 """Turning what a parser read into `Alert`s and an `AlertGroup`, the same way for every format.
 
-Fingerprints are always computed from the labels (a carried fingerprint that differs becomes a
-warning); common labels and annotations are derived when the format does not carry them.
+A fingerprint the message carries is used when well-formed and a spot check agrees (see
+`_fingerprints`), else it is computed from the labels; common labels and annotations are derived when
+the format does not carry them.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import MappingProxyType
 
 from netguard.alerts.allowance import allowance_kind
 from netguard.alerts.fingerprint import fingerprint, fingerprints
 from netguard.alerts.models import Alert, AlertGroup, SourceFormat, Status, SubjectInfo, frozen_map
 
 
-@dataclass
+@dataclass(slots=True)
 class RawAlert:
-    """An alert as a parser read it, before fingerprinting and classification."""
+    """An alert as a parser read it, before fingerprinting and classification.
+
+    `labels` and `annotations` are handed over: the `Alert` wraps them read-only without a copy, so a
+    parser passes dicts nothing else holds (a fresh dict per alert)."""
 
     status: Status
     labels: dict[str, str]
@@ -29,25 +35,55 @@ class RawAlert:
     """The fingerprint the message carried, if any."""
 
 
-def build_alert(raw: RawAlert, warnings: list[str], computed: str | None = None) -> Alert:
-    """`computed`: the labels' fingerprint when the caller hashed a whole group at once."""
-    if computed is None:
-        computed = fingerprint(raw.labels)
-    if raw.fingerprint and raw.fingerprint != computed:
-        name = raw.labels.get("alertname", "?")
-        warnings.append(
-            f"alert {name}: message carries fingerprint {raw.fingerprint}, labels give {computed} (used)"
-        )
+_HEX = re.compile(r"[0-9a-f]*")
+
+
+def build_alert(raw: RawAlert, fingerprint: str) -> Alert:
     return Alert(
         status=raw.status,
-        labels=frozen_map(raw.labels),
-        annotations=frozen_map(raw.annotations),
+        # Read-only views of the parser's own dicts (see RawAlert): a second copy per map and alert
+        # cost as much as reading them.
+        labels=MappingProxyType(raw.labels),
+        annotations=MappingProxyType(raw.annotations),
         starts_at=raw.starts_at,
         ends_at=raw.ends_at,
         generator_url=raw.generator_url,
-        fingerprint=computed,
+        fingerprint=fingerprint,
         allowance=allowance_kind(raw.labels, generator_url=raw.generator_url),
     )
+
+
+def _fingerprints(raws: Sequence[RawAlert], warnings: list[str]) -> list[str]:
+    """Each alert's fingerprint: the one the message carries when it is 16 lowercase hex digits,
+    computed from the labels when it is missing or malformed.
+
+    A carried fingerprint is Alertmanager's own (a template can only print `.Fingerprint`): the same
+    FNV-1a over the labels, and the identity Alertmanager dedups by. Hashing every alert again was a
+    third of a JSON message's parse. The first and the last carried fingerprints are checked against
+    their labels (two hashes): when a template prints something else in that field, or labels changed
+    on the way, every alert is hashed, the computed values are used and each difference is a warning.
+    A single wrong value between two right ones passes as Alertmanager's.
+    """
+    carried = [raw.fingerprint for raw in raws]
+    joined = "".join(carried)
+    carrying: Sequence[int]
+    if len(joined) == 16 * len(carried) and _HEX.fullmatch(joined) is not None:
+        carrying = range(len(carried))  # the usual case, checked for the whole group at C speed
+    else:
+        carrying = [i for i, value in enumerate(carried) if len(value) == 16 and _HEX.fullmatch(value)]
+    trusted = bool(carrying) and all(
+        fingerprint(raws[i].labels) == carried[i] for i in {carrying[0], carrying[-1]}
+    )
+    result = list(carried)
+    todo: Sequence[int] = sorted(set(range(len(raws))).difference(carrying)) if trusted else range(len(raws))
+    for i, value in zip(todo, fingerprints([raws[i].labels for i in todo]), strict=True):
+        if carried[i] and carried[i] != value:
+            name = raws[i].labels.get("alertname", "?")
+            warnings.append(
+                f"alert {name}: message carries fingerprint {carried[i]}, labels give {value} (used)"
+            )
+        result[i] = value
+    return result
 
 
 def common(maps: Iterable[Mapping[str, str]]) -> dict[str, str]:
@@ -58,6 +94,10 @@ def common(maps: Iterable[Mapping[str, str]]) -> dict[str, str]:
         return {}
     shared = dict(first)
     for other in iterator:
+        if not shared:
+            break
+        if shared.items() <= other.items():
+            continue  # the usual case, a set comparison in C: nothing to drop
         # As Alertmanager computes it: Go's map lookup gives "" for a missing key, so an empty
         # value of the first alert stays "common" even where other alerts lack the name.
         shared = {k: v for k, v in shared.items() if other.get(k, "") == v}
@@ -100,8 +140,7 @@ def build_group(
     group_key: str = "",
     reported_count: int | None = None,
 ) -> AlertGroup:
-    computed = fingerprints([raw.labels for raw in raws])
-    alerts = tuple(build_alert(raw, warnings, value) for raw, value in zip(raws, computed, strict=True))
+    alerts = tuple(map(build_alert, raws, _fingerprints(raws, warnings)))
     if status is None:
         if subject is not None and subject.status is not None:
             status = subject.status

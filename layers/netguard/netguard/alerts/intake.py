@@ -8,6 +8,7 @@ JSON template with unescaped values, Alertmanager's default text, a JSON message
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,10 +28,15 @@ def is_truncated(message: SnsMessage) -> bool:
     return "truncated" in message.attributes.get("modified", "").lower()
 
 
+# Control characters other than tab, newline and carriage return, and the replacement character.
+_ODD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffd]")
+
+
 def _binary(body: str) -> bool:
     if "\x00" in body:
         return True
-    odd = sum(1 for ch in body[:4096] if (ch < " " and ch not in "\t\n\r") or ch == "\ufffd")
+    # Counted by a regex in C: a generator over the first 4 KB was 3 % of a large JSON message's parse.
+    odd = len(_ODD.findall(body, 0, 4096))
     return odd * 10 > min(len(body), 4096)
 
 
@@ -85,6 +91,12 @@ def _parse(message: SnsMessage, depth: int = 0) -> ParseResult:
     if ampjson.looks_like(body) and (data is _NOT_JSON or jsonmsg.has_go_times(data)):
         # AMP's template never escapes: even when its output happens to be valid JSON (a value such as
         # `\"`), the characters between the quotes are the value, so read it by layout.
+        # When it is valid JSON and provably reads the same, json.loads has done most of the work.
+        fast = (
+            None if data is _NOT_JSON else ampjson.from_json(data, body, subject=subject, truncated=truncated)
+        )
+        if fast is not None:
+            return [fast]
         return [ampjson.parse(body, subject=subject, truncated=truncated, valid_json=data is not _NOT_JSON)]
     if data is not _NOT_JSON:
         return _from_json(data, message, subject, depth)

@@ -36,16 +36,18 @@ def _is_object(value: Any) -> bool:
 
 def _strings(value: Any, what: str, warnings: list[str], alert_index: int | None = None) -> dict[str, str]:
     """`what` names the map in a warning, prefixed with `alert N` when `alert_index` is given (so the
-    text is only built when needed)."""
+    text is only built when needed). Always a new dict, which the caller may hand over (RawAlert)."""
     if value is None:
         return {}
-    if not _is_object(value):
+    if type(value) is dict:
+        # From json.loads: its keys are strings, so only the values need checking (at C speed).
+        if {*map(type, value.values())} <= _STR_ONLY:
+            return dict(value)  # the usual case: nothing to convert
+    elif not isinstance(value, Mapping):
         warnings.append(
             f"{what if alert_index is None else f'alert {alert_index + 1} {what}'} is not an object; ignored"
         )
         return {}
-    if {*map(type, value), *map(type, value.values())} <= _STR_ONLY:
-        return dict(value)  # the usual case, checked at C speed: nothing to convert
     return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in value.items()}
 
 
