@@ -11,13 +11,11 @@ import json
 import logging
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +24,8 @@ import yaml
 
 from netguard.alerts.fingerprint import fingerprint
 from netguard.enriched import event_to_json
-from netguard_cli.localstack import cluster, processes, seed
+from netguard_cli.localstack import cluster, eksaddons, processes, seed
 from tests.bench import _harness
-from tests.support import eks_addons
 from tests.unit.remediate.fakes import event as enriched_event
 from tests.unit.remediate.fakes import linklocal_alert
 
@@ -174,17 +171,11 @@ def enrich_figures(place: World) -> dict[str, Any]:
 @contextmanager
 def _addon_endpoint() -> Iterator[str]:
     """The local EKS add-on API (moto has none); it holds no add-on, so CoreDNS is a plain Deployment."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), eks_addons._Handler)
-    eks_addons._Handler.endpoint = eks_addons.EksAddonEndpoint(
-        url=f"http://127.0.0.1:{server.server_address[1]}"
-    )
-    thread = threading.Thread(target=server.serve_forever, name="eks-addons", daemon=True)
-    thread.start()
+    endpoint, stop = eksaddons.serve()
     try:
-        yield eks_addons._Handler.endpoint.url
+        yield endpoint.url
     finally:
-        server.shutdown()
-        server.server_close()
+        stop()
 
 
 def remediate_figures(place: World) -> dict[str, Any]:

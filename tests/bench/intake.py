@@ -181,7 +181,7 @@ def measure(
     # What hashing every alert costs; the parse hashes only alerts whose message carries no
     # fingerprint (the default text), plus two spot checks.
     fingerprint_ms, _ = _least_cpu(lambda: fingerprints(label_sets), lambda: None)
-    row = {
+    row: dict[str, Any] = {
         "alerts": sum(len(g.alerts) for g in outcome),
         "message_kb": round(len(message.message.encode()) / 1024, 1),
         "parse_ms": round(parse_ms, 2),
