@@ -82,8 +82,8 @@ def create_capture(endpoint: str, *, topic: str = "netguard-alerts") -> SnsCaptu
         "aws_access_key_id": "test",
         "aws_secret_access_key": "test",
     }
-    sns = boto3.client("sns", **keys)
-    sqs = boto3.client("sqs", **keys)
+    sns = boto3.client("sns", **keys)  # type: ignore[call-overload]
+    sqs = boto3.client("sqs", **keys)  # type: ignore[call-overload]
     topic_arn = sns.create_topic(Name=topic)["TopicArn"]
     queue_url = sqs.create_queue(QueueName=f"{topic}-capture")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][

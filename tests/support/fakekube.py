@@ -32,7 +32,7 @@ class HttpStatus(Exception):
         self.status, self.reason, self.message = status, reason, message
 
 
-class _MemoryRest(rest.RESTClientObject):  # type: ignore[misc]
+class _MemoryRest(rest.RESTClientObject):
     """The official client's transport, answered in memory (its GET/PATCH/... all end here)."""
 
     def __init__(self, serve: Serve) -> None:  # no pool: nothing goes to the network

@@ -13,7 +13,7 @@ import sys
 layer, function, runtime, ca_data = sys.argv[1:5]
 sys.path[:] = [function, layer, runtime, *(p for p in sys.path if "site-packages" not in p and p)]
 
-import app  # noqa: E402  # the handler under test, from `function`
+import app  # type: ignore[import-not-found]  # noqa: E402  # the handler under test, from `function`
 
 
 class Context:
