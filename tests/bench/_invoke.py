@@ -6,7 +6,7 @@ what (the Kubernetes API server, Slack, PagerDuty). The result holds, per invoke
 calls by `service Operation` (a botocore `before-call` hook on every client the handler creates) and
 HTTP requests per named host (counted in `http.client`'s `putrequest`, which every HTTP client in the
 process goes through: urllib3 under boto3 and kubernetes, urllib.request under the notifiers);
-and for the process: the handler import time and peak resident memory (`ru_maxrss`, what Lambda
+and for the process: the handler import time and peak resident memory (VmHWM, what Lambda
 reports as "Max Memory Used").
 """
 
@@ -53,6 +53,19 @@ def _count_http(calls: Counter[str], hosts: dict[str, str]) -> None:
     http.client.HTTPConnection.putrequest = putrequest  # type: ignore[method-assign]
 
 
+def peak_rss_mib() -> float:
+    """This process's peak resident memory. Not `ru_maxrss`: Linux keeps it across execve, so a child
+    of a bench process that had grown (after the enrich figures) reported the parent's peak. VmHWM is
+    the high-water mark of this process's own memory map, which exec starts afresh."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def main() -> None:
     plan = json.loads(Path(sys.argv[1]).read_text())
     aws_calls: Counter[str] = Counter()
@@ -81,7 +94,7 @@ def main() -> None:
         )
     result = {
         "import_ms": import_ms,
-        "max_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "max_rss_mib": peak_rss_mib(),
         "runs": runs,
     }
     Path(sys.argv[2]).write_text(json.dumps(result))
