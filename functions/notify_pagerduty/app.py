@@ -1,8 +1,9 @@
 """Lambda handler subscribed to the enriched topic: PagerDuty Events API v2 trigger, resolve, change.
 
-Wiring only, like notify_slack: settings, state store and secret cache once per container; the SNS
-records through `netguard.notify.handle_event`; retryable failures re-raised, permanent ones
-logged once, counted and recorded in the state table.
+Wiring only: settings, state store and secret cache are built once per container
+(`NotifierFunction`); the SNS records go through `netguard.notify.handle_event`. Retryable failures
+are re-raised (Lambda retries, then the failure destination keeps the event); permanent ones are one
+log line, a metric and a failure record in the state table.
 """
 
 from __future__ import annotations
@@ -12,51 +13,24 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from netguard.clients import aws
 from netguard.config.notify import PagerDutySettings
-from netguard.notify import Budget, handle_event
-from netguard.notify.runtime import Runtime, build_runtime, pagerduty_notifier
+from netguard.notify.runtime import NotifierFunction, Runtime, pagerduty_notifier
 
 FUNCTION = "notify_pagerduty"
 logger = Logger(service="netguard-notify-pagerduty")
 metrics = Metrics(namespace="Netguard", service=FUNCTION)
-
-_container: tuple[PagerDutySettings, Runtime] | None = None
+function = NotifierFunction(FUNCTION, "pagerduty", PagerDutySettings.from_env, pagerduty_notifier)
 
 
 def container() -> tuple[PagerDutySettings, Runtime]:
-    """Settings and adapters of this container, built from the environment on first use."""
-    global _container  # noqa: PLW0603 - one per warm container, by design
-    if _container is None:
-        settings = PagerDutySettings.from_env()
-        runtime = build_runtime(
-            settings.delivery,
-            FUNCTION,
-            "pagerduty",
-            dynamodb=aws.client("dynamodb"),
-            secretsmanager=aws.client("secretsmanager"),
-        )
-        _container = (settings, runtime)
-    return _container
+    return function.container()
 
 
 def reset() -> None:
-    """Forget the container's settings and caches (tests that change the environment)."""
-    global _container  # noqa: PLW0603
-    _container = None
+    function.reset()
 
 
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    settings, runtime = container()
-    budget = Budget.from_context(context)
-    return handle_event(
-        event,
-        notifier=lambda: pagerduty_notifier(settings, runtime, budget),
-        ledger=runtime.ledger,
-        budget=budget,
-        log=logger,
-        emf=metrics,
-        receiver="pagerduty",
-    )
+    return function.handle(event, context, log=logger, emf=metrics)

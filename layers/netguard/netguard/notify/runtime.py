@@ -7,17 +7,29 @@ invocation because their retry loop is bounded by that invocation's remaining ti
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
+from aws_lambda_powertools import Logger, Metrics
+
+from netguard.clients import aws
 from netguard.config.notify import DeliverySettings, PagerDutySettings, SlackMode, SlackSettings
 from netguard.notify.http import Budget, RetryPolicy, Transport, UrllibTransport
-from netguard.notify.notifier import DAY, EventLedger
+from netguard.notify.notifier import DAY, EventLedger, Notifier
 from netguard.notify.pagerduty import PagerDutyClient, PagerDutyNotifier, PagerDutyOptions
+from netguard.notify.runner import handle_event
 from netguard.notify.secrets import SecretCache
 from netguard.notify.slack import SlackApi, SlackNotifier, SlackWebhook
 from netguard.state import DynamoStore, StateStore
+
+
+class _NotifierSettings(Protocol):
+    @property
+    def delivery(self) -> DeliverySettings: ...
+
+
+SettingsT = TypeVar("SettingsT", bound=_NotifierSettings)
 
 
 @dataclass
@@ -88,3 +100,50 @@ def pagerduty_notifier(settings: PagerDutySettings, runtime: Runtime, budget: Bu
         ttl_seconds=settings.delivery.state_ttl_days * DAY,
     )
     return PagerDutyNotifier(runtime.store, client, options)
+
+
+class NotifierFunction(Generic[SettingsT]):
+    """What a notify_* handler keeps per container, and its invocation: both handlers differ only in
+    their settings, receiver and notifier factory, so the wiring is written once here."""
+
+    def __init__(
+        self,
+        function: str,
+        receiver: str,
+        load_settings: Callable[[], SettingsT],
+        make_notifier: Callable[[SettingsT, Runtime, Budget], Notifier],
+    ) -> None:
+        self.function, self.receiver = function, receiver
+        self._load_settings, self._make_notifier = load_settings, make_notifier
+        self._container: tuple[SettingsT, Runtime] | None = None
+
+    def container(self) -> tuple[SettingsT, Runtime]:
+        """Settings and adapters of this container, built from the environment on first use."""
+        if self._container is None:
+            settings = self._load_settings()
+            runtime = build_runtime(
+                settings.delivery,
+                self.function,
+                self.receiver,
+                dynamodb=aws.client("dynamodb"),
+                secretsmanager=aws.client("secretsmanager"),
+            )
+            self._container = (settings, runtime)
+        return self._container
+
+    def reset(self) -> None:
+        """Forget the container's settings and caches (tests that change the environment)."""
+        self._container = None
+
+    def handle(self, event: Mapping[str, Any], context: Any, *, log: Logger, emf: Metrics) -> dict[str, Any]:
+        settings, runtime = self.container()
+        budget = Budget.from_context(context)
+        return handle_event(
+            event,
+            notifier=lambda: self._make_notifier(settings, runtime, budget),
+            ledger=runtime.ledger,
+            budget=budget,
+            log=log,
+            emf=emf,
+            receiver=self.receiver,
+        )
