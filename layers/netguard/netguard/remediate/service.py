@@ -339,9 +339,6 @@ class RemediationService:
                 persistence_seconds=settings.persistence_seconds,
                 fresh=self._fresh_rates(history),
             )
-            forwards = self._forwards() if self._forwards is not None else None
-            if forwards:
-                observations = measured(observations, handle.dns.pods, forwards)
             decision: Decision
             finishing = False
             if command is not None:
@@ -353,7 +350,9 @@ class RemediationService:
                     decision = policy.finish_spread(handle.state, history, settings.policy)
                     finishing = isinstance(decision, SpreadCoreDns)
                 else:
-                    decision = policy.decide(handle.state, observations, history, settings.policy)
+                    decision = policy.decide(
+                        handle.state, self._with_forward_rates(observations, handle), history, settings.policy
+                    )
                 mode = mode_for(
                     decision.action,
                     coredns=settings.coredns_mode,
@@ -443,6 +442,14 @@ class RemediationService:
         if self._fresh is None or not history.nodes:
             return None
         return self._fresh({node: m.instance for node, m in history.nodes.items()})
+
+    def _with_forward_rates(
+        self, observations: tuple[Observation, ...], handle: ClusterHandle
+    ) -> tuple[Observation, ...]:
+        """Observations with each node's packets/s measured where CoreDNS's forward rates tell. Only
+        the policy's estimate reads them, so the query is made only where the policy decides."""
+        forwards = self._forwards() if self._forwards is not None else None
+        return measured(observations, handle.dns.pods, forwards) if forwards else observations
 
     def _unobservable(
         self,
