@@ -52,16 +52,12 @@ def linklocal_pps(traffic: DnsTraffic, model: LoadModel) -> dict[str, float]:
     nodes without a Ready cache, split evenly over Ready CoreDNS pods, as kube-proxy balances), its
     cache's misses, and its bypass pods' own queries. Nodes sending nothing are left out."""
     sent: dict[str, float] = {}
-    nodes = traffic.nodes
-    cached_nodes = [n for n in nodes if n in traffic.nodelocal]
-    share = model.queries_pps / len(nodes) if nodes else 0.0
-    for node in cached_nodes:
-        sent[node] = sent.get(node, 0.0) + share * (1.0 - model.cache_hit_ratio)
-    through_coredns = model.queries_pps - share * len(cached_nodes)
-    if traffic.coredns:
-        per_pod = through_coredns / len(traffic.coredns)
-        for node in traffic.coredns:
-            sent[node] = sent.get(node, 0.0) + per_pod
+    share, per_pod = _shares(traffic, model)
+    for node in traffic.nodes:
+        if node in traffic.nodelocal:
+            sent[node] = sent.get(node, 0.0) + share * (1.0 - model.cache_hit_ratio)
+    for node in traffic.coredns:
+        sent[node] = sent.get(node, 0.0) + per_pod
     for node, qps in traffic.bypass.items():
         sent[node] = sent.get(node, 0.0) + qps
     return {node: round(pps, 1) for node, pps in sorted(sent.items()) if pps > 0}
@@ -70,12 +66,18 @@ def linklocal_pps(traffic: DnsTraffic, model: LoadModel) -> dict[str, float]:
 def forwarded_per_pod(traffic: DnsTraffic, model: LoadModel) -> dict[str, float]:
     """Queries/s each Ready CoreDNS pod forwards to the VPC resolver (what CoreDNS's forward plugin
     counts): the queries from nodes without a Ready cache, split evenly over the pods."""
-    if not traffic.coredns_pods:
-        return {}
-    cached = sum(1 for n in traffic.nodes if n in traffic.nodelocal)
-    share = model.queries_pps / len(traffic.nodes) if traffic.nodes else 0.0
-    per_pod = (model.queries_pps - share * cached) / len(traffic.coredns_pods)
+    _, per_pod = _shares(traffic, model)
     return {pod: round(per_pod, 1) for pod in traffic.coredns_pods}
+
+
+def _shares(traffic: DnsTraffic, model: LoadModel) -> tuple[float, float]:
+    """(queries/s each node's pods send, queries/s each Ready CoreDNS pod forwards): pods query evenly
+    from every node; what nodes with a Ready cache send stays there, the rest is split evenly over the
+    CoreDNS pods (0 when none is Ready)."""
+    nodes = traffic.nodes
+    share = model.queries_pps / len(nodes) if nodes else 0.0
+    through_coredns = model.queries_pps - share * sum(1 for n in nodes if n in traffic.nodelocal)
+    return share, (through_coredns / len(traffic.coredns) if traffic.coredns else 0.0)
 
 
 def drops_per_node(sent: Mapping[str, float], limit_pps: float) -> dict[str, float]:

@@ -813,9 +813,12 @@ class DnsLoad:
             return DnsTraffic(coredns=self._stack.coredns().nodes)
         return observe_traffic(self._stack.kube, [n.name for n in self._stack.nodes])
 
-    def sent(self) -> dict[str, float]:
-        """Packets/s per node to the VPC resolver the model predicts right now."""
-        return linklocal_pps(self.traffic(), self.model) if self.enabled else {}
+    def sent(self, traffic: DnsTraffic | None = None) -> dict[str, float]:
+        """Packets/s per node to the VPC resolver the model predicts right now (for `traffic`, when
+        the caller has just read it)."""
+        if not self.enabled:
+            return {}
+        return linklocal_pps(self.traffic() if traffic is None else traffic, self.model)
 
     def per_node(self) -> dict[str, float]:
         """Drops per second per node the model predicts right now."""
@@ -826,7 +829,7 @@ class DnsLoad:
         if exporter is None:
             return
         traffic = self.traffic()
-        sent = linklocal_pps(traffic, self.model) if self.enabled else {}
+        sent = self.sent(traffic)
         exporter.set_forwarding(
             forwarded_per_pod(traffic, self.model)
             if self.enabled
