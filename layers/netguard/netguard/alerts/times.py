@@ -62,11 +62,15 @@ def parse_rfc3339(text: str) -> datetime | None:
     return None if _is_zero(value) else value
 
 
-def is_go_time(text: str) -> bool:
+def _go_match(text: str) -> re.Match[str] | None:
     # A Go time always has " +hhmm" or " -hhmm"; RFC 3339 never does: skip the regex for the latter.
     if " +" not in text and " -" not in text:
-        return False
-    return _GO.fullmatch(text.strip()) is not None
+        return None
+    return _GO.fullmatch(text.strip())
+
+
+def is_go_time(text: str) -> bool:
+    return _go_match(text) is not None
 
 
 @functools.lru_cache(maxsize=1024)
@@ -79,8 +83,5 @@ def parse_time(text: str) -> datetime | None:
     stripped = text.strip()
     if not stripped:
         return None
-    if " +" in stripped or " -" in stripped:  # as in is_go_time, with one regex match, not two
-        match = _GO.fullmatch(stripped)
-        if match is not None:
-            return _from_go(match)
-    return parse_rfc3339(stripped)
+    match = _go_match(stripped)  # one regex match decides and reads
+    return _from_go(match) if match is not None else parse_rfc3339(stripped)
