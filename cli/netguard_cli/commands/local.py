@@ -21,6 +21,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from netguard_cli.commands import exits_on
 from netguard_cli.localstack.amp_publish import PublishInputError, parse_replacement, read_publications
 from netguard_cli.localstack.stack import CHECKOUT
 from netguard_cli.localstack.supervisor import STATE_FILE
@@ -294,18 +295,8 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run(handler: Any) -> Any:
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return int(handler(args))
-        except LocalError as exc:
-            print(f"netguard local: {exc}", file=sys.stderr)
-            return 1
-
-    return run
-
-
 def register(subparsers: Any) -> None:
+    _run = exits_on(LocalError, "local")
     parser = subparsers.add_parser(
         "local", help="keep the demo's stack running and poke at it", description=__doc__
     )

@@ -8,6 +8,7 @@ and remediation event. pause/resume edit the kill switch (one cluster, or all wi
 from __future__ import annotations
 
 import argparse
+import functools
 import getpass
 import json
 import sys
@@ -19,6 +20,7 @@ from netguard.remediate import operator
 from netguard.remediate.runtime import build_service
 from netguard.remediate.safety import history_to_dict
 from netguard.remediate.service import Handled, RemediationService
+from netguard_cli.commands import exits_on
 
 
 def _service() -> RemediationService:
@@ -116,15 +118,7 @@ def _disable_nodelocal(args: argparse.Namespace) -> int:
     return 0
 
 
-def _guarded(func: Any) -> Any:
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return int(func(args))
-        except NetguardError as exc:
-            print(f"netguard remediation: {exc}", file=sys.stderr)
-            return 1
-
-    return run
+_guarded = exits_on(NetguardError, "remediation")
 
 
 def register(subparsers: Any) -> None:
@@ -145,7 +139,7 @@ def register(subparsers: Any) -> None:
         scope = sub.add_mutually_exclusive_group()
         scope.add_argument("--cluster", default="", help="one cluster")
         scope.add_argument("--all", action="store_true", help="every cluster")
-        sub.set_defaults(func=_guarded(lambda args, paused=paused: _pause(args, paused=paused)))
+        sub.set_defaults(func=_guarded(functools.partial(_pause, paused=paused)))
 
     revert = commands.add_parser(
         "revert", help="undo what netguard changed (CoreDNS floor and spread, NodeLocal DNSCache)"
