@@ -57,10 +57,17 @@ class Alert:
     fingerprint: str
     """Alertmanager's fingerprint of `labels` (16 hex digits)."""
     allowance: AllowanceKind
+    ambiguity: str = ""
+    """Why this reading of the message may not be the one Alertmanager meant (empty when it is sure).
+    An ambiguous alert is still enriched and notified, and is never a reason to remediate."""
 
     @property
     def name(self) -> str:
         return self.labels.get("alertname", "")
+
+    @property
+    def ambiguous(self) -> bool:
+        return bool(self.ambiguity)
 
 
 @dataclass(frozen=True)

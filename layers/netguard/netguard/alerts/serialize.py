@@ -32,6 +32,8 @@ def alert_to_dict(alert: Alert) -> dict[str, Any]:
         "fingerprint": alert.fingerprint,
         "generator_url": alert.generator_url,
         "allowance": alert.allowance.value,
+        "ambiguous": alert.ambiguous,
+        "ambiguity": alert.ambiguity,
     }
 
 
@@ -45,6 +47,7 @@ def alert_from_dict(data: Mapping[str, Any]) -> Alert:
         generator_url=data.get("generator_url", ""),
         fingerprint=data["fingerprint"],
         allowance=AllowanceKind(data.get("allowance", "unknown")),
+        ambiguity=str(data.get("ambiguity") or ""),
     )
 
 
