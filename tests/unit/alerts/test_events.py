@@ -69,6 +69,8 @@ def test_alert_events_print_their_alerts(name: str, capsys: pytest.CaptureFixtur
             "fingerprint",
             "generator_url",
             "allowance",
+            "ambiguous",
+            "ambiguity",
         }
         # The mixed group's message names no labels at all, so its allowance is unknown.
         assert alert["allowance"] in ({"unknown"} if "mixed" in name else {"linklocal", "pps"})
