@@ -12,6 +12,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
+from netguard.alerts.ordering import Seen
 from netguard.enriched.models import ActionKind
 
 
@@ -125,6 +126,9 @@ class NodeMemory:
     instance: str = ""
     """The alert's `instance` label (`IP:port`), to match fresh query results."""
     bypass_pods: tuple[str, ...] = ()
+    untimed: bool = False
+    """Firing on the word of alerts without times (AMP's default text): persisting only while a
+    fresh query confirms drops on the node."""
 
 
 @dataclass(frozen=True)
@@ -161,6 +165,11 @@ class History:
     spread_pending: bool = False
     """A spread's evictions are still to do (new replicas not Ready yet, or a PodDisruptionBudget
     said wait): the next check finishes that action, so the cooldown does not hold it."""
+    seen: Mapping[str, Seen] = field(default_factory=_frozen)
+    """Per alert fingerprint, the newest state by the alerts' own times (`alerts.ordering`): a
+    delivery older than it is stale and changes nothing."""
+    stale_events: int = 0
+    """Deliveries ignored as older than what was known (late redeliveries and retries)."""
 
     @property
     def changed_anything(self) -> bool:
