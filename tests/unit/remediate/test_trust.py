@@ -8,6 +8,7 @@ import pytest
 
 from netguard.alerts.models import AllowanceKind
 from netguard.enriched import ActionKind, Outcome
+from netguard.remediate import operator
 from tests.unit.remediate.fakes import NOW, event, linklocal_alert
 from tests.unit.remediate.test_service import World
 
@@ -127,3 +128,41 @@ class TestOrderedByTheAlertsTimes:
         world = World(fresh=lambda _cluster, nodes: dict.fromkeys(nodes, 50.0))
         world.service.on_event(event(linklocal_alert("node-0", timed=False)))
         assert [c.split()[0] for c in world.cluster.changes] == ["scale"]
+
+
+class TestRevertOnlyWhatIsStillOurs:
+    def test_floor_changed_since_is_left_and_reported(self) -> None:
+        """netguard raised 2 -> 4; an operator raised it to 6 since: revert leaves 6 and says why."""
+        world = World()
+        world.alert("node-0")
+        assert world.service.history("prod").floor_set_by_netguard == 4
+        world.cluster._scale_to(6)  # someone else's change
+        handled = world.service.operator("prod", operator.revert_coredns)
+        assert handled is not None
+        assert handled.report.outcome is Outcome.SKIPPED
+        assert "changed since by someone else" in handled.report.reasons[0]
+        assert world.cluster.replicas == 6
+        assert world.cluster.changes == ["scale 2->4"]
+        history = world.service.history("prod")
+        assert (history.original_coredns, history.floor_set_by_netguard) == (None, None)
+
+    def test_automatic_revert_leaves_a_changed_floor(self) -> None:
+        """REVERT_COREDNS after the quiet period: only while the floor is still netguard's."""
+        world = World(revert_coredns=True, quiet_seconds_before_revert=60, cooldown_seconds=0)
+        world.alert("node-0", event_id="f1")
+        world.cluster._scale_to(5)
+        world.clock.advance(30)
+        world.alert("node-0", event_id="r1", status="resolved")
+        world.clock.advance(120)
+        handled = world.follow_up()
+        assert handled is not None
+        assert "changed since by someone else" in handled.report.reasons[0]
+        assert world.cluster.replicas == 5
+
+    def test_floor_still_ours_is_restored(self) -> None:
+        world = World()
+        world.alert("node-0")
+        handled = world.service.operator("prod", operator.revert_coredns)
+        assert handled is not None
+        assert handled.report.outcome is Outcome.APPLIED
+        assert world.cluster.changes == ["scale 2->4", "restore 4->2"]

@@ -170,6 +170,9 @@ class History:
     delivery older than it is stale and changes nothing."""
     stale_events: int = 0
     """Deliveries ignored as older than what was known (late redeliveries and retries)."""
+    floor_set_by_netguard: int | None = None
+    """The replica floor netguard's last raise set: a revert restores `original_coredns` only while
+    the floor is still this value (someone may have changed it since)."""
 
     @property
     def changed_anything(self) -> bool:
@@ -208,6 +211,8 @@ class DisableNodeLocal:
 class RevertCoreDns:
     original: Mapping[str, Any]
     reasons: tuple[str, ...]
+    expected_floor: int | None = None
+    """The floor netguard set; when the cluster's floor differs, the revert leaves it as is."""
     action: ActionKind = ActionKind.REVERT_COREDNS
 
 

@@ -377,6 +377,7 @@ def history_to_dict(history: History) -> dict[str, Any]:
         "spread_pending": history.spread_pending,
         "seen": seen_to_json(history.seen),
         "stale_events": history.stale_events,
+        "floor_set_by_netguard": history.floor_set_by_netguard,
         "nodes": {
             node: {
                 "firing": m.firing,
@@ -453,6 +454,9 @@ def history_from_dict(cluster: str, data: Mapping[str, Any], *, version: int) ->
         spread_pending=bool(data.get("spread_pending")),
         seen=seen_from_json(data.get("seen")),
         stale_events=int(data.get("stale_events") or 0),
+        floor_set_by_netguard=None
+        if data.get("floor_set_by_netguard") is None
+        else int(data["floor_set_by_netguard"]),
         version=version,
     )
 
