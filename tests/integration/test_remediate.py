@@ -76,9 +76,15 @@ class Rig:
         return {p["spec"]["nodeName"] for p in cluster.ready_pods(self.admin, KS, "k8s-app=kube-dns")}
 
     def alert_event(
-        self, *nodes: str, event_id: str | None = None, status: str = "firing", rate: float | None = 500.0
+        self,
+        *nodes: str,
+        event_id: str | None = None,
+        status: str = "firing",
+        rate: float | None = 500.0,
+        started: float | None = None,
     ) -> EnrichedEvent:
-        alerts = [linklocal_alert(n, status=status, started=time.time() - 900, rate=rate) for n in nodes]
+        start = time.time() - 900 if started is None else started
+        alerts = [linklocal_alert(n, status=status, started=start, rate=rate) for n in nodes]
         return event(*alerts, event_id=event_id or str(uuid.uuid4()), status=status, cluster=CLUSTER)
 
     def deliver(self, enriched: EnrichedEvent) -> Any:
@@ -303,8 +309,10 @@ class TestConcurrency:
     def test_twenty_concurrent_deliveries_make_one_change(self, rig: Rig, same_event: bool) -> None:
         nodes = sorted(rig.coredns_nodes())
         generation = rig.admin.get(DEPLOYMENT)["metadata"]["generation"]
-        shared = rig.alert_event(*nodes)
-        events = [shared if same_event else rig.alert_event(*nodes) for _ in range(20)]
+        # Distinct deliveries of one alert (repeat notifications, redeliveries) carry its one startsAt.
+        start = time.time() - 900
+        shared = rig.alert_event(*nodes, started=start)
+        events = [shared if same_event else rig.alert_event(*nodes, started=start) for _ in range(20)]
         started = time.monotonic()
         with ThreadPoolExecutor(20) as pool:
             list(pool.map(rig.deliver, events))
