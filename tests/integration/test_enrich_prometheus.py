@@ -118,7 +118,7 @@ def test_coredns_forward_rates_per_pod(prometheus: tuple[RunningPrometheus, Etht
     )
 
     def close_to(expected: dict[str, float]) -> bool:
-        rates = forwards() or {}
+        rates = forwards("prod") or {}
         return set(rates) == set(expected) and all(abs(rates[p] - v) < 0.1 * v for p, v in expected.items())
 
     wait_until(

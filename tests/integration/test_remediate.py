@@ -76,9 +76,15 @@ class Rig:
         return {p["spec"]["nodeName"] for p in cluster.ready_pods(self.admin, KS, "k8s-app=kube-dns")}
 
     def alert_event(
-        self, *nodes: str, event_id: str | None = None, status: str = "firing", rate: float | None = 500.0
+        self,
+        *nodes: str,
+        event_id: str | None = None,
+        status: str = "firing",
+        rate: float | None = 500.0,
+        started: float | None = None,
     ) -> EnrichedEvent:
-        alerts = [linklocal_alert(n, status=status, started=time.time() - 900, rate=rate) for n in nodes]
+        start = time.time() - 900 if started is None else started
+        alerts = [linklocal_alert(n, status=status, started=start, rate=rate) for n in nodes]
         return event(*alerts, event_id=event_id or str(uuid.uuid4()), status=status, cluster=CLUSTER)
 
     def deliver(self, enriched: EnrichedEvent) -> Any:
@@ -303,8 +309,10 @@ class TestConcurrency:
     def test_twenty_concurrent_deliveries_make_one_change(self, rig: Rig, same_event: bool) -> None:
         nodes = sorted(rig.coredns_nodes())
         generation = rig.admin.get(DEPLOYMENT)["metadata"]["generation"]
-        shared = rig.alert_event(*nodes)
-        events = [shared if same_event else rig.alert_event(*nodes) for _ in range(20)]
+        # Distinct deliveries of one alert (repeat notifications, redeliveries) carry its one startsAt.
+        start = time.time() - 900
+        shared = rig.alert_event(*nodes, started=start)
+        events = [shared if same_event else rig.alert_event(*nodes, started=start) for _ in range(20)]
         started = time.monotonic()
         with ThreadPoolExecutor(20) as pool:
             list(pool.map(rig.deliver, events))
@@ -498,3 +506,71 @@ class TestColocated:
         assert placement(rig.admin).get(hot, 0) <= 1  # the rollout may move both off it
         print(f"\nKubernetes API calls for the scale+spread decision: {sum(calls.values())} {calls}")
         assert sum(calls.values()) <= 20
+
+
+class TestTrust:
+    """Remediation acts for the operator's rules only, by the alerts' own times (issue: an unrelated
+    alert moved CoreDNS; a firing delivered after its resolve acted again)."""
+
+    def test_unrelated_alert_with_drops_on_the_coredns_node_changes_nothing(self, rig: Rig) -> None:
+        """`HighErrorRate` whose route label names the counter, `for: 1s`, started 30 minutes ago."""
+        node = sorted(rig.coredns_nodes())[0]
+        unrelated = linklocal_alert(
+            node,
+            alertname="HighErrorRate",
+            started=time.time() - 1800,
+            labels={"route": "linklocal_allowance_exceeded", "netguard_remediate": None},
+            annotations={"for": "1s"},
+        )
+        rig.deliver(event(unrelated, event_id=str(uuid.uuid4()), cluster=CLUSTER, alertname="HighErrorRate"))
+        assert rig.replicas() == 2
+        assert rig.reports() == []
+
+    def test_firing_again_after_resolve_changes_nothing(self, rig: Rig) -> None:
+        """firing -> resolved -> the same firing (same startsAt) again: one change, nothing published
+        for the late delivery."""
+        rig.configure(COOLDOWN_SECONDS="0")
+        nodes = sorted(rig.coredns_nodes())
+        start = time.time() - 900
+
+        def delivery(status: str) -> EnrichedEvent:
+            alerts = [
+                linklocal_alert(
+                    n, status=status, started=start, ended=time.time() if status == "resolved" else None
+                )
+                for n in nodes
+            ]
+            return event(*alerts, event_id=str(uuid.uuid4()), status=status, cluster=CLUSTER)
+
+        rig.deliver(delivery("firing"))
+        assert rig.replicas() == 4
+        rig.deliver(delivery("resolved"))
+        published = len(rig.reports())
+        rig.deliver(delivery("firing"))
+        assert rig.replicas() == 4
+        assert len(rig.reports()) == published
+
+    def test_kill_switch_value_that_means_something_else_pauses(self, rig: Rig) -> None:
+        """`{"clusters": "prod"}` (a string, not a list) once paused clusters p, r, o, d: now all."""
+        aws.client("ssm").put_parameter(
+            Name=rig.parameter, Value='{"clusters": "prod"}', Type="String", Overwrite=True
+        )
+        rig.deliver(rig.alert_event(*sorted(rig.coredns_nodes())))
+        assert rig.replicas() == 2
+        (report,) = rig.reports()
+        assert report.outcome is Outcome.SKIPPED
+        assert '"clusters" must be a list' in report.reasons[0]
+
+    def test_revert_leaves_a_floor_someone_changed(
+        self, rig: Rig, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """netguard raised the HPA's minReplicas 2 -> 4; a person set 6 since: revert leaves 6."""
+        create_coredns_hpa(rig.admin)
+        rig.deliver(rig.alert_event(*sorted(rig.coredns_nodes())))
+        hpa = f"/apis/autoscaling/v2/namespaces/{KS}/horizontalpodautoscalers/coredns"
+        assert rig.admin.get(hpa)["spec"]["minReplicas"] == 4
+        rig.admin.patch(hpa, {"spec": {"minReplicas": 6}}, field_manager="a-person")
+        (reverted,) = TestOperatorCommands().run(capsys, "revert", "--cluster", CLUSTER)
+        assert reverted["outcome"] == "skipped"
+        assert "changed since by someone else" in reverted["reasons"][0]
+        assert rig.admin.get(hpa)["spec"]["minReplicas"] == 6

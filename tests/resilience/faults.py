@@ -61,6 +61,8 @@ class AwsFault:
     status: int
     times: int = 1_000_000
     """How many calls fail; later calls pass through."""
+    after: bool = False
+    """Let the call reach the service first, then lose its answer (the error replaces it)."""
     injected: int = 0
 
     def response(self, url: str) -> AWSResponse:
@@ -78,6 +80,9 @@ class AwsFault:
 
 
 def _operation(request: Any) -> str:
+    path = urlsplit(request.url).path
+    if request.method == "POST" and "/addons/" in path and path.endswith("/update"):
+        return "UpdateAddon"  # EKS is REST-JSON: the operation is in the method and path
     target = request.headers.get("X-Amz-Target")
     if target:
         return str(target.decode() if isinstance(target, bytes) else target).rsplit(".", 1)[-1]
@@ -94,9 +99,16 @@ class AwsFaults:
     faults: list[AwsFault] = field(default_factory=list)
 
     def add(
-        self, service: str, operation: str, code: str, status: int, *, times: int = 1_000_000
+        self,
+        service: str,
+        operation: str,
+        code: str,
+        status: int,
+        *,
+        times: int = 1_000_000,
+        after: bool = False,
     ) -> AwsFault:
-        fault = AwsFault(service, operation, code, status, times)
+        fault = AwsFault(service, operation, code, status, times, after)
         self.faults.append(fault)
         return fault
 
@@ -119,6 +131,8 @@ def aws_faults(monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsFaults]:
     def send(self: Any, request: Any) -> Any:
         fault = plan.match(self._endpoint_prefix, _operation(request))
         if fault is not None:
+            if fault.after:
+                original(self, request)
             return fault.response(request.url)
         return original(self, request)
 

@@ -52,7 +52,9 @@ def alert(
     severity: str = "critical",
     labels: Mapping[str, str] | None = None,
     annotations: Mapping[str, str] | None = None,
+    starts_at: datetime | None = STARTS,
 ) -> Alert:
+    """`starts_at=None`: an alert without times, as AMP's default text gives it."""
     names = {
         "alertname": ALERTNAMES.get(kind, "NetworkAllowanceExceeded"),
         "cluster": cluster,
@@ -71,8 +73,8 @@ def alert(
         status=status,
         labels=frozen_map(names),
         annotations=frozen_map(notes),
-        starts_at=STARTS,
-        ends_at=STARTS + timedelta(minutes=15) if status is Status.RESOLVED else None,
+        starts_at=starts_at,
+        ends_at=starts_at + timedelta(minutes=15) if status is Status.RESOLVED and starts_at else None,
         generator_url="http://prometheus.example.com/graph?g0.expr=rate%28node_net_ethtool%5B1m%5D%29",
         fingerprint=fingerprint(names),
         allowance=kind,

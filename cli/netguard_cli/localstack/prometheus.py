@@ -115,13 +115,16 @@ def scale_rules(rules: Mapping[str, Any], scale: RuleScale) -> dict[str, Any]:
     return {**rules, "groups": groups}
 
 
-def alert_for_durations(rules: Mapping[str, Any]) -> dict[str, str]:
-    """Alert name -> its `for:` (as written), for alerting rules that have one."""
+def alert_for_durations(rules: Mapping[str, Any], *, label: tuple[str, str] | None = None) -> dict[str, str]:
+    """Alert name -> its `for:` (as written), for alerting rules that have one (and, with `label`,
+    set that label to that value: remediation's rules, passed as REMEDIATION_RULES)."""
     return {
         str(rule["alert"]): str(rule["for"])
         for group in rules.get("groups") or []
         for rule in group.get("rules") or []
-        if "alert" in rule and "for" in rule
+        if "alert" in rule
+        and "for" in rule
+        and (label is None or (rule.get("labels") or {}).get(label[0]) == label[1])
     }
 
 

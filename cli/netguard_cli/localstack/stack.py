@@ -25,6 +25,7 @@ import boto3
 import yaml
 
 from netguard.clients.kubernetes import Kube
+from netguard.config.remediate import SHIPPED_REMEDIATION_LABEL
 from netguard_cli.localstack import bridge, cluster, eksaddons, prometheus, seed
 from netguard_cli.localstack.alerting import BUILTIN_RULES, local_alertmanager_config
 from netguard_cli.localstack.alertmanager import RunningAlertmanager, amp_definition_files, start_alertmanager
@@ -465,7 +466,8 @@ class LocalStack:
             self.skipped["amp rules"] = "no rule file in amp/: using a built-in linklocal rule"
         for name, rules in rule_sources.items():
             scaled = prometheus.scale_rules(rules, scale)
-            self.rule_for.update(prometheus.alert_for_durations(scaled))
+            # The shipped remediation rules with their scaled `for:` (the label is the shipped one).
+            self.rule_for.update(prometheus.alert_for_durations(scaled, label=SHIPPED_REMEDIATION_LABEL))
             path = workdir / f"scaled-{name}"
             path.write_text(_yaml_dump(scaled))
             rule_paths.append(path)
@@ -578,7 +580,7 @@ class LocalStack:
                 PERSISTENCE_SECONDS=str(self.settings.persistence_seconds),
                 COOLDOWN_SECONDS=str(self.settings.cooldown_seconds),
                 VERIFY_SECONDS=str(self.settings.verify_seconds),
-                PERSISTING_RULES=json.dumps(self.rule_for),
+                REMEDIATION_RULES=json.dumps(self.rule_for),
                 **({"AWS_ENDPOINT_URL_EKS": self.addons.url} if self.addons else {}),
             )
         env.update(self.settings.extra_env)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from netguard_cli.localstack.prometheus import (
     RuleScale,
@@ -103,3 +105,11 @@ class TestScaleRules:
     def test_alert_for_durations(self) -> None:
         """Only alerting rules with a `for:` are listed."""
         assert alert_for_durations(scale_rules(RULES, DEMO)) == {"Persisting": "10s"}
+
+    def test_remediation_rules_of_the_shipped_file(self) -> None:
+        """With a label, only the rules that set it: amp/rules.yaml's remediation rule, scaled."""
+        shipped = yaml.safe_load((Path(__file__).parents[3] / "amp" / "rules.yaml").read_text())
+        label = ("netguard_remediate", "dns")
+        assert alert_for_durations(scale_rules(shipped, DEMO), label=label) == {
+            "LinklocalAllowanceExceededPersisting": "10s"
+        }

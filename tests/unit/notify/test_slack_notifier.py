@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
 
@@ -122,11 +123,13 @@ class TestBotMode:
     def test_fires_again_after_resolve_with_a_new_message(
         self, slack_bot: Build, slack_receiver: SlackReceiver
     ) -> None:
-        """firing, resolved, firing: the second firing is a new incident with its own message."""
+        """firing, resolved, firing with a later start: the new firing is a new incident with its own
+        message (the same start again is a late redelivery: see test_ordering)."""
         notifier = slack_bot()
         notifier.notify(builders.alert_group(event_id="a#1"))
         notifier.notify(builders.alert_group(status="resolved", event_id="b#1"))
-        notifier.notify(builders.alert_group(event_id="c#1"))
+        later = builders.enriched_alert(starts_at=builders.STARTS + timedelta(hours=1))
+        notifier.notify(builders.alert_group(alerts=[later], event_id="c#1"))
         assert len(slack_receiver.posts()) == 2
 
     def test_remediation_is_a_thread_reply(

@@ -45,24 +45,35 @@ def linklocal_alert(
     started: float = NOW - 600,
     rate: float | None = 500.0,
     bypass: Sequence[str] = (),
-    alertname: str = "LinklocalAllowanceExceeded",
+    alertname: str = "LinklocalAllowanceExceededPersisting",
     annotations: Mapping[str, str] | None = None,
+    labels: Mapping[str, str | None] | None = None,
+    ended: float | None = None,
+    timed: bool = True,
+    ambiguity: str = "",
+    allowance: AllowanceKind = AllowanceKind.LINKLOCAL,
 ) -> EnrichedAlert:
-    labels = {
+    """An alert of the shipped remediation rule by default (its name and `netguard_remediate` label);
+    `labels` adds to or overrides the labels, a None value removes one."""
+    base = {
         "alertname": alertname,
         "instance": f"10.0.0.{abs(hash(node)) % 250}:9100",
         "node": node,
         "cluster": "prod",
+        "netguard_remediate": "dns",
+        **(labels or {}),
     }
+    final = {k: v for k, v in base.items() if v is not None}
     alert = Alert(
         status=Status(status),
-        labels=frozen_map(labels),
+        labels=frozen_map(final),
         annotations=frozen_map(annotations or {}),
-        starts_at=datetime.fromtimestamp(started, UTC),
-        ends_at=None,
+        starts_at=datetime.fromtimestamp(started, UTC) if timed else None,
+        ends_at=datetime.fromtimestamp(ended, UTC) if ended is not None and timed else None,
         generator_url="",
-        fingerprint=fingerprint(labels),
-        allowance=AllowanceKind.LINKLOCAL,
+        fingerprint=fingerprint(final),
+        allowance=allowance,
+        ambiguity=ambiguity,
     )
     return EnrichedAlert(
         alert=alert,
@@ -79,6 +90,7 @@ def event(
     status: str = "firing",
     cluster: str = "prod",
     group_id: str = "netguard/prod/LinklocalAllowanceExceeded",
+    alertname: str = "LinklocalAllowanceExceededPersisting",
 ) -> EnrichedEvent:
     return EnrichedEvent(
         event_type=EventType.ALERT_GROUP,
@@ -86,7 +98,7 @@ def event(
         group_id=group_id,
         cluster=cluster,
         status=status,
-        alertname="LinklocalAllowanceExceeded",
+        alertname=alertname,
         severity="warning",
         alerts=tuple(alerts),
     )

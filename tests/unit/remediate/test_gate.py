@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
+from netguard.alerts.models import AllowanceKind
 from netguard.config.durations import parse_duration
+from netguard.config.remediate import RemediationRules
 from netguard.remediate.gate import (
     memory_from_alerts,
     merge_memory,
     node_of,
     observe,
-    rule_for_seconds,
+    untrusted_reason,
 )
 from netguard.remediate.metrics import drop_rates
 from netguard.remediate.models import DropStatus, NodeMemory
@@ -34,26 +38,85 @@ def test_parse_duration(text: str, seconds: float | None) -> None:
     assert parse_duration(text) == seconds
 
 
-class TestRuleFor:
-    def test_annotation_wins(self) -> None:
-        """A rule that carries its `for:` as an annotation is read from the alert itself."""
-        alert = linklocal_alert("a", annotations={"for": "10m"})
-        assert rule_for_seconds(alert, {"LinklocalAllowanceExceeded": 60}) == 600
+RULES = RemediationRules(for_seconds={"LinklocalAllowanceExceededPersisting": 0.0})
 
-    def test_known_rules_by_name(self) -> None:
-        assert rule_for_seconds(linklocal_alert("a"), {"LinklocalAllowanceExceeded": 120}) == 120
 
-    def test_unknown_rule_has_no_for(self) -> None:
-        assert rule_for_seconds(linklocal_alert("a"), {}) == 0
+class TestTrust:
+    """Only the operator's rules move remediation: name AND label from configuration, linklocal
+    by the counter's name, and an unambiguous reading; never what the alert says about itself."""
+
+    @pytest.mark.parametrize(
+        ("kwargs", "reason"),
+        [
+            ({}, ""),
+            (
+                {"alertname": "HighErrorRate", "labels": {"route": "linklocal_allowance_exceeded"}},
+                "not_our_rule",
+            ),
+            ({"labels": {"netguard_remediate": None}}, "not_our_rule"),
+            ({"labels": {"netguard_remediate": "DNS"}}, "not_our_rule"),
+            ({"alertname": "LinklocalAllowanceExceeded"}, "not_our_rule"),
+            ({"ambiguity": "two alertname lines"}, "ambiguous"),
+            ({"allowance": AllowanceKind.PPS}, "not_linklocal"),
+            ({"allowance": AllowanceKind.UNKNOWN}, "not_linklocal"),
+        ],
+    )
+    def test_untrusted_reason(self, kwargs: dict[str, Any], reason: str) -> None:
+        assert untrusted_reason(linklocal_alert("a", **kwargs), RemediationRules()) == reason
+
+    def test_configured_rules_and_label(self) -> None:
+        """REMEDIATION_RULES replaces the shipped rule; REMEDIATION_LABEL names the label to carry."""
+        rules = RemediationRules(for_seconds={"MyDnsRule": 60.0}, label=("team", "dns"))
+        mine = linklocal_alert("a", alertname="MyDnsRule", labels={"team": "dns"})
+        assert untrusted_reason(mine, rules) == ""
+        assert untrusted_reason(linklocal_alert("a"), rules) == "not_our_rule"
+
+    def test_for_comes_from_configuration_never_the_alert(self) -> None:
+        """An alert claiming `for: 1s` (any annotation) gets the configured 5 minutes."""
+        alert = linklocal_alert("a", started=NOW - 60, annotations={"for": "1s", "netguard_for": "1s"})
+        memory = memory_from_alerts([alert], now=NOW, rules=RemediationRules())
+        assert memory["a"].since == NOW - 60 - 300
+        assert [o.status for o in observe(memory, now=NOW, persistence_seconds=400)] == [DropStatus.TRANSIENT]
+
+    def test_untrusted_alerts_leave_no_memory(self) -> None:
+        alerts = [
+            linklocal_alert("a", alertname="HighErrorRate", labels={"route": "linklocal_allowance_exceeded"}),
+            linklocal_alert("b", ambiguity="duplicate labels"),
+        ]
+        assert memory_from_alerts(alerts, now=NOW, rules=RemediationRules()) == {}
+
+
+class TestUntimed:
+    """An alert without times (AMP's default text) may be a late redelivery: only a fresh query that
+    shows drops on the node now lets it count as persisting."""
+
+    def memory(self) -> dict[str, NodeMemory]:
+        return memory_from_alerts([linklocal_alert("a", timed=False)], now=NOW, rules=RULES)
+
+    def test_without_fresh_query_unknown(self) -> None:
+        [obs] = observe(self.memory(), now=NOW, persistence_seconds=0)
+        assert obs.status is DropStatus.UNKNOWN
+        assert "no times" in obs.evidence
+
+    def test_fresh_query_without_data_unknown(self) -> None:
+        [obs] = observe(self.memory(), now=NOW, persistence_seconds=0, fresh={"a": None})
+        assert obs.status is DropStatus.UNKNOWN
+
+    def test_fresh_drops_confirm(self) -> None:
+        [obs] = observe(self.memory(), now=NOW, persistence_seconds=0, fresh={"a": 40.0})
+        assert obs.status is DropStatus.PERSISTING
+
+    def test_timed_alert_keeps_its_verdict_without_query(self) -> None:
+        memory = memory_from_alerts([linklocal_alert("a")], now=NOW, rules=RULES)
+        assert observe(memory, now=NOW, persistence_seconds=0)[0].status is DropStatus.PERSISTING
 
 
 def memory(
     node: str = "a", *, started: float, for_: str = "", status: str = "firing"
 ) -> dict[str, NodeMemory]:
-    annotations = {"for": for_} if for_ else {}
-    return memory_from_alerts(
-        [linklocal_alert(node, started=started, annotations=annotations, status=status)], now=NOW, rule_for={}
-    )
+    seconds = parse_duration(for_) if for_ else 0.0
+    rules = RemediationRules(for_seconds={"LinklocalAllowanceExceededPersisting": seconds or 0.0})
+    return memory_from_alerts([linklocal_alert(node, started=started, status=status)], now=NOW, rules=rules)
 
 
 class TestObserve:
@@ -103,7 +166,7 @@ class TestMemory:
             linklocal_alert("a", started=NOW - 100, rate=10.0),
             linklocal_alert("a", started=NOW - 500, rate=5.0),
         ]
-        combined = memory_from_alerts(alerts, now=NOW, rule_for={})["a"]
+        combined = memory_from_alerts(alerts, now=NOW, rules=RULES)["a"]
         assert combined.since == NOW - 500
         assert combined.drop_rate == 15.0
 
@@ -124,7 +187,7 @@ def test_drop_rates_match_instance_or_host() -> None:
     """Series are matched by `instance`, then by host when the port differs; failures are no data."""
     samples = [({"instance": "10.0.0.1:9100"}, 3.0), ({"instance": "10.0.0.2:9200"}, 0.0)]
     fresh = drop_rates(lambda _q: samples)
-    assert fresh({"a": "10.0.0.1:9100", "b": "10.0.0.2:9100", "c": "10.0.0.3:9100"}) == {
+    assert fresh("prod", {"a": "10.0.0.1:9100", "b": "10.0.0.2:9100", "c": "10.0.0.3:9100"}) == {
         "a": 3.0,
         "b": 0.0,
         "c": None,
@@ -133,4 +196,4 @@ def test_drop_rates_match_instance_or_host() -> None:
     def broken(_q: str) -> list[tuple[dict[str, str], float]]:
         raise OSError("connection refused")
 
-    assert drop_rates(broken)({"a": "x"}) == {"a": None}
+    assert drop_rates(broken)("prod", {"a": "x"}) == {"a": None}

@@ -54,7 +54,7 @@ def _vector(*series: tuple[dict[str, str], str]) -> tuple[int, dict[str, Any]]:
 def test_rates_per_node(prometheus: str) -> None:
     _Handler.answer = _vector(({"instance": "10.0.0.1:9100"}, "12.5"), ({"instance": "10.0.0.2:9100"}, "0"))
     fresh = drop_rates(PrometheusClient(prometheus).query)
-    assert fresh({"a": "10.0.0.1:9100", "b": "10.0.0.2:9100", "c": "10.0.0.3:9100"}) == {
+    assert fresh("prod", {"a": "10.0.0.1:9100", "b": "10.0.0.2:9100", "c": "10.0.0.3:9100"}) == {
         "a": 12.5,
         "b": 0.0,
         "c": None,
@@ -73,16 +73,30 @@ def test_rates_per_node(prometheus: str) -> None:
 def test_failures_are_no_data(prometheus: str, answer: tuple[int, Any]) -> None:
     """An endpoint that fails gives "no data" for every node, never a rate of 0."""
     _Handler.answer = answer
-    assert drop_rates(PrometheusClient(prometheus).query)({"a": "10.0.0.1:9100"}) == {"a": None}
+    assert drop_rates(PrometheusClient(prometheus).query)("prod", {"a": "10.0.0.1:9100"}) == {"a": None}
 
 
 def test_forward_rates_per_pod(prometheus: str) -> None:
     """CoreDNS's forwarded queries per pod (either metric spelling), for the packets-per-node estimate."""
     _Handler.answer = _vector(({"pod": "coredns-a"}, "1500"), ({"pod": "coredns-b"}, "1490.5"), ({}, "9"))
-    assert forward_rates(PrometheusClient(prometheus).query)() == {"coredns-a": 1500.0, "coredns-b": 1490.5}
+    assert forward_rates(PrometheusClient(prometheus).query)("prod") == {
+        "coredns-a": 1500.0,
+        "coredns-b": 1490.5,
+    }
     assert _Handler.queries == [FORWARDS_QUERY]
 
 
 def test_forward_rates_failure_is_no_data(prometheus: str) -> None:
     _Handler.answer = (503, {"status": "error"})
-    assert forward_rates(PrometheusClient(prometheus).query)() is None
+    assert forward_rates(PrometheusClient(prometheus).query)("prod") is None
+
+
+def test_queries_carry_the_cluster_matcher(prometheus: str) -> None:
+    """With a cluster label configured, both queries name the cluster, its value escaped."""
+    _Handler.answer = _vector()
+    client = PrometheusClient(prometheus)
+    drop_rates(client.query, cluster_label="cluster")('pr"od', {"a": "10.0.0.1:9100"})
+    forward_rates(client.query, cluster_label="k8s_cluster")("prod")
+    drops, forwards = _Handler.queries
+    assert drops.count('cluster="pr\\"od"') == DROPS_QUERY.count("rate(")
+    assert 'coredns_forward_requests_total{k8s_cluster="prod"}' in forwards

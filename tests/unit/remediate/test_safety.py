@@ -55,6 +55,9 @@ class FakeSsm:
         self.value = kwargs["Value"]
 
 
+KNOWN = ("prod", "staging")
+
+
 class TestKillSwitch:
     @pytest.mark.parametrize(
         ("value", "all_", "clusters"),
@@ -64,44 +67,82 @@ class TestKillSwitch:
             ("on", True, set()),
             ("PAUSED", True, set()),
             ("prod, staging", False, {"prod", "staging"}),
+            ("prod", False, {"prod"}),
             ('{"all": false, "clusters": ["prod"]}', False, {"prod"}),
             ('{"all": true}', True, set()),
-            ("{not json", True, set()),
+            ('{"clusters": []}', False, set()),
         ],
     )
-    def test_parse(self, value: str, all_: bool, clusters: set[str]) -> None:
-        assert parse_kill_switch(value) == (all_, clusters)
+    def test_documented_forms(self, value: str, all_: bool, clusters: set[str]) -> None:
+        parsed = parse_kill_switch(value, KNOWN)
+        assert (parsed.paused_all, set(parsed.clusters), parsed.problem) == (all_, clusters, "")
+
+    @pytest.mark.parametrize(
+        ("value", "why"),
+        [
+            ("{not json", "not valid JSON"),
+            ('{"clusters": "prod"}', '"clusters" must be a list'),
+            ('{"cluster": ["prod"]}', "unknown keys ['cluster']"),
+            ('{"all": "false"}', '"all" must be true or false'),
+            ('{"all": 0}', '"all" must be true or false'),
+            ('{"clusters": ["prod", 7]}', '"clusters" must be a list'),
+            ('["prod"]', "not configured"),
+            ('"prod"', "not configured"),
+            ("prod, nope", "not configured: ['nope']"),
+            ('{"clusters": ["Prod"]}', "not configured: ['Prod']"),
+            ("maybe", "not configured"),
+        ],
+    )
+    def test_anything_else_pauses_everything(self, value: str, why: str) -> None:
+        """Values that parse but mean something else fail closed: every cluster paused, and why."""
+        parsed = parse_kill_switch(value, KNOWN)
+        assert parsed.paused_all
+        assert why in parsed.problem
+        state = KillSwitch(FakeSsm(value), "/k", clusters=KNOWN).read("staging")
+        assert state.engaged
+        assert why in state.reason
+        assert "all clusters paused until it is fixed" in state.reason
 
     def test_missing_parameter_pauses_nothing(self) -> None:
-        assert not KillSwitch(FakeSsm(None), "/k").read("prod").engaged
+        assert not KillSwitch(FakeSsm(None), "/k", clusters=KNOWN).read("prod").engaged
 
     def test_unreadable_parameter_fails_closed(self) -> None:
-        state = KillSwitch(FakeSsm(error="AccessDeniedException"), "/k").read("prod")
+        state = KillSwitch(FakeSsm(error="AccessDeniedException"), "/k", clusters=KNOWN).read("prod")
         assert state.engaged
         assert "could not be read (AccessDeniedException)" in state.reason
 
     def test_per_cluster(self) -> None:
-        switch = KillSwitch(FakeSsm('{"all": false, "clusters": ["prod"]}'), "/k")
+        switch = KillSwitch(FakeSsm('{"all": false, "clusters": ["prod"]}'), "/k", clusters=KNOWN)
         assert switch.read("prod").engaged
         assert not switch.read("staging").engaged
 
     def test_read_every_time(self) -> None:
         """No caching: a change to the parameter applies to the very next read (no redeploy)."""
         ssm = FakeSsm("off")
-        switch = KillSwitch(ssm, "/k")
+        switch = KillSwitch(ssm, "/k", clusters=KNOWN)
         assert not switch.read("prod").engaged
         ssm.value = "on"
         assert switch.read("prod").engaged
 
     def test_pause_and_resume(self) -> None:
         ssm = FakeSsm(None)
-        switch = KillSwitch(ssm, "/k")
+        switch = KillSwitch(ssm, "/k", clusters=KNOWN)
         assert switch.set("prod", paused=True) == {"all": False, "clusters": ["prod"]}
         assert switch.set("staging", paused=True) == {"all": False, "clusters": ["prod", "staging"]}
         assert switch.set("prod", paused=False) == {"all": False, "clusters": ["staging"]}
         assert switch.set(None, paused=True)["all"] is True
         assert switch.set(None, paused=False) == {"all": False, "clusters": []}
         assert ssm.puts[-1]["Overwrite"] is True
+
+    def test_set_refuses_unknown_and_keeps_a_bad_value_paused(self) -> None:
+        """Pausing a cluster that is not configured is refused; a value that cannot be trusted stays
+        "all paused" until all clusters are resumed."""
+        ssm = FakeSsm('{"clusters": "prod"}')
+        switch = KillSwitch(ssm, "/k", clusters=KNOWN)
+        with pytest.raises(ValueError, match="not configured"):
+            switch.set("nope", paused=True)
+        assert switch.set("prod", paused=False)["all"] is True
+        assert switch.set(None, paused=False) == {"all": False, "clusters": []}
 
 
 class TestVerdict:

@@ -241,7 +241,7 @@ class TestFollowUp:
 
     def test_checks_are_bounded(self) -> None:
         """Drops that stay unknown are re-checked a bounded number of times, then handed over."""
-        world = World(FakeCluster(), fresh=dict.fromkeys, max_verifications=3)
+        world = World(FakeCluster(), fresh=lambda _c, nodes: dict.fromkeys(nodes), max_verifications=3)
         world.alert("node-0", event_id="m1", status="resolved")  # resolved, but no data behind it: unknown
         assert "unknown" in world.out.reports[0].reasons[0]
         texts = []
@@ -254,12 +254,13 @@ class TestFollowUp:
         assert world.cluster.changes == []
 
     def test_transient_drops_are_checked_when_the_gate_would_pass(self) -> None:
-        world = World()
+        """Drops since the alert's start minus the rule's configured 5 m `for:`; the gate is 10 m."""
+        world = World(persistence_seconds=600)
         alerts = [linklocal_alert("node-0", started=NOW - 100)]
         handled = world.service.on_event(event(*alerts))
         assert handled is not None
         assert handled.report.action is ActionKind.NONE
-        assert world.out.follow_ups[-1][0].due_at == NOW - 100 + 300
+        assert world.out.follow_ups[-1][0].due_at == NOW - 100 - 300 + 600
         world.clock.now = NOW + 200
         assert world.follow_up().report.action is ActionKind.SCALE_COREDNS
 
@@ -452,6 +453,6 @@ def test_measured_forward_rates_feed_the_decision() -> None:
     """With CoreDNS's forward rates from Prometheus, the estimate uses them (here: more than the
     drops imply, so a larger step)."""
     world = World(FakeCluster(pods={"node-0": 1, "node-1": 1}))
-    world.service._forwards = lambda: {"coredns-node-0-0": 3000.0, "coredns-node-1-0": 3000.0}
+    world.service._forwards = lambda _cluster: {"coredns-node-0-0": 3000.0, "coredns-node-1-0": 3000.0}
     report = world.alert("node-0", rate=40.0).report
     assert any("sends ~3000 pkt/s (measured)" in r for r in report.reasons)

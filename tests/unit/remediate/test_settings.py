@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from netguard.clients.eks import ClusterAccess
+from netguard.config.durations import parse_duration
 from netguard.config.errors import UnknownCluster
-from netguard.config.remediate import Mode, Settings
+from netguard.config.remediate import SHIPPED_REMEDIATION_LABEL, Mode, Settings
 from netguard.errors import ConfigError
 
 BASE = {
@@ -44,7 +47,9 @@ def test_values() -> None:
         COREDNS_MAX_REPLICAS="6",
         COREDNS_STEP="1",
         REVERT_NODELOCAL="true",
-        PERSISTING_RULES='{"LinklocalPersisting": "5m"}',
+        REMEDIATION_RULES='{"LinklocalPersisting": "5m", "Other": 90}',
+        REMEDIATION_LABEL="team=dns",
+        CLUSTER_LABEL="k8s_cluster",
         PROMETHEUS_URL="http://127.0.0.1:9090",
     )
     assert (s.coredns_mode, s.nodelocal_mode, s.coredns_max_replicas, s.coredns_step) == (
@@ -54,7 +59,10 @@ def test_values() -> None:
         1,
     )
     assert s.revert_nodelocal
-    assert s.persisting_rules == {"LinklocalPersisting": 300, "LinklocalAllowanceExceededPersisting": 300}
+    # The operator's list replaces the shipped rule: remediation acts for these rules only.
+    assert s.rules.for_seconds == {"LinklocalPersisting": 300, "Other": 90}
+    assert s.rules.label == ("team", "dns")
+    assert s.cluster_label == "k8s_cluster"
 
 
 @pytest.mark.parametrize(
@@ -69,7 +77,13 @@ def test_values() -> None:
         ({"CLUSTERS": '{"a": 1}'}, "CLUSTERS['a'] must be an object"),
         ({"CLUSTERS": '{"a": {"eks": "x"}}'}, "unknown keys ['eks']"),
         ({"DEFAULT_CLUSTER": "nope"}, "DEFAULT_CLUSTER='nope' is not a key of CLUSTERS"),
-        ({"PERSISTING_RULES": '{"A": "soon"}'}, "PERSISTING_RULES['A']='soon' is not a duration"),
+        ({"REMEDIATION_RULES": '{"A": "soon"}'}, "REMEDIATION_RULES['A']='soon' is not a duration"),
+        ({"REMEDIATION_RULES": '{"A": true}'}, "REMEDIATION_RULES['A']=True is not a duration"),
+        ({"REMEDIATION_RULES": '["A"]'}, "REMEDIATION_RULES must be a JSON object"),
+        ({"PERSISTING_RULES": '{"A": "5m"}'}, "PERSISTING_RULES is replaced by REMEDIATION_RULES"),
+        ({"REMEDIATION_LABEL": "netguard_remediate"}, "REMEDIATION_LABEL='netguard_remediate' must be"),
+        ({"REMEDIATION_LABEL": "a-b=dns"}, "REMEDIATION_LABEL='a-b=dns' must be name=value"),
+        ({"CLUSTER_LABEL": 'cluster"} or vector(1) #'}, "must be a Prometheus label name"),
         ({"PROMETHEUS_URL": "localhost:9090"}, "PROMETHEUS_URL='localhost:9090' must start with http"),
         ({"REVERT_COREDNS": "perhaps"}, "REVERT_COREDNS='perhaps' must be true or false"),
         ({"LINKLOCAL_HEADROOM": "80"}, "LINKLOCAL_HEADROOM=80.0 must be a fraction of the 1024 packets/s"),
@@ -103,3 +117,20 @@ def test_amp_region_from_url() -> None:
     s = settings(PROMETHEUS_URL="https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-1/")
     assert s.prometheus_sigv4_region == "eu-west-1"
     assert s.prometheus_url == "https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-1"
+
+
+def test_shipped_rule_is_the_default() -> None:
+    """Unset, remediation acts for exactly amp/rules.yaml's rules that set `netguard_remediate`, with
+    their `for:`; queries are scoped by `cluster`, and `none` turns scoping off."""
+    rules_file = yaml.safe_load((Path(__file__).parents[3] / "amp" / "rules.yaml").read_text())
+    name, value = SHIPPED_REMEDIATION_LABEL
+    shipped = {
+        rule["alert"]: parse_duration(rule["for"])
+        for group in rules_file["groups"]
+        for rule in group["rules"]
+        if (rule.get("labels") or {}).get(name) == value
+    }
+    s = settings()
+    assert shipped == dict(s.rules.for_seconds) == {"LinklocalAllowanceExceededPersisting": 300}
+    assert s.cluster_label == "cluster"
+    assert settings(CLUSTER_LABEL="none").cluster_label is None

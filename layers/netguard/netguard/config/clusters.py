@@ -12,6 +12,8 @@ from netguard.config.env import EnvReader
 from netguard.errors import ConfigError
 
 _CLUSTER_KEYS = ("eks_name", "region", "kubeconfig")
+LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+"""A Prometheus label name (the only names a PromQL matcher can carry)."""
 _AMP_HOST = re.compile(r"aps-workspaces\.([a-z0-9-]+)\.amazonaws\.com")
 
 
@@ -60,6 +62,22 @@ def read_clusters(env: EnvReader, region: str) -> tuple[dict[str, ClusterConfig]
     if default is not None and kubeconfig and not clusters[default].kubeconfig:
         clusters[default] = dataclasses.replace(clusters[default], kubeconfig=kubeconfig)
     return clusters, default
+
+
+def read_cluster_label(env: EnvReader) -> str:
+    """CLUSTER_LABEL: the label naming the cluster on alerts and on the series PromQL queries read
+    (default `cluster`); `none` for a workspace whose series carry no cluster label."""
+    name = env.str("CLUSTER_LABEL", "cluster")
+    if name.lower() != "none" and not LABEL_NAME.fullmatch(name):
+        raise ConfigError(
+            f"CLUSTER_LABEL={name!r} must be a Prometheus label name, or none for an unscoped workspace"
+        )
+    return name
+
+
+def query_cluster_label(name: str) -> str | None:
+    """The label PromQL queries are scoped by; None (unscoped) for `none`."""
+    return None if name.lower() == "none" else name
 
 
 def read_prometheus(env: EnvReader) -> tuple[str | None, str | None]:

@@ -10,7 +10,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from netguard.config.clusters import ClusterConfig, read_clusters, read_prometheus, read_region
+from netguard.config.clusters import (
+    ClusterConfig,
+    query_cluster_label,
+    read_cluster_label,
+    read_clusters,
+    read_prometheus,
+    read_region,
+)
 from netguard.config.env import EnvReader
 from netguard.errors import ConfigError
 
@@ -54,6 +61,12 @@ class Settings:
     dns_namespace: str = "kube-system"
     """DNS_NAMESPACE: where CoreDNS, kube-dns and NodeLocal DNSCache live."""
 
+    @property
+    def query_cluster_label(self) -> str | None:
+        """The label every PromQL query is scoped by: the cluster label, or None (`CLUSTER_LABEL=none`,
+        a workspace whose series carry no cluster label) for unscoped queries."""
+        return query_cluster_label(self.cluster_label)
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = EnvReader(os.environ if environ is None else environ)
@@ -73,7 +86,7 @@ class Settings:
             state_table=env.str("STATE_TABLE"),
             region=region,
             raw_bucket=env.optional("RAW_BUCKET"),
-            cluster_label=env.str("CLUSTER_LABEL", "cluster"),
+            cluster_label=read_cluster_label(env),
             default_cluster=default,
             clusters=MappingProxyType(clusters),
             prometheus_url=prometheus_url,

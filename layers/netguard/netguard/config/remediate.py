@@ -11,17 +11,56 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
 
-from netguard.config.clusters import ClusterConfig, read_clusters, read_prometheus, read_region
+from netguard.config.clusters import (
+    LABEL_NAME,
+    ClusterConfig,
+    query_cluster_label,
+    read_cluster_label,
+    read_clusters,
+    read_prometheus,
+    read_region,
+)
 from netguard.config.durations import parse_duration
 from netguard.config.env import EnvReader
 from netguard.config.errors import UnknownCluster
 from netguard.errors import ConfigError
 
 SQS_MAX_DELAY_SECONDS = 900
-SHIPPED_PERSISTING_RULES: Mapping[str, float] = MappingProxyType(
+BOUNDS: Mapping[str, tuple[int, int]] = MappingProxyType(
+    {
+        "MAX_STEPS": (1, 20),
+        "COREDNS_MAX_REPLICAS": (1, 100),
+        "COREDNS_STEP": (1, 5),
+        "PERSISTENCE_SECONDS": (0, 86400),
+        "COOLDOWN_SECONDS": (0, 7 * 86400),
+        "VERIFY_SECONDS": (1, 86400),
+        "QUIET_SECONDS_BEFORE_REVERT": (0, 30 * 86400),
+        "MAX_VERIFICATIONS": (1, 100),
+    }
+)
+"""Inclusive bounds of the whole-number settings; template.yaml's parameters carry the same (a unit
+test compares them), so a value the stack accepts never fails the function's cold start."""
+HEADROOM_BOUNDS = (0.1, 1.0)
+SHIPPED_REMEDIATION_RULES: Mapping[str, float] = MappingProxyType(
     {"LinklocalAllowanceExceededPersisting": 300.0}
 )
-"""amp/rules.yaml's persisting rule and its `for: 5m`; PERSISTING_RULES adds to or overrides it."""
+"""amp/rules.yaml's persisting linklocal rule and its `for: 5m` (a unit test compares them with the
+shipped file): the only rule remediation acts for unless REMEDIATION_RULES names others."""
+SHIPPED_REMEDIATION_LABEL = ("netguard_remediate", "dns")
+"""The label the shipped rule sets; an alert must carry it to be of a remediation rule."""
+
+
+@dataclass(frozen=True)
+class RemediationRules:
+    """The operator's rules remediation acts for: alert name -> its `for:` in seconds, and the
+    label (name, value) every such alert must carry. Nothing an alert says about itself adds to it."""
+
+    for_seconds: Mapping[str, float] = field(default_factory=lambda: SHIPPED_REMEDIATION_RULES)
+    label: tuple[str, str] = SHIPPED_REMEDIATION_LABEL
+
+    def matches(self, alertname: str, labels: Mapping[str, str]) -> bool:
+        name, value = self.label
+        return alertname in self.for_seconds and labels.get(name) == value
 
 
 class Mode(StrEnum):
@@ -87,8 +126,12 @@ class Settings:
     prometheus_sigv4_region: str | None = None
     """PROMETHEUS_SIGV4_REGION: region to sign AMP queries for; derived from an AMP URL when unset
     (None: a plain Prometheus, queried unsigned)."""
-    persisting_rules: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
-    """PERSISTING_RULES: alert name -> its rule's `for:` when the rule carries no `for` annotation."""
+    rules: RemediationRules = field(default_factory=RemediationRules)
+    """REMEDIATION_RULES (JSON alert name -> `for:`) and REMEDIATION_LABEL (`name=value`): the only
+    alerts remediation acts for, and their rules' `for:` (never taken from the alert)."""
+    cluster_label: str | None = "cluster"
+    """CLUSTER_LABEL: the series label naming the cluster; every PromQL query carries it as a matcher.
+    `none` (a workspace whose series carry no cluster label) queries unscoped."""
     lock_wait_seconds: float = 20.0
 
     @property
@@ -131,28 +174,32 @@ class Settings:
             nodelocal_mode=env.enum("NODELOCAL_MODE", Mode, Mode.DRY_RUN),
             spread_mode=env.enum("SPREAD_MODE", Mode, Mode.ENFORCE),
             linklocal_headroom=_headroom(env),
-            max_steps=env.int("MAX_STEPS", 4, minimum=1, maximum=20),
-            coredns_max_replicas=env.int("COREDNS_MAX_REPLICAS", 10, minimum=1, maximum=100),
-            coredns_step=env.int("COREDNS_STEP", 2, minimum=1, maximum=5),
-            persistence_seconds=env.int("PERSISTENCE_SECONDS", 300, minimum=0, maximum=86400),
-            cooldown_seconds=env.int("COOLDOWN_SECONDS", 600, minimum=0, maximum=7 * 86400),
-            verify_seconds=env.int("VERIFY_SECONDS", 300, minimum=1, maximum=86400),
-            quiet_seconds_before_revert=env.int(
-                "QUIET_SECONDS_BEFORE_REVERT", 3600, minimum=0, maximum=30 * 86400
-            ),
+            max_steps=_bounded(env, "MAX_STEPS", 4),
+            coredns_max_replicas=_bounded(env, "COREDNS_MAX_REPLICAS", 10),
+            coredns_step=_bounded(env, "COREDNS_STEP", 2),
+            persistence_seconds=_bounded(env, "PERSISTENCE_SECONDS", 300),
+            cooldown_seconds=_bounded(env, "COOLDOWN_SECONDS", 600),
+            verify_seconds=_bounded(env, "VERIFY_SECONDS", 300),
+            quiet_seconds_before_revert=_bounded(env, "QUIET_SECONDS_BEFORE_REVERT", 3600),
             revert_coredns=env.bool("REVERT_COREDNS", False),
             revert_nodelocal=env.bool("REVERT_NODELOCAL", False),
-            max_verifications=env.int("MAX_VERIFICATIONS", 6, minimum=1, maximum=100),
+            max_verifications=_bounded(env, "MAX_VERIFICATIONS", 6),
             prometheus_url=prometheus_url,
             prometheus_sigv4_region=sigv4_region,
-            persisting_rules=MappingProxyType(_persisting_rules(env)),
+            rules=_rules(env),
+            cluster_label=query_cluster_label(read_cluster_label(env)),
             lock_wait_seconds=env.float("LOCK_WAIT_SECONDS", 20.0, minimum=0.0),
         )
 
 
+def _bounded(env: EnvReader, name: str, default: int) -> int:
+    low, high = BOUNDS[name]
+    return env.int(name, default, minimum=low, maximum=high)
+
+
 def _headroom(env: EnvReader) -> float:
     value = env.float("LINKLOCAL_HEADROOM", 0.8, minimum=0.0)
-    if not 0.1 <= value <= 1.0:
+    if not HEADROOM_BOUNDS[0] <= value <= HEADROOM_BOUNDS[1]:
         raise ConfigError(
             f"LINKLOCAL_HEADROOM={value} must be a fraction of the 1024 packets/s link-local allowance"
             " between 0.1 and 1.0 (0.8, the default, aims every CoreDNS node at ~819 packets/s)"
@@ -160,12 +207,21 @@ def _headroom(env: EnvReader) -> float:
     return value
 
 
-def _persisting_rules(env: EnvReader) -> dict[str, float]:
-    raw = env.json_object("PERSISTING_RULES")
-    rules = dict(SHIPPED_PERSISTING_RULES)
+def _rules(env: EnvReader) -> RemediationRules:
+    if env.optional("PERSISTING_RULES") is not None:
+        raise ConfigError(
+            "PERSISTING_RULES is replaced by REMEDIATION_RULES, which lists the only rules remediation"
+            ' acts for (JSON {"AlertName": "5m"}); rename it after checking that list'
+        )
+    raw = env.json_object("REMEDIATION_RULES")
+    rules = dict(SHIPPED_REMEDIATION_RULES) if not raw else {}
     for name, value in raw.items():
-        seconds = parse_duration(str(value))
-        if seconds is None:
-            raise ConfigError(f"PERSISTING_RULES[{name!r}]={value!r} is not a duration like 5m or 300")
+        seconds = parse_duration(str(value)) if isinstance(value, str | int) else None
+        if seconds is None or isinstance(value, bool):
+            raise ConfigError(f"REMEDIATION_RULES[{name!r}]={value!r} is not a duration like 5m or 300")
         rules[name] = seconds
-    return rules
+    label = env.str("REMEDIATION_LABEL", "=".join(SHIPPED_REMEDIATION_LABEL))
+    key, sep, value = label.partition("=")
+    if not sep or not LABEL_NAME.fullmatch(key.strip()) or not value.strip():
+        raise ConfigError(f"REMEDIATION_LABEL={label!r} must be name=value, like netguard_remediate=dns")
+    return RemediationRules(for_seconds=MappingProxyType(rules), label=(key.strip(), value.strip()))

@@ -249,8 +249,8 @@ class Pipeline:
 
     def _drop_rates(self, run: _Run, cluster: str, alerts: Sequence[Alert]) -> DropRates | None:
         prometheus = self._prometheus
-        if prometheus is None:
-            return None
+        if prometheus is None or cluster not in self._regions:
+            return None  # queries run only for configured clusters
         wanted = {(cluster, COUNTERS[a.allowance]) for a in alerts if a.allowance in COUNTERS}
         if not wanted:
             return None

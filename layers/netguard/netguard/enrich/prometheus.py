@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 from netguard.alerts.models import AllowanceKind
 from netguard.clients.prometheus import PrometheusClient
+from netguard.clients.promql import promql_string, scoped
 from netguard.enrich.models import AlertTarget, DropRates
 
 log = logging.getLogger(__name__)
@@ -45,9 +46,11 @@ class PrometheusEnricher:
         *,
         query_template: str = DEFAULT_QUERY,
         graph_url_template: str | None = None,
+        cluster_label: str | None = None,
     ) -> None:
         self._client = client
         self._query = query_template
+        self._cluster_label = cluster_label
         self._graph = graph_url_template
         if self._graph is None and "aps-workspaces" not in client.base_url:
             self._graph = client.base_url + "/graph?g0.expr={expr}&g0.tab=0&g0.range_input=1h"
@@ -57,7 +60,11 @@ class PrometheusEnricher:
         return dict(self._client.calls)
 
     def query_for(self, counter: str, cluster: str) -> str:
-        return render(self._query, {"counter": counter, "cluster": cluster})
+        """The configured query for one counter, scoped to `cluster` by the cluster label's matcher
+        when one is configured; a `{cluster}` placeholder gets the name escaped as PromQL string
+        content (the placeholder stands inside quotes), so no cluster name can change the query."""
+        text = render(self._query, {"counter": counter, "cluster": promql_string(cluster)[1:-1]})
+        return scoped(text, self._cluster_label, cluster)
 
     def drop_rates(self, wanted: Iterable[tuple[str, str]]) -> DropRates:
         """Rates for every (cluster, counter) pair: one query per distinct pair."""

@@ -49,6 +49,7 @@ def build_pipeline(settings: Settings, *, client: Callable[..., Any] = aws.clien
             PrometheusClient(settings.prometheus_url, sigv4_region=settings.prometheus_sigv4_region),
             query_template=settings.drop_rate_query,
             graph_url_template=settings.graph_url_template,
+            cluster_label=settings.query_cluster_label,
         )
     return Pipeline(
         ec2_for_region=ec2_for_region,

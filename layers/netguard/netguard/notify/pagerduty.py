@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from netguard.alerts import ordering
+from netguard.alerts.models import Alert
 from netguard.config.notify import DEFAULT_SEVERITY_MAP, PAGERDUTY_SEVERITIES, DedupMode
 from netguard.enriched.models import EnrichedEvent, EventType, RemediationReport
 from netguard.errors import RetryableError
@@ -25,9 +27,11 @@ from netguard.notify.models import Delivery, GroupDigest, Json, Links, Outcome, 
 from netguard.notify.secrets import Secret
 from netguard.notify.slack.blocks import silence_url
 from netguard.notify.slack.notifier import ref_pk, slack_permalink
-from netguard.state import StateConflict, StateStore
+from netguard.state import Item, StateConflict, StateStore
 
 log = logging.getLogger(__name__)
+
+STALE = "older than what was delivered already, by the alerts' own times"
 
 RECEIVER = "pagerduty"
 SEVERITIES = PAGERDUTY_SEVERITIES
@@ -223,6 +227,7 @@ class PagerDutyNotifier:
                     status=status,
                     digest=digest_event(event),
                     source=source,
+                    alerts=tuple(a.alert for a in event.alerts),
                 )
             ]
         deliveries = []
@@ -237,33 +242,40 @@ class PagerDutyNotifier:
                     status=item.alert.status.value,
                     digest=digest_event(single),
                     source=source_of(item),
+                    alerts=(item.alert,),
                 )
             )
         return deliveries
 
     def _once(
-        self, event: EnrichedEvent, *, name: str, key: str, status: str, digest: GroupDigest, source: str
+        self,
+        event: EnrichedEvent,
+        *,
+        name: str,
+        key: str,
+        status: str,
+        digest: GroupDigest,
+        source: str,
+        alerts: tuple[Alert, ...],
     ) -> Delivery:
         pk, sk = ref_pk(event.group_id), f"pd#{name}"
         action = "trigger" if status == "firing" else "resolve"
-        data = {"status": status, "dedup_key": key}
         for _ in range(5):
             current = self._store.get(pk=pk, sk=sk)
+            seen = ordering.seen_from_json(current.data.get("seen")) if current is not None else {}
+            newer = ordering.remember(seen, alerts)
             if current is not None and current.data.get("status") == status:
+                if newer != seen:  # keep the alerts' times, so a late delivery is known as one
+                    self._keep_seen(pk, sk, current, newer)
                 return Delivery(Receiver.PAGERDUTY, Outcome.DUPLICATE, action, key)
+            if ordering.all_stale(ordering.of_status(alerts, status), seen):
+                # A firing delivered again after its resolve (SNS redelivery, Lambda retry): by the
+                # alerts' own times it is older than what PagerDuty was told; re-triggering would
+                # reopen a resolved incident.
+                return Delivery(Receiver.PAGERDUTY, Outcome.SKIPPED, action, f"{key}: stale ({STALE})")
+            data = {"status": status, "dedup_key": key, "seen": ordering.seen_to_json(newer)}
             try:
-                if current is None:
-                    claimed = self._store.create(
-                        pk=pk, sk=sk, data=data, ttl_seconds=self._options.ttl_seconds
-                    )
-                else:
-                    claimed = self._store.replace(
-                        pk=pk,
-                        sk=sk,
-                        data=data,
-                        ttl_seconds=self._options.ttl_seconds,
-                        expected_version=current.version,
-                    )
+                claimed = self._write(pk, sk, data, current)
             except StateConflict:
                 continue
             try:
@@ -288,6 +300,19 @@ class PagerDutyNotifier:
                 raise
             return Delivery(Receiver.PAGERDUTY, Outcome.SENT, action, key)
         return Delivery(Receiver.PAGERDUTY, Outcome.DUPLICATE, action, f"{key} (contended)")
+
+    def _write(self, pk: str, sk: str, data: Mapping[str, Any], current: Item | None) -> Item:
+        """Create the ledger item, or replace `current` if nobody changed it since (else StateConflict)."""
+        ttl = self._options.ttl_seconds
+        if current is None:
+            return self._store.create(pk=pk, sk=sk, data=data, ttl_seconds=ttl)
+        return self._store.replace(pk=pk, sk=sk, data=data, ttl_seconds=ttl, expected_version=current.version)
+
+    def _keep_seen(self, pk: str, sk: str, current: Item, seen: Mapping[str, ordering.Seen]) -> None:
+        try:
+            self._write(pk, sk, {**current.data, "seen": ordering.seen_to_json(seen)}, current)
+        except StateConflict:
+            log.info("%s/%s moved on while recording alert times; the next delivery records them", pk, sk)
 
     def _rollback(self, pk: str, sk: str, version: int, previous: Mapping[str, Any] | None) -> None:
         try:

@@ -48,6 +48,8 @@ class Applied:
     pending: str = ""
     """Why part of a spread is left for the next check (new replicas not Ready, a PDB said wait)."""
     error: NetguardError | None = None
+    foreign: bool = False
+    """A revert left the floor alone: it is no longer what netguard set (someone changed it since)."""
 
 
 def apply_decision(decision: Decision, verdict: Verdict, handle: ClusterHandle) -> Applied:
@@ -61,6 +63,19 @@ def apply_decision(decision: Decision, verdict: Verdict, handle: ClusterHandle) 
         if isinstance(decision, GiveUp):
             return Applied(Outcome.APPLIED, decision.reasons, state, state)
         return Applied(Outcome.SKIPPED, decision.reasons, state, state)
+    if isinstance(decision, RevertCoreDns) and _changed_since(decision, handle):
+        floor = handle.state.replica_floor
+        return Applied(
+            Outcome.SKIPPED,
+            (
+                f"left as is: CoreDNS's replica floor ({handle.state.replica_owner}) is {floor}, not the"
+                f" {decision.expected_floor} netguard set: changed since by someone else",
+                *decision.reasons,
+            ),
+            state,
+            state,
+            foreign=True,
+        )
     try:
         if isinstance(decision, SpreadCoreDns):
             return _spread(decision, verdict, handle)
@@ -79,6 +94,11 @@ def apply_decision(decision: Decision, verdict: Verdict, handle: ClusterHandle) 
     except NetguardError as exc:
         return _failed(decision, exc, state)
     return _from_result(decision, verdict, result)
+
+
+def _changed_since(decision: RevertCoreDns, handle: ClusterHandle) -> bool:
+    """Whether the floor is no longer what netguard set: then it is someone else's, and stays."""
+    return decision.expected_floor is not None and handle.state.replica_floor != decision.expected_floor
 
 
 def _spread(decision: SpreadCoreDns, verdict: Verdict, handle: ClusterHandle) -> Applied:

@@ -1,8 +1,11 @@
 """The persistence gate: from alerts (and an optional fresh PromQL check) to per-node drop status.
 
-Drops count as persisting when the alert's start, minus the persisting rule's `for:`, lies at least
-`persistence_seconds` in the past. A fresh query can show drops stopped (rate 0); a query with no
-answer is "unknown", never "recovered", because in a DNS incident the metrics pipeline may fail too.
+Only alerts of the operator's remediation rules count (`trusted`): named in configuration, carrying
+the rule's label, classified linklocal, and read unambiguously. Drops count as persisting when the
+alert's start, minus the rule's configured `for:`, lies at least `persistence_seconds` in the past.
+A fresh query can show drops stopped (rate 0); a query with no answer is "unknown", never
+"recovered", because in a DNS incident the metrics pipeline may fail too. An alert without times
+moves nothing until a fresh query confirms drops on its node.
 """
 
 from __future__ import annotations
@@ -10,25 +13,28 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 
 from netguard.alerts.models import AllowanceKind, Status
-from netguard.config.durations import parse_duration
+from netguard.config.remediate import RemediationRules
 from netguard.enriched.models import EnrichedAlert
 from netguard.remediate.models import DropStatus, NodeMemory, Observation
 
-FreshRates = Callable[[Mapping[str, str]], Mapping[str, float | None]]
-"""`{node: instance label}` -> `{node: drops per second}`; None (or absent) where there is no data."""
+FreshRates = Callable[[str, Mapping[str, str]], Mapping[str, float | None]]
+"""(cluster, `{node: instance label}`) -> `{node: drops per second}`; None (or absent) where there is
+no data. The query is scoped to the cluster when the deployment names a cluster label."""
 
 NODE_LABELS = ("node", "kubernetes_node", "nodename", "node_name")
-FOR_ANNOTATIONS = ("for", "netguard_for", "persist_for")
 
 
-def rule_for_seconds(alert: EnrichedAlert, known: Mapping[str, float]) -> float:
-    """The `for:` of the rule behind an alert: its annotation when the rule ships one, else `known`."""
-    for key in FOR_ANNOTATIONS:
-        value = alert.alert.annotations.get(key)
-        seconds = parse_duration(value) if value else None
-        if seconds is not None:
-            return seconds
-    return known.get(alert.alert.name, 0.0)
+def untrusted_reason(alert: EnrichedAlert, rules: RemediationRules) -> str:
+    """Why remediation does not act for an alert ("" when it may): only the operator's rules count,
+    and only alerts whose counter is linklocal by name and whose reading is unambiguous."""
+    item = alert.alert
+    if not rules.matches(item.name, item.labels):
+        return "not_our_rule"
+    if item.ambiguous:
+        return "ambiguous"
+    if item.allowance is not AllowanceKind.LINKLOCAL:
+        return "not_linklocal"
+    return ""
 
 
 def node_of(alert: EnrichedAlert) -> str:
@@ -43,20 +49,23 @@ def node_of(alert: EnrichedAlert) -> str:
 
 
 def memory_from_alerts(
-    alerts: Sequence[EnrichedAlert], *, now: float, rule_for: Mapping[str, float]
+    alerts: Sequence[EnrichedAlert], *, now: float, rules: RemediationRules
 ) -> dict[str, NodeMemory]:
-    """What a group's linklocal alerts say per node; several alerts on one node (devices) are combined."""
+    """What a group's trusted alerts say per node; several alerts on one node (devices) are combined.
+    The `for:` is the configured rule's, never one the alert carries."""
     result: dict[str, NodeMemory] = {}
     for alert in alerts:
-        if alert.alert.allowance is not AllowanceKind.LINKLOCAL:
+        if untrusted_reason(alert, rules):
             continue
         node = node_of(alert)
         if not node:
             continue
         firing = alert.alert.status is Status.FIRING
+        untimed = alert.alert.starts_at is None
         start = alert.alert.starts_at.timestamp() if alert.alert.starts_at is not None else now
-        since = start - rule_for_seconds(alert, rule_for) if firing else None
+        since = start - rules.for_seconds.get(alert.alert.name, 0.0) if firing else None
         entry = NodeMemory(
+            untimed=untimed and firing,
             firing=firing,
             since=since,
             updated_at=now,
@@ -75,6 +84,7 @@ def _combine(a: NodeMemory, b: NodeMemory) -> NodeMemory:
     rates = [m.drop_rate for m in (a, b) if m.firing]
     rate = None if not rates or any(r is None for r in rates) else sum(r for r in rates if r is not None)
     return NodeMemory(
+        untimed=all(m.untimed for m in (a, b) if m.firing) if firing else False,
         firing=firing,
         since=min(starts) if starts else None,
         updated_at=max(a.updated_at, b.updated_at),
@@ -100,6 +110,7 @@ def merge_memory(
         old, new = merged.get(node), fresh
         if old is not None and old.firing and new.firing and old.since is not None and new.since is not None:
             new = NodeMemory(
+                untimed=old.untimed and new.untimed,
                 firing=True,
                 since=min(old.since, new.since),
                 updated_at=new.updated_at,
@@ -163,6 +174,14 @@ def _observe_node(
         )
     )
     drop_rate = rate if rate is not None else entry.drop_rate
+    if entry.untimed and not (checked and rate is not None):
+        # Without times an alert may be a late redelivery of one already resolved: only a fresh
+        # query that shows drops on the node now lets it move remediation.
+        return make(
+            DropStatus.UNKNOWN,
+            "alert carries no times (ordered by arrival): waiting for a fresh query to confirm drops" + note,
+            drop_rate,
+        )
     if entry.since is None:
         return make(DropStatus.UNKNOWN, "alert firing with no start time" + note, drop_rate)
     if lasted >= persistence:

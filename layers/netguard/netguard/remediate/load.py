@@ -17,8 +17,8 @@ from netguard.remediate.models import ClusterState, Observation
 
 Placement = Mapping[str, int]
 """Node -> CoreDNS replicas on it."""
-ForwardRates = Callable[[], Mapping[str, float] | None]
-"""() -> {CoreDNS pod name: queries it forwards upstream per second}; None when nothing is known."""
+ForwardRates = Callable[[str], Mapping[str, float] | None]
+"""cluster -> {CoreDNS pod name: queries it forwards upstream per second}; None when nothing is known."""
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 
 from netguard.clients.prometheus import Sample
+from netguard.clients.promql import scoped
 from netguard.remediate.gate import FreshRates
 from netguard.remediate.load import ForwardRates
 
@@ -33,12 +34,15 @@ FORWARDS_QUERY = (
 the forward plugin's own counter, since then the shared proxy histogram's count."""
 
 
-def forward_rates(query: QueryFunction, *, promql: str = FORWARDS_QUERY) -> ForwardRates:
-    """A `ForwardRates` over `query`; series are matched to pods by their `pod` label."""
+def forward_rates(
+    query: QueryFunction, *, promql: str = FORWARDS_QUERY, cluster_label: str | None = None
+) -> ForwardRates:
+    """A `ForwardRates` over `query`; series are matched to pods by their `pod` label. With a
+    `cluster_label`, the query carries the cluster's matcher (pod names repeat across clusters)."""
 
-    def fresh() -> Mapping[str, float] | None:
+    def fresh(cluster: str) -> Mapping[str, float] | None:
         try:
-            samples = query(promql)
+            samples = query(scoped(promql, cluster_label, cluster))
         except Exception as exc:  # noqa: BLE001 - any failure is "no data", by design
             log.warning("CoreDNS forward-rate query failed: %s", exc)
             return None
@@ -48,12 +52,16 @@ def forward_rates(query: QueryFunction, *, promql: str = FORWARDS_QUERY) -> Forw
     return fresh
 
 
-def drop_rates(query: QueryFunction, *, promql: str = DROPS_QUERY) -> FreshRates:
-    """A `FreshRates` over `query`; series are matched to nodes by their `instance` label."""
+def drop_rates(
+    query: QueryFunction, *, promql: str = DROPS_QUERY, cluster_label: str | None = None
+) -> FreshRates:
+    """A `FreshRates` over `query`; series are matched to nodes by their `instance` label. With a
+    `cluster_label`, the query carries the cluster's matcher: another cluster's node with the same IP
+    in a shared workspace neither keeps a node persisting nor hides its recovery."""
 
-    def fresh(instances: Mapping[str, str]) -> Mapping[str, float | None]:
+    def fresh(cluster: str, instances: Mapping[str, str]) -> Mapping[str, float | None]:
         try:
-            samples = query(promql)
+            samples = query(scoped(promql, cluster_label, cluster))
         except Exception as exc:  # noqa: BLE001 - any failure is "no data", by design
             log.warning("fresh drop-rate query failed: %s", exc)
             return dict.fromkeys(instances)

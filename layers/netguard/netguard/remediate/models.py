@@ -12,6 +12,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
+from netguard.alerts.ordering import Seen
 from netguard.enriched.models import ActionKind
 
 
@@ -125,6 +126,9 @@ class NodeMemory:
     instance: str = ""
     """The alert's `instance` label (`IP:port`), to match fresh query results."""
     bypass_pods: tuple[str, ...] = ()
+    untimed: bool = False
+    """Firing on the word of alerts without times (AMP's default text): persisting only while a
+    fresh query confirms drops on the node."""
 
 
 @dataclass(frozen=True)
@@ -161,6 +165,14 @@ class History:
     spread_pending: bool = False
     """A spread's evictions are still to do (new replicas not Ready yet, or a PodDisruptionBudget
     said wait): the next check finishes that action, so the cooldown does not hold it."""
+    seen: Mapping[str, Seen] = field(default_factory=_frozen)
+    """Per alert fingerprint, the newest state by the alerts' own times (`alerts.ordering`): a
+    delivery older than it is stale and changes nothing."""
+    stale_events: int = 0
+    """Deliveries ignored as older than what was known (late redeliveries and retries)."""
+    floor_set_by_netguard: int | None = None
+    """The replica floor netguard's last raise set: a revert restores `original_coredns` only while
+    the floor is still this value (someone may have changed it since)."""
 
     @property
     def changed_anything(self) -> bool:
@@ -199,6 +211,8 @@ class DisableNodeLocal:
 class RevertCoreDns:
     original: Mapping[str, Any]
     reasons: tuple[str, ...]
+    expected_floor: int | None = None
+    """The floor netguard set; when the cluster's floor differs, the revert leaves it as is."""
     action: ActionKind = ActionKind.REVERT_COREDNS
 
 

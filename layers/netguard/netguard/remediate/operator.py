@@ -26,6 +26,7 @@ def revert_coredns(handle: ClusterHandle, history: History) -> Decision:
     return RevertCoreDns(
         history.original_coredns,
         ("operator revert: CoreDNS replica floor back to its value before netguard raised it",),
+        expected_floor=history.floor_set_by_netguard,
     )
 
 

@@ -427,6 +427,7 @@ def _quiet(
                 f"{first}; quiet for {int(quiet_for)} s, so the CoreDNS replica floor goes back to its value"
                 " before netguard raised it (REVERT_COREDNS=true)",
             ),
+            expected_floor=history.floor_set_by_netguard,
         )
     return NoAction(
         (

@@ -25,13 +25,17 @@ def build_service(
     fresh = forwards = None
     if settings.prometheus_url:
         client = PrometheusClient(settings.prometheus_url, sigv4_region=settings.prometheus_sigv4_region)
-        fresh, forwards = drop_rates(client.query), forward_rates(client.query)
+        label = settings.cluster_label
+        fresh = drop_rates(client.query, cluster_label=label)
+        forwards = forward_rates(client.query, cluster_label=label)
     return RemediationService(
         settings,
         store=DynamoStore(aws.client("dynamodb", region), settings.state_table),
         publisher=SnsPublisher(aws.client("sns", region), settings.enriched_topic_arn),
         followups=SqsFollowUps(aws.client("sqs", region), settings.followup_queue_url),
-        kill_switch=KillSwitch(aws.client("ssm", region), settings.kill_switch_parameter),
+        kill_switch=KillSwitch(
+            aws.client("ssm", region), settings.kill_switch_parameter, clusters=settings.clusters
+        ),
         connect=connect or connect_cluster,
         fresh=fresh,
         forwards=forwards,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -20,6 +20,7 @@ from aws_lambda_powertools.utilities.parameters import SSMProvider
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 from botocore.exceptions import BotoCoreError, ClientError
 
+from netguard.alerts.ordering import seen_from_json, seen_to_json
 from netguard.config.remediate import Mode
 from netguard.enriched.models import ActionKind, Outcome, RemediationReport
 from netguard.remediate.errors import LockBusy
@@ -53,18 +54,79 @@ saves almost nothing, while any cache would let an operator's pause miss invocat
 0 makes Powertools skip its cache, so a change applies to the very next decision without a redeploy."""
 
 
+@dataclass(frozen=True)
+class KillSwitchValue:
+    """What the kill switch's value says; `problem` is set when it cannot be trusted (then
+    everything is paused, and the reason says why)."""
+
+    paused_all: bool
+    clusters: frozenset[str] = frozenset()
+    problem: str = ""
+
+
+_ON = frozenset({"on", "true", "paused", "pause", "all", "1", "yes"})
+_OFF = frozenset({"", "off", "false", "none", "0", "no"})
+_KEYS = frozenset({"all", "clusters"})
+
+
+def parse_kill_switch(value: str, known: Collection[str]) -> KillSwitchValue:
+    """The documented forms only: `on`/`off`, a comma list of configured cluster names, or JSON
+    `{"all": bool, "clusters": [names]}`. Anything else (wrong types, unknown keys, names that are not
+    configured clusters) pauses everything: a value that parses but means something else must never
+    leave a cluster running that the operator meant to pause."""
+    text = value.strip()
+    if text.startswith("{"):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            return _unreadable(f"not valid JSON ({exc.msg})")
+        if not isinstance(data, dict):
+            return _unreadable("not a JSON object")
+        unknown = sorted(set(data) - _KEYS)
+        if unknown:
+            return _unreadable(f"unknown keys {unknown} (allowed: all, clusters)")
+        paused_all = data.get("all", False)
+        if not isinstance(paused_all, bool):
+            return _unreadable(f'"all" must be true or false, not {type(paused_all).__name__}')
+        names = data.get("clusters", [])
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            return _unreadable('"clusters" must be a list of cluster names')
+        return _named(paused_all, names, known)
+    lowered = text.lower()
+    if lowered in _ON:
+        return KillSwitchValue(True)
+    if lowered in _OFF:
+        return KillSwitchValue(False)
+    return _named(False, [part.strip() for part in text.split(",") if part.strip()], known)
+
+
+def _named(paused_all: bool, names: Iterable[str], known: Collection[str]) -> KillSwitchValue:
+    clusters = frozenset(names)
+    strangers = sorted(clusters - set(known))
+    if strangers:
+        return _unreadable(
+            f"names clusters that are not configured: {strangers} (configured: {sorted(known)})"
+        )
+    return KillSwitchValue(paused_all, clusters)
+
+
+def _unreadable(problem: str) -> KillSwitchValue:
+    return KillSwitchValue(True, frozenset(), problem)
+
+
 class KillSwitch:
     """The SSM parameter that pauses remediation, for all clusters or some, without a redeploy.
 
-    Value: JSON `{"all": bool, "clusters": ["name", ...]}`. Plain `on`/`paused`/`true` pause all;
-    `off`/`false`/empty pause none; any other text is a comma-separated list of paused clusters.
-    A missing parameter pauses nothing; an unreadable one pauses everything (fail closed).
+    Value: JSON `{"all": bool, "clusters": ["name", ...]}`, `on`/`off`, or a comma-separated list of
+    configured cluster names. A missing parameter pauses nothing; an unreadable one, or a value that
+    is not one of those forms, pauses everything (fail closed) and the report says why.
     """
 
-    def __init__(self, ssm: Any, parameter: str) -> None:
+    def __init__(self, ssm: Any, parameter: str, *, clusters: Collection[str]) -> None:
         self._ssm = ssm
         self._provider = SSMProvider(boto3_client=ssm)
         self.parameter = parameter
+        self._known = frozenset(clusters)
 
     def read(self, cluster: str) -> KillSwitchState:
         try:
@@ -75,19 +137,28 @@ class KillSwitch:
                 f"kill switch {self.parameter} could not be read ({_code(exc)});"
                 " acting without it would be unsafe",
             )
-        paused_all, clusters = parse_kill_switch(value)
-        if paused_all:
+        parsed = parse_kill_switch(value, self._known)
+        if parsed.problem:
+            return KillSwitchState(
+                True,
+                f"kill switch {self.parameter} {parsed.problem}; all clusters paused until it is fixed",
+            )
+        if parsed.paused_all:
             return KillSwitchState(True, f"kill switch {self.parameter} pauses remediation for all clusters")
-        if cluster in clusters:
+        if cluster in parsed.clusters:
             return KillSwitchState(True, f"kill switch {self.parameter} pauses remediation for {cluster}")
         return KillSwitchState(False)
 
     def set(self, cluster: str | None, *, paused: bool) -> dict[str, Any]:
-        """Pause or resume one cluster (or all when `cluster` is None); returns the new value."""
+        """Pause or resume one cluster (or all when `cluster` is None); returns the new value. A value
+        that cannot be trusted counts as "all paused": only resuming all clusters clears it."""
+        if cluster is not None and cluster not in self._known:
+            raise ValueError(f"cluster {cluster!r} is not configured (configured: {sorted(self._known)})")
         try:
-            paused_all, clusters = parse_kill_switch(self._read_value())
+            parsed = parse_kill_switch(self._read_value(), self._known)
         except ClientError as exc:
             raise RuntimeError(f"cannot read kill switch {self.parameter}: {_code(exc)}") from exc
+        paused_all, clusters = parsed.paused_all, set(parsed.clusters)
         if cluster is None:
             paused_all = paused
             if not paused:
@@ -111,22 +182,6 @@ class KillSwitch:
             if isinstance(cause, (ClientError, BotoCoreError)):
                 raise cause from exc
             raise
-
-
-def parse_kill_switch(value: str) -> tuple[bool, set[str]]:
-    text = value.strip()
-    if text.startswith("{"):
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError:
-            return True, set()  # a value we cannot read pauses everything
-        return bool(data.get("all")), {str(c) for c in data.get("clusters") or ()}
-    lowered = text.lower()
-    if lowered in {"on", "true", "paused", "pause", "all", "1", "yes"}:
-        return True, set()
-    if lowered in {"", "off", "false", "none", "0", "no"}:
-        return False, set()
-    return False, {part.strip() for part in text.split(",") if part.strip()}
 
 
 def _code(exc: Exception) -> str:
@@ -320,6 +375,9 @@ def history_to_dict(history: History) -> dict[str, Any]:
         "original_spread": None if history.original_spread is None else dict(history.original_spread),
         "steps": history.steps,
         "spread_pending": history.spread_pending,
+        "seen": seen_to_json(history.seen),
+        "stale_events": history.stale_events,
+        "floor_set_by_netguard": history.floor_set_by_netguard,
         "nodes": {
             node: {
                 "firing": m.firing,
@@ -328,6 +386,7 @@ def history_to_dict(history: History) -> dict[str, Any]:
                 "drop_rate": m.drop_rate,
                 "instance": m.instance,
                 "bypass_pods": list(m.bypass_pods),
+                "untimed": m.untimed,
             }
             for node, m in history.nodes.items()
         },
@@ -384,6 +443,7 @@ def history_from_dict(cluster: str, data: Mapping[str, Any], *, version: int) ->
                 drop_rate=m.get("drop_rate"),
                 instance=m.get("instance", ""),
                 bypass_pods=tuple(m.get("bypass_pods") or ()),
+                untimed=bool(m.get("untimed")),
             )
             for node, m in (data.get("nodes") or {}).items()
         },
@@ -392,6 +452,11 @@ def history_from_dict(cluster: str, data: Mapping[str, Any], *, version: int) ->
         original_spread=data.get("original_spread"),
         steps=int(data.get("steps") or 0),
         spread_pending=bool(data.get("spread_pending")),
+        seen=seen_from_json(data.get("seen")),
+        stale_events=int(data.get("stale_events") or 0),
+        floor_set_by_netguard=None
+        if data.get("floor_set_by_netguard") is None
+        else int(data["floor_set_by_netguard"]),
         version=version,
     )
 

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-from netguard.alerts.models import AllowanceKind
+from netguard.alerts import ordering
 from netguard.config.clusters import ClusterConfig
 from netguard.config.errors import UnknownCluster
 from netguard.config.remediate import SQS_MAX_DELAY_SECONDS, Mode, Settings
@@ -183,13 +183,19 @@ class RemediationService:
     # --- entry points ----------------------------------------------------------------------------
 
     def on_event(self, event: EnrichedEvent) -> Handled | None:
-        """An enriched event from the topic; None when it is not for remediation or a duplicate."""
+        """An enriched event from the topic; None when it is not for remediation or a duplicate.
+
+        Only alerts of the operator's remediation rules move remediation (`gate.untrusted_reason`);
+        every other alert was enriched and notified already and is ignored here."""
         if event.event_type is not EventType.ALERT_GROUP:
             log.info("ignoring %s event %s", event.event_type.value, event.event_id)
             return None
-        if not any(a.alert.allowance is AllowanceKind.LINKLOCAL for a in event.alerts):
-            log.info("event %s carries no linklocal alert; not for remediation", event.event_id)
-            return None
+        rules = self._settings.rules
+        reasons = {a.alert.fingerprint: gate.untrusted_reason(a, rules) for a in event.alerts}
+        trusted = tuple(a for a in event.alerts if not reasons[a.alert.fingerprint])
+        if not trusted:
+            return self._untrusted(event, reasons)
+        event = dataclasses.replace(event, alerts=trusted)
         try:
             config = self._settings.cluster(event.cluster)
         except UnknownCluster as exc:
@@ -225,6 +231,34 @@ class RemediationService:
             log.info("event %s already handled or in flight (%s)", event.event_id, outcome.value)
             return None
         return handled[0]
+
+    def _untrusted(self, event: EnrichedEvent, reasons: Mapping[str, str]) -> Handled | None:
+        """No alert of the event may move remediation. Silent (logged) for alerts of other rules;
+        reported when an alert of a remediation rule could not be trusted (ambiguous reading, or a
+        counter that is not linklocal), so the operator sees why their rule did nothing."""
+        counts = {reason: list(reasons.values()).count(reason) for reason in set(reasons.values())}
+        log.info("event %s: no alert remediation acts for (%s)", event.event_id, counts)
+        ours = [reason for reason in reasons.values() if reason in ("ambiguous", "not_linklocal")]
+        if not ours:
+            return None
+        why = {
+            "ambiguous": "could not be read unambiguously",
+            "not_linklocal": "is not about the linklocal counter by its type label",
+        }
+        lines = tuple(
+            f"no remediation: {ours.count(reason)} alert(s) of a remediation rule {why[reason]}"
+            for reason in sorted(set(ours))
+        )
+        return Handled(
+            self._report_only(
+                event.cluster or self._settings.default_cluster or "unknown",
+                NoAction((*lines, "nothing observed or changed")),
+                Outcome.SKIPPED,
+                group_id=event.group_id,
+                event=event,
+                source=Trigger.ALERT,
+            )
+        )
 
     def on_follow_up(self, message: FollowUp) -> Handled | None:
         """A delayed verification; re-queued when not yet due, dropped when superseded."""
@@ -316,6 +350,9 @@ class RemediationService:
                 log.info("follow-up %s superseded by %r", follow_up.follow_up_id, history.follow_up_id)
                 return None
             if event is not None:
+                stale = ordering.stale_alerts((a.alert for a in event.alerts), history.seen)
+                if len(stale) == len(event.alerts):
+                    return self._stale(config, history, event, decision_id=decision_id, now=now)
                 history = self._remember(history, event, now)
             group_id = group_id or history.group_id
 
@@ -351,7 +388,10 @@ class RemediationService:
                     finishing = isinstance(decision, SpreadCoreDns)
                 else:
                     decision = policy.decide(
-                        handle.state, self._with_forward_rates(observations, handle), history, settings.policy
+                        handle.state,
+                        self._with_forward_rates(config.name, observations, handle),
+                        history,
+                        settings.policy,
                     )
                 mode = mode_for(
                     decision.action,
@@ -428,27 +468,52 @@ class RemediationService:
         return Handled(report, message)
 
     def _remember(self, history: History, event: EnrichedEvent, now: float) -> History:
-        update = gate.memory_from_alerts(event.alerts, now=now, rule_for=self._settings.persisting_rules)
+        """The event's news about nodes; alerts older than what is known about them add nothing."""
+        current = tuple(a for a in event.alerts if not ordering.is_stale(a.alert, history.seen))
+        update = gate.memory_from_alerts(current, now=now, rules=self._settings.rules)
         retention = max(86400.0, 2.0 * self._settings.quiet_seconds_before_revert)
         nodes = gate.merge_memory(history.nodes, update, now=now, retention_seconds=retention)
         return dataclasses.replace(
             history,
+            seen=ordering.remember(history.seen, (a.alert for a in current)),
             nodes=nodes,
             group_id=event.group_id or history.group_id,
             alertname=event.alertname or history.alertname,
         )
 
+    def _stale(
+        self, config: ClusterConfig, history: History, event: EnrichedEvent, *, decision_id: str, now: float
+    ) -> Handled:
+        """Every alert of the event is older than what is known (a firing delivered again after its
+        resolve): it changes nothing; the audit says so, and nothing is published (people saw it)."""
+        self._histories.save(dataclasses.replace(history, stale_events=history.stale_events + 1))
+        report = RemediationReport(
+            decision_id=decision_id,
+            cluster=config.name,
+            action=ActionKind.NONE,
+            outcome=Outcome.SKIPPED,
+            mode="",
+            reasons=(
+                "stale: every alert of this delivery is older than what is known about it"
+                " (by the alerts' own start and end times); nothing changed",
+            ),
+            group_id=event.group_id or history.group_id,
+            at=_iso(now),
+        )
+        self._audit.record(report, source=Trigger.ALERT.value, extra={"event_id": event.event_id})
+        return Handled(report)
+
     def _fresh_rates(self, history: History) -> Mapping[str, float | None] | None:
         if self._fresh is None or not history.nodes:
             return None
-        return self._fresh({node: m.instance for node, m in history.nodes.items()})
+        return self._fresh(history.cluster, {node: m.instance for node, m in history.nodes.items()})
 
     def _with_forward_rates(
-        self, observations: tuple[Observation, ...], handle: ClusterHandle
+        self, cluster: str, observations: tuple[Observation, ...], handle: ClusterHandle
     ) -> tuple[Observation, ...]:
         """Observations with each node's packets/s measured where CoreDNS's forward rates tell. Only
         the policy's estimate reads them, so the query is made only where the policy decides."""
-        forwards = self._forwards() if self._forwards is not None else None
+        forwards = self._forwards(cluster) if self._forwards is not None else None
         return measured(observations, handle.dns.pods, forwards) if forwards else observations
 
     def _unobservable(

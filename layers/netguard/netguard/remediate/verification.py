@@ -81,6 +81,7 @@ def next_history(
             replicas_after=raised_to,
         )
         original = history.original_coredns
+        floor_set = history.floor_set_by_netguard
         original_spread = history.original_spread
         nodelocal_ours = history.nodelocal_enabled_by_netguard
         if (
@@ -94,7 +95,7 @@ def next_history(
         ):
             original = applied.result_before
         elif done and isinstance(decision, RevertCoreDns):
-            original = None
+            original, floor_set = None, None
         elif done and isinstance(decision, EnableNodeLocal):
             nodelocal_ours = True
         elif done and isinstance(decision, DisableNodeLocal):
@@ -106,6 +107,8 @@ def next_history(
         raised = isinstance(decision, ScaleCoreDns) or (
             isinstance(decision, SpreadCoreDns) and decision.target > decision.current
         )
+        if done and raised and original is not None:
+            floor_set = raised_to
         last_scale = record if done and raised else history.last_scale
         if finishing:
             # Finishing a decided spread is the same step: it neither counts nor restarts the checks.
@@ -123,11 +126,15 @@ def next_history(
             cooldown_until=now + settings.cooldown_seconds,
             verification_attempts=attempts,
             original_coredns=original,
+            floor_set_by_netguard=floor_set,
             original_spread=original_spread,
             nodelocal_enabled_by_netguard=nodelocal_ours,
             steps=history.steps + (1 if done and decision.action in _STEPS else 0),
             spread_pending=done and isinstance(decision, SpreadCoreDns) and bool(applied.pending),
         )
+    if applied.foreign:
+        # The floor is someone else's now: nothing of netguard's is left to revert.
+        history = dataclasses.replace(history, original_coredns=None, floor_set_by_netguard=None)
     if applied.outcome is Outcome.FAILED and not isinstance(applied.error, RetryableError):
         history = dataclasses.replace(history, cooldown_until=now + settings.cooldown_seconds)
     if not isinstance(applied.error, RetryableError):

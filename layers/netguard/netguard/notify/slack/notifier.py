@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from netguard.alerts import ordering
 from netguard.enriched.models import EnrichedEvent, EventType
 from netguard.errors import PermanentError, RetryableError
 from netguard.notify.digest import digest_event, digest_from_dict, digest_to_dict, merge
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 
 REF_SK = "slack"
 PART_PREFIX = "slack-part#"
+STALE = "older than what was posted already, by the alerts' own times"
 
 
 def ref_pk(group_id: str) -> str:
@@ -89,24 +91,33 @@ class SlackNotifier:
         status = "resolved" if event.status == "resolved" else "firing"
         digest = digest_event(event)
         pk = ref_pk(event.group_id)
+        alerts = tuple(a.alert for a in event.alerts)
         for _ in range(5):
             current = self._store.get(pk=pk, sk=REF_SK)
             previous = dict(current.data) if current else None
+            seen = ordering.seen_from_json(previous.get("seen")) if previous is not None else {}
+            newer = ordering.seen_to_json(ordering.remember(seen, alerts))
             failed_before = previous is not None and previous.get("failed") and not previous.get("ts")
             if current is not None and previous is not None and previous.get("status") == status:
                 if not failed_before:
-                    return self._add_part(current, digest)
+                    return self._add_part(current, digest, newer)
                 previous = None if status == "firing" else previous  # a later notification tries again
+            elif ordering.all_stale(ordering.of_status(alerts, status), seen):
+                # A firing delivered again after its resolve (or a resolve of an incident older than
+                # the one shown): by the alerts' own times it changes nothing; turning the message
+                # back to FIRING would tell people a resolved incident is open again.
+                return Delivery(Receiver.SLACK, Outcome.SKIPPED, "post", f"{status}: stale ({STALE})")
             data: dict[str, Any] = {
                 "status": status,
                 "posting": True,
                 "channel": "",
                 "ts": "",
                 "permalink": "",
+                "seen": newer,
             }
             if status == "resolved" and previous is not None:
                 # Same episode: keep the original message to edit and reply under.
-                data = {**previous, "status": status, "resolving": True}
+                data = {**previous, "status": status, "resolving": True, "seen": newer}
             else:
                 data["episode"] = uuid.uuid4().hex[:16]
             # netguard's own ledger, not Powertools idempotency: the rule is "one Slack post per group
@@ -157,8 +168,10 @@ class SlackNotifier:
                 log.warning("could not add late parts to the message of %s: %s", claimed.pk, exc)
         return Delivery(Receiver.SLACK, Outcome.SENT, "post", digest.status)
 
-    def _add_part(self, current: Item, digest: GroupDigest) -> Delivery:
+    def _add_part(self, current: Item, digest: GroupDigest, seen: Mapping[str, Any]) -> Delivery:
         episode = str(current.data.get("episode", ""))
+        if seen != current.data.get("seen"):  # keep the alerts' times, so a late delivery is known
+            self._set_fields(current.pk, episode, seen=seen)
         changed = self._save_part(current.pk, episode, digest)
         if self._webhook is not None:
             return Delivery(

@@ -299,15 +299,33 @@ class EksAddonActuator:
         if dry_run:
             # EKS has no dry-run for UpdateAddon: describe what would be sent and send nothing.
             return after
-        with aws_errors(f"update {self._what}"):
+        action = f"update {self._what}"
+        try:
             update = self._eks.update_addon(
                 clusterName=self._cluster,
                 addonName=self._addon,
                 configurationValues=text,
                 resolveConflicts="PRESERVE",
             )["update"]
+        except (BotoCoreError, ClientError) as exc:
+            error = aws_error(exc, action)
+            # A timeout, reset or 5xx may have lost the answer, not the update: read it back, or
+            # Lambda's retry would take the new value for the floor and raise it a second step.
+            if not isinstance(error, ActuatorRetryable) or not self._landed(values):
+                raise error from exc
+            logger.warning("add-on update answer lost, but the values are in place", extra={"action": action})
+            return {**after, "update": {"id": "", "status": "read back after a lost answer"}}
         logger.info("add-on update started", extra={"addon": self._addon, "update_id": update.get("id")})
         return {**after, "update": {"id": update.get("id"), "status": update.get("status")}}
+
+    def _landed(self, values: Mapping[str, Any]) -> bool:
+        """Whether the add-on's configuration values now are `values` (netguard asks only for a change,
+        so the old values differed); False when that cannot be read either."""
+        try:
+            addon = self._eks.describe_addon(clusterName=self._cluster, addonName=self._addon)["addon"]
+            return parse_configuration_values(addon.get("configurationValues")) == dict(values)
+        except (BotoCoreError, ClientError, ActuatorError, KeyError):
+            return False
 
     def _replicas(self, fallback: int) -> int:
         if self._kube is None:

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from netguard.clients.kubernetes import FIELD_MANAGER, JsonObject, Kube, KubeApiError, KubeUnavailable
 from netguard.dns import ClusterDns, OwnerKind
 from netguard.remediate.actuators.addon import EksAddonActuator, find_addon
-from netguard.remediate.actuators.errors import ActuatorError, kube_error, kube_errors
+from netguard.remediate.actuators.errors import ActuatorError, ActuatorRetryable, kube_error, kube_errors
 from netguard.remediate.actuators.models import ChangeResult, FloorOwner, ReplicaFloor
 
 logger = logging.getLogger(__name__)
@@ -100,6 +100,50 @@ def _desired_replicas(kube: Kube, namespace: str, deployment: str) -> int:
     return int((scale.get("spec") or {}).get("replicas") or 0)
 
 
+def patch_reading_back(
+    kube: Kube,
+    *,
+    patch_method: Callable[..., Any],
+    read: Callable[[], JsonObject],
+    name: str,
+    namespace: str,
+    sent: JsonObject,
+    patch: Mapping[str, Any],
+    landed: Callable[[JsonObject], bool],
+    action: str,
+    field_manager: str,
+    dry_run: bool,
+) -> JsonObject:
+    """A conditional merge patch (`sent`'s resourceVersion is in `patch`) whose lost answer is read
+    back: a timeout, reset or 5xx may have lost the answer, not the change. When the object moved
+    since `sent` and `landed` says it holds what was sent, that is the answer (any other writer would
+    have conflicted); otherwise the error is raised as before. Without this, Lambda's retry would
+    see the new value as the floor and raise it a second step."""
+    try:
+        return kube.merge(
+            patch_method, name, namespace, patch=patch, field_manager=field_manager, dry_run=dry_run
+        )
+    except KubeUnavailable as exc:
+        now = None if dry_run else _read_back(read, sent, landed)
+        if now is None:
+            raise kube_error(exc, action) from exc
+        logger.warning("answer lost, but the change is in place", extra={"action": action})
+        return now
+    except KubeApiError as exc:
+        raise kube_error(exc, action) from exc
+
+
+def _read_back(
+    read: Callable[[], JsonObject], sent: JsonObject, landed: Callable[[JsonObject], bool]
+) -> JsonObject | None:
+    try:
+        now = read()
+    except (KubeApiError, ActuatorError, ActuatorRetryable):
+        return None
+    moved = now["metadata"]["resourceVersion"] != sent["metadata"]["resourceVersion"]
+    return now if moved and landed(now) else None
+
+
 # --- plain Deployment ----------------------------------------------------------------------------
 
 
@@ -172,40 +216,22 @@ class DeploymentScaleActuator:
 
     def _set(self, scale: JsonObject, replicas: int, *, dry_run: bool) -> JsonObject:
         # resourceVersion makes the patch conditional: a concurrent change turns into a retryable conflict.
-        patch = {
-            "metadata": {"resourceVersion": scale["metadata"]["resourceVersion"]},
-            "spec": {"replicas": replicas},
-        }
-        action = f"scale {self._what} to {replicas}"
-        try:
-            return self._kube.merge(
-                self._kube.apps.patch_namespaced_deployment_scale,
-                self._deployment,
-                self._namespace,
-                patch=patch,
-                field_manager=self._field_manager,
-                dry_run=dry_run,
-            )
-        except KubeUnavailable as exc:
-            # The answer was lost (timeout, reset, 5xx), not necessarily the change: read it back, or
-            # Lambda's retry would see the new count and raise the floor a second step.
-            landed = None if dry_run else self._landed(scale, replicas)
-            if landed is None:
-                raise kube_error(exc, action) from exc
-            logger.warning("scale answer lost, but the change is in place", extra={"action": action})
-            return landed
-        except KubeApiError as exc:
-            raise kube_error(exc, action) from exc
-
-    def _landed(self, sent: JsonObject, replicas: int) -> JsonObject | None:
-        """The scale as it is now, if a write since `sent` set `replicas` (the conditional patch made
-        any other writer conflict); None when it did not, or the read fails too."""
-        try:
-            now = _read_scale(self._kube, self._namespace, self._deployment)
-        except KubeApiError:
-            return None
-        moved = now["metadata"]["resourceVersion"] != sent["metadata"]["resourceVersion"]
-        return now if moved and int((now.get("spec") or {}).get("replicas") or 0) == replicas else None
+        return patch_reading_back(
+            self._kube,
+            patch_method=self._kube.apps.patch_namespaced_deployment_scale,
+            read=lambda: _read_scale(self._kube, self._namespace, self._deployment),
+            name=self._deployment,
+            namespace=self._namespace,
+            sent=scale,
+            patch={
+                "metadata": {"resourceVersion": scale["metadata"]["resourceVersion"]},
+                "spec": {"replicas": replicas},
+            },
+            landed=lambda now: int((now.get("spec") or {}).get("replicas") or 0) == replicas,
+            action=f"scale {self._what} to {replicas}",
+            field_manager=self._field_manager,
+            dry_run=dry_run,
+        )
 
     def _snapshot(self, scale: JsonObject) -> dict[str, Any]:
         replicas = int((scale.get("spec") or {}).get("replicas") or 0)
@@ -311,16 +337,19 @@ class HpaActuator:
             )
 
     def _patch(self, hpa: JsonObject, spec: Mapping[str, int], *, dry_run: bool) -> JsonObject:
-        patch = {"metadata": {"resourceVersion": hpa["metadata"]["resourceVersion"]}, "spec": dict(spec)}
-        with kube_errors(f"update {self._what}"):
-            return self._kube.merge(
-                self._kube.autoscaling.patch_namespaced_horizontal_pod_autoscaler,
-                self._hpa,
-                self._namespace,
-                patch=patch,
-                field_manager=self._field_manager,
-                dry_run=dry_run,
-            )
+        return patch_reading_back(
+            self._kube,
+            patch_method=self._kube.autoscaling.patch_namespaced_horizontal_pod_autoscaler,
+            read=self._get,
+            name=self._hpa,
+            namespace=self._namespace,
+            sent=hpa,
+            patch={"metadata": {"resourceVersion": hpa["metadata"]["resourceVersion"]}, "spec": dict(spec)},
+            landed=lambda now: all((now.get("spec") or {}).get(k) == v for k, v in spec.items()),
+            action=f"update {self._what}",
+            field_manager=self._field_manager,
+            dry_run=dry_run,
+        )
 
     def _replicas(self) -> int:
         return _desired_replicas(self._kube, self._namespace, self._deployment)
@@ -482,19 +511,28 @@ class ProportionalAutoscalerActuator:
     def _write(
         self, configmap: JsonObject, mode: str, params: Mapping[str, Any], *, dry_run: bool
     ) -> JsonObject:
-        patch = {
-            "metadata": {"resourceVersion": configmap["metadata"]["resourceVersion"]},
-            "data": {mode: json.dumps(params)},
-        }
-        with kube_errors(f"update {self._what}"):
-            return self._kube.merge(
-                self._kube.core.patch_namespaced_config_map,
-                self._configmap,
-                self._namespace,
-                patch=patch,
-                field_manager=self._field_manager,
-                dry_run=dry_run,
-            )
+        def landed(now: JsonObject) -> bool:
+            try:
+                return bool(json.loads((now.get("data") or {}).get(mode) or "null") == dict(params))
+            except ValueError:
+                return False
+
+        return patch_reading_back(
+            self._kube,
+            patch_method=self._kube.core.patch_namespaced_config_map,
+            read=self._get,
+            name=self._configmap,
+            namespace=self._namespace,
+            sent=configmap,
+            patch={
+                "metadata": {"resourceVersion": configmap["metadata"]["resourceVersion"]},
+                "data": {mode: json.dumps(params)},
+            },
+            landed=landed,
+            action=f"update {self._what}",
+            field_manager=self._field_manager,
+            dry_run=dry_run,
+        )
 
     def _replicas(self) -> int:
         return _desired_replicas(self._kube, self._deployment_namespace, self._deployment)
