@@ -13,6 +13,7 @@ from netguard_cli.localstack.alerting import local_alertmanager_config
 from netguard_cli.localstack.alertmanager import amp_definition_files
 from netguard_cli.localstack.dnsload import linklocal_drops
 from netguard_cli.localstack.exporter import OTHER_STAT, Dialect, EthtoolExporter, SimulatedNode
+from netguard_cli.main import build_parser
 
 AMP = Path(__file__).resolve().parents[3] / "amp"
 NODES = (
@@ -194,3 +195,20 @@ class TestAlertmanagerConfig:
         assert "CommonLabels.alertname" in sns["subject"]
         assert "message" not in sns
         assert config["route"]["group_interval"] == "300s"
+
+
+class TestExporterOption:
+    @pytest.mark.parametrize(
+        ("argv", "dialect"),
+        [([], "node-exporter"), (["--exporter", "ethtool-exporter"], "ethtool-exporter")],
+    )
+    def test_local_up_takes_the_dialect(self, argv: list[str], dialect: str) -> None:
+        """`netguard local up` defaults to node_exporter's names and takes the Showmax exporter's."""
+        args = build_parser().parse_args(["local", "up", *argv])
+        assert args.exporter == dialect
+        assert Dialect(args.exporter).value == dialect
+
+    def test_unknown_dialect_is_refused(self, capsys: pytest.CaptureFixture[str]) -> None:
+        with pytest.raises(SystemExit):
+            build_parser().parse_args(["local", "up", "--exporter", "cloudwatch"])
+        assert "invalid choice" in capsys.readouterr().err
