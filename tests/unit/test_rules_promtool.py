@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
+from netguard_cli.localstack.alerting import BUILTIN_RULES
 from netguard_cli.localstack.prometheus import format_duration, parse_duration
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -210,3 +211,52 @@ def test_hand_written_cases() -> None:
     files = sorted((ROOT / "amp" / "tests").glob("*.yaml"))
     assert files
     promtool_test(*files)
+
+
+def test_only_the_recordings_read_the_dialects() -> None:
+    """Exporter names appear only in the two recording rules; no rule filters on `device`; every
+    alert either matches a `type` or sets one (absent() keeps its equality matchers as labels)."""
+    dialect_names = re.compile(r"node_net_ethtool|node_ethtool_|ethtool_[a-z]")
+    for group in yaml.safe_load(RULES.read_text())["groups"]:
+        for rule in group["rules"]:
+            assert "device" not in re.sub(r"by \([^)]*\)", "", rule["expr"]), rule
+            if "alert" in rule:
+                assert not dialect_names.search(rule["expr"]), rule["alert"]
+                assert re.search(r'type="[a-z_]+"', rule["expr"]) or "type" in rule.get("labels", {}), rule
+            else:
+                assert rule["record"].startswith("netguard:ena_allowance_")
+
+
+@pytest.mark.parametrize("dialect", sorted(DIALECTS))
+def test_local_fallback_rule_reads_both_dialects(tmp_path: Path, dialect: str) -> None:
+    """The local stack's stand-in rule (used only when amp/ holds no rule file) fires in either dialect."""
+    stat = "linklocal_allowance_exceeded"
+    case = {
+        "name": f"fallback from {dialect}",
+        "interval": f"{STEP}s",
+        "input_series": [{"series": series(dialect, stat, node=NODE, ip=IP), "values": "0+60x30"}],
+        "alert_rule_test": [
+            {"alertname": "LinkLocalAllowanceExceeded", "eval_time": "4m", "exp_alerts": []},
+            {
+                "alertname": "LinkLocalAllowanceExceeded",
+                "eval_time": "10m",
+                "exp_alerts": [
+                    {
+                        "exp_labels": {
+                            "severity": "critical",
+                            "type": stat,
+                            "job": dialect,
+                            "instance": f"{IP}:{DIALECTS[dialect]}",
+                            "cluster": "prod",
+                            "node": NODE,
+                            "device": "ens5",
+                        }
+                    }
+                ],
+            },
+        ],
+    }
+    rules = {"groups": [dict(g) for g in BUILTIN_RULES["groups"]]}
+    for group in rules["groups"]:
+        group["rules"] = [{k: v for k, v in r.items() if k != "annotations"} for r in group["rules"]]
+    run_promtool(tmp_path, rules, [case])
