@@ -12,7 +12,7 @@ SAM_VENV := .venv-sam
 CHECKOV_VENV := .venv-checkov
 SAM_PYTHON ?= $(shell ./scripts/find-python.sh 3.12)
 
-.PHONY: help demo test unit lint typecheck validate build bench system-deps k8s venv clean
+.PHONY: help demo test unit lint typecheck validate rules build bench system-deps k8s venv clean
 
 help:
 	@echo "make demo      run the whole pipeline locally (moto, Alertmanager, Prometheus, Kubernetes)"
@@ -20,6 +20,7 @@ help:
 	@echo "make unit      fast tests only (no real components)"
 	@echo "make bench     print benchmark numbers"
 	@echo "make validate  sam validate --lint, cfn-lint and checkov on template.yaml"
+	@echo "make rules     promtool check rules and promtool test rules on amp/ (both exporter dialects)"
 	@echo "make build     sam build (no Docker needed; uses python3.12)"
 
 $(STAMP): pyproject.toml
@@ -51,7 +52,13 @@ typecheck: venv
 unit: venv
 	$(BIN)/pytest -q tests/unit
 
-test: venv system-deps k8s lint typecheck validate
+# The rule unit tests run here and again in pytest (tests/unit/test_rules_promtool.py adds a matrix of
+# every alert in both exporter dialects); here a failure names the rule file and case plainly.
+rules: system-deps
+	promtool check rules amp/rules.yaml
+	promtool test rules amp/tests/*.yaml
+
+test: venv system-deps k8s lint typecheck validate rules
 	$(BIN)/pytest -q
 
 demo: venv system-deps k8s

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Copies amp/alertmanager.yaml and amp/rules.yaml into template.yaml between their BEGIN/END markers.
+"""Copies amp/alertmanager.yaml, amp/rules.yaml and amp/scrape.yaml into template.yaml between their
+BEGIN/END markers.
 
 CloudFormation cannot read files, so the AMP texts live in the template too; this keeps one source.
 `--check` exits 1 when the template is out of date (the unit tests call it).
@@ -12,7 +13,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCES = ("amp/alertmanager.yaml", "amp/rules.yaml")
+SOURCES = ("amp/alertmanager.yaml", "amp/rules.yaml", "amp/scrape.yaml")
 
 
 def synced(template: str) -> str:

@@ -12,6 +12,8 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +43,13 @@ def ok(result: subprocess.CompletedProcess[str]) -> str:
     return result.stdout
 
 
+def _query(prometheus: str, promql: str) -> list[dict[str, Any]]:
+    url = f"{prometheus}/api/v1/query?{urllib.parse.urlencode({'query': promql})}"
+    with urllib.request.urlopen(url, timeout=10) as response:
+        result: list[dict[str, Any]] = json.loads(response.read())["data"]["result"]
+    return result
+
+
 def listening(port: int) -> bool:
     with socket.socket() as sock:
         sock.settimeout(0.5)
@@ -53,8 +62,11 @@ def test_up_publish_inspect_report_down(tmp_path: Path, browser: Any) -> None:  
     pids: dict[str, int] = {}
     ports: list[int] = []
     try:
-        ok(netguard(root, "up", timeout=400))
+        # The Showmax exporter's names here (node_exporter's are the default, which the scenarios run).
+        ok(netguard(root, "up", "--exporter", "ethtool-exporter", timeout=400))
         status = json.loads(ok(netguard(root, "status", "--json")))
+        assert status["exporter"] == "ethtool-exporter"
+        assert "ethtool-exporter names" in ok(netguard(root, "status"))
         pids, ports = status["pids"], status["ports"]
         assert {"supervisor", "prometheus", "alertmanager", "kube-apiserver", "lambda-enrich"} <= set(pids)
         assert all(listening(p) for p in ports)
@@ -73,6 +85,11 @@ def test_up_publish_inspect_report_down(tmp_path: Path, browser: Any) -> None:  
                 break
             time.sleep(2)
         [enriched] = [e for e in view["enriched_events"] if e["kind"] == "alert_group-firing"]
+        scraped = _query(
+            status["urls"]["prometheus"], 'node_net_ethtool{type="linklocal_allowance_exceeded"}'
+        )
+        assert len(scraped) == len(status["nodes"])
+        assert _query(status["urls"]["prometheus"], "node_ethtool_linklocal_allowance_exceeded") == []
         assert enriched["event"]["alertname"] == "LinkLocalAllowanceExceeded"
         assert {a["alert"]["labels"]["node"] for a in enriched["event"]["alerts"]} == {
             "ip-10-0-1-23.ec2.internal",

@@ -1,6 +1,7 @@
-"""End to end: every named scenario (`netguard demo --scenario NAME`) reaches its expected outcome.
+"""End to end: every named scenario (`netguard demo --scenario NAME`) reaches its expected outcome,
+with either exporter dialect (node_exporter's names, the Showmax exporter's).
 
-One local stack for the module; each test resets it, places CoreDNS explicitly, installs the
+One local stack per dialect; each test resets it, places CoreDNS explicitly, installs the
 scenario's replica owner and modes, starts its DNS load and waits for its outcome (bounded by the
 scenario's timeout). A failure message is the scenario's own report: what was expected, what
 happened instead, the remediation reports, actions and API calls.
@@ -17,21 +18,52 @@ import pytest
 
 from netguard_cli.localstack import catalogue
 from netguard_cli.localstack.catalogue import Expect
+from netguard_cli.localstack.exporter import Dialect
+from netguard_cli.localstack.processes import wait_until
 from netguard_cli.localstack.scenario import NamedResult, NamedScenario
 from netguard_cli.localstack.stack import LocalStack, StackSettings
 
 pytestmark = [pytest.mark.integration, pytest.mark.k8s, pytest.mark.slow]
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    settings = StackSettings(workdir=Path(tmp_path_factory.mktemp("scenarios")), die_with_parent=True)
+@pytest.fixture(scope="module", params=list(Dialect), ids=[d.value for d in Dialect])
+def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    settings = StackSettings(
+        workdir=Path(tmp_path_factory.mktemp("scenarios")), exporter=request.param, die_with_parent=True
+    )
     started = time.monotonic()
     with LocalStack(settings) as running:
         yield running
+    took = time.monotonic() - started
     print(
-        f"\n[measure] scenarios module: {time.monotonic() - started:.1f}s including stack start",
+        f"\n[measure] scenarios with {request.param.value}: {took:.1f}s including stack start",
         file=sys.stderr,
+    )
+
+
+RAW = {
+    Dialect.NODE_EXPORTER: "node_ethtool_linklocal_allowance_exceeded",
+    Dialect.ETHTOOL_EXPORTER: 'node_net_ethtool{type="linklocal_allowance_exceeded"}',
+}
+
+
+def test_the_stack_speaks_one_dialect(stack: LocalStack) -> None:
+    """Prometheus stores the chosen exporter's names only, one series per node, and the rules
+    normalize them: what every scenario below then alerts on."""
+    assert stack.prometheus is not None
+    dialect = stack.settings.exporter
+    (other,) = set(Dialect) - {dialect}
+    wait_until(
+        lambda: len(stack.prometheus.query(RAW[dialect])) == len(stack.nodes),  # type: ignore[union-attr]
+        what=f"{dialect.value} series scraped",
+        timeout=60,
+    )
+    assert stack.prometheus.query(RAW[other]) == []
+    normalized = 'netguard:ena_allowance_exceeded:rate2m{type="linklocal_allowance_exceeded"}'
+    wait_until(
+        lambda: len(stack.prometheus.query(normalized)) == len(stack.nodes),  # type: ignore[union-attr]
+        what="the normalized series recorded",
+        timeout=60,
     )
 
 

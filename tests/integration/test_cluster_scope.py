@@ -8,13 +8,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from netguard.clients.prometheus import PrometheusClient
 from netguard.enrich.prometheus import DEFAULT_QUERY, PrometheusEnricher
 from netguard.remediate.metrics import DROPS_QUERY, FORWARDS_QUERY, drop_rates, forward_rates
 from netguard_cli.localstack.exporter import EthtoolExporter, SimulatedNode
 from netguard_cli.localstack.processes import wait_until
-from netguard_cli.localstack.prometheus import RunningPrometheus, render_config, start_prometheus
+from netguard_cli.localstack.prometheus import (
+    RuleScale,
+    RunningPrometheus,
+    local_scrape_jobs,
+    render_config,
+    scale_rules,
+    start_prometheus,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -26,7 +34,7 @@ PROD = "prod"
 OTHER = 'staging "b" \\ x'
 """A cluster label value PromQL must receive escaped (quotes, a backslash)."""
 LINKLOCAL = "linklocal_allowance_exceeded"
-INSTANCES = {n.name: n.instance for n in NODES}
+INSTANCES = {n.name: n.instance() for n in NODES}
 
 
 def _short(query: str) -> str:
@@ -34,35 +42,36 @@ def _short(query: str) -> str:
     return query.replace("[2m]", "[10s]")
 
 
+AMP = Path(__file__).resolve().parents[2] / "amp"
+
+
 @pytest.fixture(scope="module")
 def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPrometheus]:
-    """prod: drops on node 0 only; the other cluster, same IPs: drops on node 1 only."""
+    """prod: drops on node 0 only; the other cluster, same IPs: drops on node 1 only. Each cluster's
+    exporter is scraped through amp/scrape.yaml's relabelling (which sets `cluster`), and the shipped
+    recording rules (scaled as the local stack scales them) make the normalized series the queries read."""
     exporters = {PROD: EthtoolExporter(NODES).start(), OTHER: EthtoolExporter(NODES).start()}
     exporters[PROD].set_rate(NODES[0].name, LINKLOCAL, 40.0)
     exporters[OTHER].set_rate(NODES[1].name, LINKLOCAL, 30.0)
     exporters[PROD].set_forwarding({"coredns-a": 1500.0})
     exporters[OTHER].set_forwarding({"coredns-a": 200.0})
+    workdir = Path(tmp_path_factory.mktemp("prometheus-clusters"))
+    rules = workdir / "rules.yaml"
+    rules.write_text(
+        yaml.safe_dump(scale_rules(yaml.safe_load((AMP / "rules.yaml").read_text()), RuleScale(1 / 30)))
+    )
     scrapes: list[dict[str, Any]] = []
-    config: dict[str, Any] = {}
     for index, (cluster, exporter) in enumerate(exporters.items()):
-        config = render_config(
-            exporter_port=exporter.port,
-            nodes=NODES,
-            cluster=cluster,
-            alertmanager_url="http://127.0.0.1:9",
-            rule_files=[],
+        jobs = local_scrape_jobs(
+            exporter, amp_dir=AMP, cluster=cluster, targets_dir=workdir / f"targets-{index}"
         )
-        for job in config["scrape_configs"]:
-            scrapes.append({**job, "job_name": f"{job['job_name']}-{index}"})
-    config["scrape_configs"] = scrapes
-    running = start_prometheus(config, workdir=Path(tmp_path_factory.mktemp("prometheus-clusters")))
+        scrapes.extend({**job, "job_name": f"{job['job_name']}-{index}"} for job in jobs)
+    config = render_config(scrape_configs=scrapes, alertmanager_url="http://127.0.0.1:9", rule_files=[rules])
+    running = start_prometheus(config, workdir=workdir)
     try:
         wait_until(
-            lambda: (
-                len(running.query(_short(DROPS_QUERY.split(" or ")[0]).replace("sum by (instance) ", "")))
-                >= 4
-            ),
-            what="both clusters' series scraped",
+            lambda: len(running.query("netguard:ena_allowance_exceeded:rate2m")) >= 4,
+            what="both clusters' normalized series recorded",
             timeout=60,
         )
         yield running
@@ -130,15 +139,15 @@ def test_enrichment_rates_and_placeholder_are_per_cluster(prometheus: RunningPro
     placeholder = PrometheusEnricher(
         client,
         query_template=_short(
-            'sum by (instance) (rate(node_net_ethtool{type="{counter}",cluster="{cluster}"}[2m]))'
+            'sum by (instance) (netguard:ena_allowance_exceeded:rate2m{type="{counter}",cluster="{cluster}"})'
         ),
     )
     for enricher in (scoped, placeholder):
 
         def settled(enricher: PrometheusEnricher = enricher) -> bool:
             rates = enricher.drop_rates([(OTHER, LINKLOCAL)]).rates
-            return rates.get((NODES[0].instance, LINKLOCAL)) == 0.0 and _near(
-                rates.get((NODES[1].instance, LINKLOCAL)), 30.0
+            return rates.get((NODES[0].internal_ip, LINKLOCAL)) == 0.0 and _near(
+                rates.get((NODES[1].internal_ip, LINKLOCAL)), 30.0
             )
 
         wait_until(settled, what="the other cluster's rates only", timeout=60)

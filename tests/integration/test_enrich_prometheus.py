@@ -1,5 +1,6 @@
-"""Drop rates from a real Prometheus (Debian's 2.42) scraping the simulated ethtool exporter, with
-the default DROP_RATE_QUERY, through the enrichment pipeline."""
+"""Drop rates from a real Prometheus (Debian's 2.42) scraping the simulated exporter in either dialect
+through amp/scrape.yaml's relabelling and evaluating amp/rules.yaml (scaled as the local stack does),
+with the default DROP_RATE_QUERY, through the enrichment pipeline."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from netguard.clients.prometheus import PrometheusClient
 from netguard.enrich.ec2 import Ec2Enricher
@@ -15,9 +17,22 @@ from netguard.enrich.kubernetes import KubernetesEnricher
 from netguard.enrich.pipeline import Pipeline
 from netguard.enrich.prometheus import DEFAULT_QUERY, PrometheusEnricher
 from netguard.remediate.metrics import FORWARDS_QUERY, forward_rates
-from netguard_cli.localstack.exporter import EthtoolExporter, SimulatedNode
+from netguard_cli.localstack.exporter import (
+    ALLOWANCE_COUNTERS,
+    CONNTRACK_AVAILABLE,
+    Dialect,
+    EthtoolExporter,
+    SimulatedNode,
+)
 from netguard_cli.localstack.processes import wait_until
-from netguard_cli.localstack.prometheus import RunningPrometheus, render_config, start_prometheus
+from netguard_cli.localstack.prometheus import (
+    RuleScale,
+    RunningPrometheus,
+    local_scrape_jobs,
+    render_config,
+    scale_rules,
+    start_prometheus,
+)
 from tests.support.alertbuild import alert, group
 from tests.support.fakekube import node, standard_cluster
 
@@ -37,20 +52,29 @@ class NoInstances:
         return {"InstanceTypes": []}
 
 
-@pytest.fixture(scope="module")
+AMP = Path(__file__).resolve().parents[2] / "amp"
+
+
+@pytest.fixture(scope="module", params=list(Dialect))
 def prometheus(
-    tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[RunningPrometheus, EthtoolExporter]]:
-    exporter = EthtoolExporter(NODES).start()
+    exporter = EthtoolExporter(NODES, dialect=request.param).start()
     exporter.set_rate(NODES[0].name, "linklocal_allowance_exceeded", 40.0)
-    config = render_config(
-        exporter_port=exporter.port,
-        nodes=NODES,
-        cluster="prod",
-        alertmanager_url="http://127.0.0.1:9",
-        rule_files=[],
+    workdir = Path(tmp_path_factory.mktemp("prometheus"))
+    rules = workdir / "rules.yaml"
+    # The local stack's scale: the 2m windows become 10 s, so rates settle within seconds.
+    rules.write_text(
+        yaml.safe_dump(scale_rules(yaml.safe_load((AMP / "rules.yaml").read_text()), RuleScale(1 / 30)))
     )
-    running = start_prometheus(config, workdir=Path(tmp_path_factory.mktemp("prometheus")))
+    config = render_config(
+        scrape_configs=local_scrape_jobs(
+            exporter, amp_dir=AMP, cluster="prod", targets_dir=workdir / "targets"
+        ),
+        alertmanager_url="http://127.0.0.1:9",
+        rule_files=[rules],
+    )
+    running = start_prometheus(config, workdir=workdir)
     try:
         yield running, exporter
     finally:
@@ -59,12 +83,8 @@ def prometheus(
 
 
 def test_drop_rate_and_graph_link_per_alert(prometheus: tuple[RunningPrometheus, EthtoolExporter]) -> None:
-    running, _ = prometheus
-    # The shipped query's 2m window needs 2 minutes of history to show the full rate; a short window
-    # (DROP_RATE_QUERY is configurable) gives the same answer after a few scrapes.
-    enricher = PrometheusEnricher(
-        PrometheusClient(running.url), query_template=DEFAULT_QUERY.replace("[2m]", "[10s]")
-    )
+    running, exporter = prometheus
+    enricher = PrometheusEnricher(PrometheusClient(running.url), query_template=DEFAULT_QUERY)
     query = enricher.query_for("linklocal_allowance_exceeded", "prod")
     wait_until(
         lambda: max(float(r["value"][1]) for r in running.query(query)) > 30,
@@ -84,7 +104,7 @@ def test_drop_rate_and_graph_link_per_alert(prometheus: tuple[RunningPrometheus,
         default_cluster="prod",
         prometheus=enricher,
     )
-    dropping = alert({"instance": NODES[0].instance})
+    dropping = alert({"instance": exporter.instance(NODES[0].name)})
     quiet = alert({"node": NODES[1].name})
     result = pipeline.enrich(group(dropping, quiet))
     assert result.calls["prometheus query"] == 1
@@ -99,12 +119,52 @@ def test_drop_rate_and_graph_link_per_alert(prometheus: tuple[RunningPrometheus,
 
 
 def test_default_query_is_valid_promql(prometheus: tuple[RunningPrometheus, EthtoolExporter]) -> None:
-    """The shipped DROP_RATE_QUERY runs and returns one series per node."""
+    """The shipped DROP_RATE_QUERY runs and returns one series per node, keyed by its address."""
     running, _ = prometheus
+    wait_until(
+        lambda: len(running.query("netguard:ena_allowance_exceeded:rate2m")) >= 5 * len(NODES),
+        what="the normalized series recorded",
+        timeout=60,
+    )
     rates = PrometheusEnricher(PrometheusClient(running.url)).drop_rates(
         [("prod", "linklocal_allowance_exceeded")]
     )
-    assert {key for key, _ in rates.rates} >= {n.instance for n in NODES}
+    assert {key for key, _ in rates.rates} == {n.internal_ip for n in NODES}
+
+
+def test_relabelling_yields_what_the_rules_read(
+    prometheus: tuple[RunningPrometheus, EthtoolExporter],
+) -> None:
+    """amp/scrape.yaml's relabelling on pod-discovery labels gives every raw series `node`,
+    `cluster` and the exporter's `IP:port`; the normalized series has `type`, `device` and the
+    address without the port, in either dialect."""
+    running, exporter = prometheus
+    raw = (
+        'node_ethtool_linklocal_allowance_exceeded{job="ena-exporters"}'
+        if exporter.dialect is Dialect.NODE_EXPORTER
+        else 'node_net_ethtool{job="ena-exporters",type="linklocal_allowance_exceeded"}'
+    )
+    wait_until(lambda: len(running.query(raw)) == len(NODES), what="both nodes scraped", timeout=60)
+    labels = {r["metric"]["node"]: r["metric"] for r in running.query(raw)}
+    for simulated in NODES:
+        assert labels[simulated.name]["cluster"] == "prod"
+        assert labels[simulated.name]["instance"] == simulated.instance(exporter.dialect)
+        assert labels[simulated.name]["namespace"] == "netguard-collection"
+    # Only the allowance statistics are kept (metric_relabel_configs): not the exporter's other stats.
+    kept = running.query('{job="ena-exporters", __name__!="up", __name__!~"scrape_.*"}')
+    stats = {r["metric"].get("type") or r["metric"]["__name__"].removeprefix("node_ethtool_") for r in kept}
+    assert stats == {*ALLOWANCE_COUNTERS, CONNTRACK_AVAILABLE}
+    query = 'netguard:ena_allowance_exceeded:rate2m{type="linklocal_allowance_exceeded"} > 30'
+    wait_until(lambda: len(running.query(query)) == 1, what="the normalized rate", timeout=60)
+    (series,) = running.query(query)
+    assert series["metric"] == {
+        "__name__": "netguard:ena_allowance_exceeded:rate2m",
+        "cluster": "prod",
+        "node": NODES[0].name,
+        "instance": NODES[0].internal_ip,
+        "device": "ens5",
+        "type": "linklocal_allowance_exceeded",
+    }
 
 
 def test_coredns_forward_rates_per_pod(prometheus: tuple[RunningPrometheus, EthtoolExporter]) -> None:
@@ -112,7 +172,8 @@ def test_coredns_forward_rates_per_pod(prometheus: tuple[RunningPrometheus, Etht
     Prometheus; a pod that goes away drops out of the answer."""
     running, exporter = prometheus
     exporter.set_forwarding({"coredns-a": 1500.0, "coredns-b": 700.0})
-    # A 10 s window instead of the shipped 2 m: the same query, full rate after a few scrapes.
+    # A 10 s window instead of the shipped 2 m: the same query, full rate after a few scrapes. Each
+    # pod is a target of its own, labelled by the relabelling from its discovery labels.
     forwards = forward_rates(
         PrometheusClient(running.url).query, promql=FORWARDS_QUERY.replace("[2m]", "[10s]")
     )

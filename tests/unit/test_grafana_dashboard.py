@@ -1,6 +1,7 @@
 """deploy/grafana/netguard.json: a well-formed dashboard whose queries only name metrics that exist
-where it will run: the ENA exporter's, the AMP rules' (amp/rules.yaml), kube-state-metrics' CoreDNS
-and NodeLocal DNSCache series, and Prometheus' own ALERTS."""
+where it will run: the normalized series the AMP rules record (amp/rules.yaml; never an exporter's own
+names, so it works with either dialect), kube-state-metrics' CoreDNS and NodeLocal DNSCache series,
+and Prometheus' own ALERTS."""
 
 from __future__ import annotations
 
@@ -78,12 +79,11 @@ def queries(dashboard: dict[str, Any]) -> Iterator[tuple[str, str]]:
 
 
 def rules_metrics() -> tuple[set[str], set[str]]:
-    """(metrics the rules read or record, alert names)."""
+    """(metrics the rules record, alert names)."""
     rules = yaml.safe_load((ROOT / "amp" / "rules.yaml").read_text())
     metrics, alerts = set(), set()
     for group in rules["groups"]:
         for rule in group["rules"]:
-            metrics |= metric_names(rule["expr"])
             if "record" in rule:
                 metrics.add(rule["record"])
             if "alert" in rule:
@@ -91,13 +91,11 @@ def rules_metrics() -> tuple[set[str], set[str]]:
     return metrics, alerts
 
 
-def exporter_series() -> tuple[set[str], set[str]]:
-    """(metric names, `type` label values) the ENA exporter exposes."""
-    text = EthtoolExporter([SimulatedNode("n1", "10.0.0.1")]).render("n1")
-    samples = [line for line in text.splitlines() if line and not line.startswith("#")]
-    names = {re.match(r"[a-zA-Z_:][a-zA-Z0-9_:]*", s).group() for s in samples}  # type: ignore[union-attr]
-    types = {t for s in samples for t in re.findall(r'type="([^"]+)"', s)}
-    return names, types
+def exporter_series(dialect: str) -> set[str]:
+    """Metric names one exporter dialect exposes."""
+    exporter = EthtoolExporter([SimulatedNode("n1", "10.0.0.1")], dialect=dialect)
+    samples = [line for line in exporter.render("n1").splitlines() if line and not line.startswith("#")]
+    return {re.match(r"[a-zA-Z_:][a-zA-Z0-9_:]*", s).group() for s in samples}  # type: ignore[union-attr]
 
 
 class TestSchema:
@@ -139,27 +137,31 @@ class TestMetrics:
         assert metric_names(expr) == {"node_net_ethtool", "x:y"}
 
     def test_every_metric_exists_where_it_runs(self, dashboard: dict[str, Any]) -> None:
-        """Each queried metric is one the rules use or record, the exporter serves, kube-state-metrics
-        serves (listed here), or Prometheus' ALERTS."""
+        """Each queried metric is one the rules record, kube-state-metrics serves (listed here), or
+        Prometheus' ALERTS; no exporter dialect's own names."""
         rule_metrics, _ = rules_metrics()
-        exporter_metrics, _ = exporter_series()
-        known = rule_metrics | exporter_metrics | KUBE_STATE_METRICS | {"ALERTS"}
+        known = rule_metrics | KUBE_STATE_METRICS | {"ALERTS"}
+        dialects = exporter_series("node-exporter") | exporter_series("ethtool-exporter")
         for where, expr in queries(dashboard):
             unknown = metric_names(expr) - known
             assert not unknown, f"{where} queries {unknown}"
+            assert not metric_names(expr) & dialects, where
+        variables = " ".join(str(v.get("query")) for v in dashboard["templating"]["list"])
+        assert not any(name in variables for name in dialects)
 
     def test_the_five_counters_and_conntrack_available(self, dashboard: dict[str, Any]) -> None:
-        """One panel per ENA allowance counter (as a rate) and one for the conntrack gauge; every
-        `type` named is one the exporter serves."""
-        _, exporter_types = exporter_series()
+        """One panel per ENA allowance counter (its normalized rate, per device) and one for the
+        conntrack gauge."""
         by_type: dict[str, list[str]] = {}
-        for where, expr in queries(dashboard):
+        for _, expr in queries(dashboard):
             for kind in re.findall(r'type="([^"]+)"', expr):
-                assert kind in exporter_types, f"{where}: {kind}"
                 by_type.setdefault(kind, []).append(expr)
+        assert set(by_type) == {*ALLOWANCE_COUNTERS, CONNTRACK_AVAILABLE}
         for counter in ALLOWANCE_COUNTERS:
-            assert any("rate(node_net_ethtool{" in e for e in by_type[counter]), counter
-        assert by_type[CONNTRACK_AVAILABLE]
+            assert any(
+                "netguard:ena_allowance_exceeded:rate2m{" in e and "device" in e for e in by_type[counter]
+            ), counter
+        assert any("netguard:ena_allowance_available:min{" in e for e in by_type[CONNTRACK_AVAILABLE])
 
     def test_coredns_replicas_and_remediation_annotations(self, dashboard: dict[str, Any]) -> None:
         exprs = [e for _, e in queries(dashboard)]

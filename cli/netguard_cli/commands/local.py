@@ -23,6 +23,7 @@ from typing import Any
 
 from netguard_cli.commands import exits_on
 from netguard_cli.localstack.amp_publish import PublishInputError, parse_replacement, read_publications
+from netguard_cli.localstack.exporter import Dialect
 from netguard_cli.localstack.stack import CHECKOUT
 from netguard_cli.localstack.supervisor import STATE_FILE
 from netguard_cli.localstack.view import render_text
@@ -89,7 +90,15 @@ def call(root: Path, method: str, path: str, body: Any = None, *, timeout: float
 # --- up / down / status -----------------------------------------------------------------------
 
 
-def up(root: Path, *, checkout: Path, time_scale: float, no_cluster: bool, timeout: float) -> dict[str, Any]:
+def up(
+    root: Path,
+    *,
+    checkout: Path,
+    time_scale: float,
+    no_cluster: bool,
+    timeout: float,
+    exporter: Dialect = Dialect.NODE_EXPORTER,
+) -> dict[str, Any]:
     state = read_state(root)
     if state and alive(int(state.get("pid", 0))):
         raise LocalError(f"a local stack is already {state.get('status')} from {root} (pid {state['pid']})")
@@ -99,6 +108,7 @@ def up(root: Path, *, checkout: Path, time_scale: float, no_cluster: bool, timeo
     argv = [sys.executable, "-m", "netguard_cli.localstack.supervisor", "--root", str(root)]
     argv += ["--checkout", str(checkout), "--time-scale", str(time_scale)]
     argv += ["--no-cluster"] if no_cluster else []
+    argv += ["--exporter", Dialect(exporter).value]
     with log.open("ab") as handle:
         # Its own session: the stack outlives this command and the terminal.
         process = subprocess.Popen(
@@ -164,6 +174,8 @@ def status_lines(status: dict[str, Any]) -> list[str]:
     lines = [
         f"local stack running from {status['workdir']} (pid {status['pid']}, up {status['uptime_seconds']}s)"
     ]
+    if status.get("exporter"):
+        lines.append(f"  exporter      {status['exporter']} names (amp/rules.yaml normalizes them)")
     lines += [f"  {name:<13} {url}" for name, url in status["urls"].items()]
     lines += [f"  kubeconfig    {name}: {path}" for name, path in status["kubeconfigs"].items()]
     lines.append(f"  processes     {', '.join(f'{n}={p}' for n, p in status['pids'].items())}")
@@ -199,6 +211,7 @@ def _up(args: argparse.Namespace) -> int:
         time_scale=args.time_scale,
         no_cluster=args.no_cluster,
         timeout=args.timeout,
+        exporter=Dialect(args.exporter),
     )
     print(f"ready in {time.monotonic() - started:.1f}s")
     print("\n".join(status_lines(state)))
@@ -307,6 +320,12 @@ def register(subparsers: Any) -> None:
     p = commands.add_parser("up", help="start the stack in the background")
     p.add_argument("--time-scale", type=float, default=1 / 30, help="rule duration multiplier (default 1/30)")
     p.add_argument("--no-cluster", action="store_true", help="skip the Kubernetes control plane")
+    p.add_argument(
+        "--exporter",
+        choices=[d.value for d in Dialect],
+        default=Dialect.NODE_EXPORTER.value,
+        help="whose metric names the fake exporter serves (default node-exporter: node_ethtool_<stat>)",
+    )
     p.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for it (default 300)")
     p.add_argument("--checkout", default=str(CHECKOUT), help=argparse.SUPPRESS)
     p.set_defaults(func=_run(_up))

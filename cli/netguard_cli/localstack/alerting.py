@@ -72,7 +72,12 @@ BUILTIN_RULES: dict[str, Any] = {
             "rules": [
                 {
                     "alert": "LinkLocalAllowanceExceeded",
-                    "expr": 'rate(node_net_ethtool{type="linklocal_allowance_exceeded"}[5m]) > 0',
+                    # Either exporter dialect (the Showmax exporter's or node_exporter's names).
+                    "expr": (
+                        'rate(node_net_ethtool{type="linklocal_allowance_exceeded"}[5m]) > 0'
+                        " or label_replace(rate(node_ethtool_linklocal_allowance_exceeded[5m]),"
+                        ' "type", "linklocal_allowance_exceeded", "", "") > 0'
+                    ),
                     "for": "5m",
                     "labels": {"severity": "critical"},
                     "annotations": {

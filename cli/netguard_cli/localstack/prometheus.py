@@ -2,7 +2,8 @@
 
 `scale_rules` shortens every `for:`, range selector and group interval by one factor (with floors),
 so a demo sees in seconds what production sees in minutes; `promtool check rules` validates the
-result. `start_prometheus` scrapes one exporter target per simulated node and alerts to Alertmanager.
+result. The scrape jobs are amp/scrape.yaml's, relabelling included, on file-based targets that carry
+the labels EKS pod discovery would (`LocalTargets`); `start_prometheus` runs it, alerting to Alertmanager.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from netguard_cli.localstack.exporter import SimulatedNode
+from netguard_cli.localstack.exporter import Dialect, EthtoolExporter
 from netguard_cli.localstack.processes import (
     Managed,
     StartupError,
@@ -141,62 +142,159 @@ def load_rule_files(amp_dir: Path) -> dict[str, dict[str, Any]]:
     return found
 
 
-def check_rules(paths: Sequence[Path], *, promtool: str | None = None) -> str:
-    """Run `promtool check rules`; returns its output, raises StartupError when it fails."""
+def _promtool(args: Sequence[str], promtool: str | None) -> str:
+    """Run `promtool ARGS`; returns its output, raises StartupError when it fails."""
     binary = promtool or shutil.which("promtool")
     if binary is None:
         raise StartupError("promtool not found (install Debian's prometheus)")
-    result = subprocess.run(
-        [binary, "check", "rules", *map(str, paths)], capture_output=True, text=True, timeout=60, check=False
-    )
+    result = subprocess.run([binary, *args], capture_output=True, text=True, timeout=60, check=False)
     output = (result.stdout + result.stderr).strip()
     if result.returncode != 0:
-        raise StartupError(f"promtool check rules failed:\n{output}")
+        raise StartupError(f"promtool {' '.join(args[:2])} failed:\n{output}")
     return output
+
+
+def check_rules(paths: Sequence[Path], *, promtool: str | None = None) -> str:
+    """Run `promtool check rules`; returns its output, raises StartupError when it fails."""
+    return _promtool(["check", "rules", *map(str, paths)], promtool)
+
+
+SCRAPE_FILE = "scrape.yaml"
+"""amp/'s scrape configuration: the managed collector's, and the local Prometheus' jobs."""
+CLUSTER_PLACEHOLDER = "${ClusterName}"
+"""The one Fn::Sub placeholder in amp/scrape.yaml (template.yaml fills it; so does the local stack)."""
+EXPORTER_JOB = "ena-exporters"
+COREDNS_JOB = "coredns"
+POD_APP_LABEL = {
+    Dialect.NODE_EXPORTER: "prometheus-node-exporter",
+    Dialect.ETHTOOL_EXPORTER: "ethtool-exporter",
+}
+"""`app.kubernetes.io/name` of each exporter's pods (the chart's, and deploy/collection/'s)."""
+
+
+def load_scrape_config(amp_dir: Path, *, cluster: str) -> dict[str, Any]:
+    """amp/scrape.yaml with the cluster's name where template.yaml's Fn::Sub would put it."""
+    text = (amp_dir / SCRAPE_FILE).read_text().replace(CLUSTER_PLACEHOLDER, cluster)
+    config: dict[str, Any] = yaml.safe_load(text)
+    return config
+
+
+def file_sd_jobs(scrape: Mapping[str, Any], *, targets_dir: Path, proxy_url: str) -> list[dict[str, Any]]:
+    """The scrape jobs of `scrape` with EKS discovery swapped for a targets file per job, scraped
+    through `proxy_url` (the simulated addresses are not reachable); relabelling is kept as it is."""
+    jobs = []
+    for job in scrape.get("scrape_configs") or []:
+        local = {k: v for k, v in job.items() if k != "kubernetes_sd_configs"}
+        local["file_sd_configs"] = [
+            {"files": [str(targets_dir / f"{job['job_name']}.json")], "refresh_interval": "5s"}
+        ]
+        local["proxy_url"] = proxy_url
+        jobs.append(local)
+    return jobs
+
+
+def _pod_target(address: str, labels: Mapping[str, str]) -> dict[str, Any]:
+    """One file_sd target group carrying what Kubernetes pod discovery would attach."""
+    host, port = address.rsplit(":", 1)
+    meta = {
+        "__meta_kubernetes_pod_ip": host,
+        "__meta_kubernetes_pod_container_port_number": port,
+        "__meta_kubernetes_pod_container_port_protocol": "TCP",
+        "__meta_kubernetes_pod_phase": "Running",
+        "__meta_kubernetes_pod_ready": "true",
+        **labels,
+    }
+    return {"targets": [address], "labels": meta}
+
+
+def discovered_targets(exporter: EthtoolExporter) -> dict[str, list[dict[str, Any]]]:
+    """Job -> target groups as EKS pod discovery would find them: one exporter pod per node (host
+    network, so the node's address), one target per CoreDNS pod, no kube-state-metrics."""
+    app = POD_APP_LABEL[exporter.dialect]
+    exporters = [
+        _pod_target(
+            exporter.instance(name),
+            {
+                "__meta_kubernetes_namespace": "netguard-collection",
+                "__meta_kubernetes_pod_name": f"{app}-{index:05x}",
+                "__meta_kubernetes_pod_node_name": name,
+                "__meta_kubernetes_pod_host_ip": node.internal_ip,
+                "__meta_kubernetes_pod_container_name": exporter.dialect.value,
+                "__meta_kubernetes_pod_container_port_name": "metrics",
+                "__meta_kubernetes_pod_label_app_kubernetes_io_name": app,
+            },
+        )
+        for index, (name, node) in enumerate(sorted(exporter.nodes.items()))
+    ]
+    coredns = [
+        _pod_target(
+            address,
+            {
+                "__meta_kubernetes_namespace": "kube-system",
+                "__meta_kubernetes_pod_name": pod,
+                "__meta_kubernetes_pod_container_name": "coredns",
+                "__meta_kubernetes_pod_container_port_name": "metrics",
+                "__meta_kubernetes_pod_label_k8s_app": "kube-dns",
+            },
+        )
+        for pod, address in exporter.coredns_pods().items()
+    ]
+    return {EXPORTER_JOB: exporters, COREDNS_JOB: coredns}
+
+
+class LocalTargets:
+    """The targets files the local Prometheus discovers from, rewritten when CoreDNS pods change."""
+
+    def __init__(self, targets_dir: Path, exporter: EthtoolExporter, jobs: Sequence[str]) -> None:
+        self.dir = targets_dir
+        self._exporter = exporter
+        self._jobs = tuple(jobs)
+        self.dir.mkdir(parents=True, exist_ok=True)
+
+    def write(self) -> None:
+        found = discovered_targets(self._exporter)
+        for job in self._jobs:
+            path = self.dir / f"{job}.json"
+            temporary = path.with_suffix(".tmp")
+            temporary.write_text(json.dumps(found.get(job, []), indent=1))
+            temporary.replace(path)  # atomic: Prometheus never reads half a file
+
+
+def local_scrape_jobs(
+    exporter: EthtoolExporter, *, amp_dir: Path, cluster: str, targets_dir: Path
+) -> list[dict[str, Any]]:
+    """amp/scrape.yaml's jobs for a local Prometheus: their targets files written now and again
+    whenever the exporter's CoreDNS pods change, scraped through the exporter."""
+    scrape = load_scrape_config(amp_dir, cluster=cluster)
+    jobs = file_sd_jobs(scrape, targets_dir=targets_dir, proxy_url=exporter.url)
+    targets = LocalTargets(targets_dir, exporter, [job["job_name"] for job in jobs])
+    targets.write()
+    exporter.on_pods_changed = targets.write
+    return jobs
 
 
 def render_config(
     *,
-    exporter_port: int,
-    nodes: Sequence[SimulatedNode],
-    cluster: str,
+    scrape_configs: Sequence[Mapping[str, Any]],
     alertmanager_url: str,
     rule_files: Sequence[Path],
     scrape_interval: str = "1s",
     evaluation_interval: str = "1s",
 ) -> dict[str, Any]:
-    """prometheus.yml: one static target per node, labelled as the real exporter would be, and
-    CoreDNS's forward counters (per pod) for remediation's packets-per-node estimate."""
+    """prometheus.yml: the given scrape jobs (amp/scrape.yaml's, see `file_sd_jobs`), the rules,
+    and Alertmanager."""
     alertmanager_host = urllib.parse.urlsplit(alertmanager_url).netloc
     return {
         "global": {"scrape_interval": scrape_interval, "evaluation_interval": evaluation_interval},
         "rule_files": [str(p) for p in rule_files],
         "alerting": {"alertmanagers": [{"static_configs": [{"targets": [alertmanager_host]}]}]},
-        "scrape_configs": [
-            {
-                "job_name": "ethtool-exporter",
-                "static_configs": [
-                    {
-                        "targets": [f"127.0.0.1:{exporter_port}"],
-                        "labels": {
-                            "__metrics_path__": f"/metrics/{node.name}",
-                            "instance": node.instance,
-                            "node": node.name,
-                            "cluster": cluster,
-                        },
-                    }
-                    for node in nodes
-                ],
-            },
-            {
-                "job_name": "coredns",
-                "metrics_path": "/metrics-coredns",
-                "static_configs": [
-                    {"targets": [f"127.0.0.1:{exporter_port}"], "labels": {"cluster": cluster}}
-                ],
-            },
-        ],
+        "scrape_configs": [dict(job) for job in scrape_configs],
     }
+
+
+def check_config(path: Path, *, promtool: str | None = None) -> str:
+    """Run `promtool check config`; returns its output, raises StartupError when it fails."""
+    return _promtool(["check", "config", str(path)], promtool)
 
 
 @dataclass

@@ -25,6 +25,7 @@ from netguard_cli.localstack import owners, processes, seed
 from netguard_cli.localstack.catalogue import BypassPod, Expect, Owner, ScenarioSpec
 from netguard_cli.localstack.dnsload import LOAD_ANNOTATION, LoadModel
 from netguard_cli.localstack.manifests import apply_all
+from netguard_cli.localstack.prometheus import EXPORTER_JOB
 from netguard_cli.localstack.stack import LocalStack, StackEvent
 
 
@@ -119,7 +120,7 @@ class Scenario:
     def _targets_up(self) -> Seen | None:
         if self.stack.prometheus is None:
             return None
-        result = self.stack.prometheus.query('count(up{job="ethtool-exporter"} == 1)')
+        result = self.stack.prometheus.query(f'count(up{{job="{EXPORTER_JOB}"}} == 1)')
         up = int(float(result[0]["value"][1])) if result else 0
         return (
             Seen(f"{up} exporter targets scraped", self.stack.elapsed())

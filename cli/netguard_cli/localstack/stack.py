@@ -37,7 +37,7 @@ from netguard_cli.localstack.dnsload import (
     linklocal_pps,
     observe_traffic,
 )
-from netguard_cli.localstack.exporter import EthtoolExporter, SimulatedNode
+from netguard_cli.localstack.exporter import Dialect, EthtoolExporter, SimulatedNode
 from netguard_cli.localstack.models import ClusterNode
 from netguard_cli.localstack.owners import ReplicaOwnerLoop
 from netguard_cli.localstack.processes import Managed, StartupError, free_port, start, stop
@@ -82,6 +82,9 @@ class StackSettings:
     cooldown_seconds: int = 30
     verify_seconds: int = 15
     with_cluster: bool = True
+    exporter: Dialect = Dialect.NODE_EXPORTER
+    """Whose metric names the fake exporter serves: node_exporter's ethtool collector, or the Showmax
+    exporter's `node_net_ethtool`; amp/rules.yaml normalizes either."""
     die_with_parent: bool = False
     extra_env: Mapping[str, str] = field(default_factory=dict)
     """Added to every function's environment (overrides)."""
@@ -413,13 +416,13 @@ class LocalStack:
     # --- metrics and alerting ------------------------------------------------------------------
 
     def _start_exporter(self) -> None:
-        self.exporter = EthtoolExporter(self.nodes).start()
+        self.exporter = EthtoolExporter(self.nodes, dialect=self.settings.exporter).start()
         self._exit.callback(self.exporter.stop)
         self.emit(
             "exporter",
             "started",
-            f"fake ENA ethtool exporter on {self.exporter.url} "
-            f"({len(self.nodes)} node targets, /metrics/<node>)",
+            f"fake ENA exporter ({self.exporter.dialect.value} names) on {self.exporter.url} "
+            f"({len(self.nodes)} node targets at IP:{self.exporter.dialect.port}, /metrics/<node>)",
         )
 
     def _start_alertmanager(self) -> None:
@@ -472,10 +475,16 @@ class LocalStack:
             path.write_text(_yaml_dump(scaled))
             rule_paths.append(path)
         checked = prometheus.check_rules(rule_paths)
-        config = prometheus.render_config(
-            exporter_port=self.exporter.port,
-            nodes=self.nodes,
+        # amp/scrape.yaml's jobs and relabelling, on targets files carrying the labels EKS discovery
+        # would give the exporter and CoreDNS pods; the exporter answers as their HTTP proxy.
+        jobs = prometheus.local_scrape_jobs(
+            self.exporter,
+            amp_dir=self.settings.checkout / "amp",
             cluster=self.settings.cluster_name,
+            targets_dir=workdir / "targets",
+        )
+        config = prometheus.render_config(
+            scrape_configs=jobs,
             alertmanager_url=self.alertmanager.url,
             rule_files=rule_paths,
         )
@@ -550,8 +559,8 @@ class LocalStack:
         if function == "enrich":
             env.update(
                 RAW_BUCKET="netguard-raw-messages",
-                GRAPH_URL_TEMPLATE=f"{self.prometheus.url}/graph?g0.expr=node_net_ethtool"
-                "%7Binstance%3D%22{instance}%22%7D",
+                GRAPH_URL_TEMPLATE=f"{self.prometheus.url}/graph?g0.expr=netguard%3Aena_allowance_exceeded"
+                "%3Arate2m%7Bnode%3D%22{node}%22%7D",
             )
         elif function == "notify_slack":
             env.update(

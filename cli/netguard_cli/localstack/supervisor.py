@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 
 from netguard_cli.localstack import cluster
 from netguard_cli.localstack.amp_publish import as_amp
+from netguard_cli.localstack.exporter import Dialect
 from netguard_cli.localstack.report import write_report
 from netguard_cli.localstack.stack import CHECKOUT, DnsLoad, LocalStack, StackSettings
 from netguard_cli.localstack.timeline import timeline_from_events
@@ -174,6 +175,7 @@ def describe(stack: LocalStack, control_url: str) -> dict[str, Any]:
         "uptime_seconds": round(stack.elapsed(), 1),
         "workdir": str(stack.settings.workdir),
         "cluster": stack.settings.cluster_name,
+        "exporter": stack.settings.exporter.value,
         "urls": urls,
         "kubeconfigs": {k: str(v) for k, v in stack.kubeconfigs.items()},
         "pids": pids,
@@ -347,6 +349,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkout", default=str(CHECKOUT))
     parser.add_argument("--time-scale", type=float, default=1 / 30)
     parser.add_argument("--no-cluster", action="store_true")
+    parser.add_argument("--exporter", choices=[d.value for d in Dialect], default=Dialect.NODE_EXPORTER.value)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr
@@ -357,6 +360,7 @@ def main(argv: list[str] | None = None) -> int:
         checkout=Path(args.checkout).resolve(),
         time_scale=args.time_scale,
         with_cluster=not args.no_cluster,
+        exporter=Dialect(args.exporter),
         die_with_parent=True,
     )
     return run(root, settings)

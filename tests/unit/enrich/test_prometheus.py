@@ -138,7 +138,7 @@ class TestEnricher:
         rates = enricher.drop_rates([("prod", "linklocal_allowance_exceeded")] * 50)
         assert len(server.requests) == 1
         assert server.requests[0]["form"]["query"] == [
-            'sum by (instance) (rate(node_net_ethtool{type="linklocal_allowance_exceeded"}[2m]))'
+            'sum by (instance) (netguard:ena_allowance_exceeded:rate2m{type="linklocal_allowance_exceeded"})'
         ]
         by_label = AlertTarget("prod", ip="10.0.0.1", instance_label="10.0.0.1:9100")
         by_ip = AlertTarget("prod", ip="10.0.0.2", node_name="n2")

@@ -62,6 +62,18 @@ def test_rates_per_node(prometheus: str) -> None:
     assert _Handler.queries == [DROPS_QUERY]
 
 
+def test_normalized_rates_match_alerts_from_either_exporter(prometheus: str) -> None:
+    """The normalized series' `instance` is the node's address without a port: an alert from
+    node_exporter (:9100), the Showmax exporter (:9417) or the normalized rule (no port) finds it."""
+    _Handler.answer = _vector(
+        ({"instance": "10.0.0.1"}, "12.5"), ({"instance": "10.0.0.2"}, "3"), ({"instance": "[fd00::7]"}, "4")
+    )
+    fresh = drop_rates(PrometheusClient(prometheus).query)
+    alerts = {"a": "10.0.0.1:9100", "b": "10.0.0.2:9417", "c": "10.0.0.1", "d": "[fd00::7]:9100"}
+    assert fresh("prod", {**alerts, "e": "10.0.0.3:9100"}) == {"a": 12.5, "b": 3.0, "c": 12.5, "d": 4.0, "e": None}
+    assert "netguard:ena_allowance_exceeded:rate2m" in _Handler.queries[0]
+
+
 @pytest.mark.parametrize(
     "answer",
     [
@@ -98,5 +110,5 @@ def test_queries_carry_the_cluster_matcher(prometheus: str) -> None:
     drop_rates(client.query, cluster_label="cluster")('pr"od', {"a": "10.0.0.1:9100"})
     forward_rates(client.query, cluster_label="k8s_cluster")("prod")
     drops, forwards = _Handler.queries
-    assert drops.count('cluster="pr\\"od"') == DROPS_QUERY.count("rate(")
+    assert drops.count('cluster="pr\\"od"') == 1  # the one recorded series DROPS_QUERY reads
     assert 'coredns_forward_requests_total{k8s_cluster="prod"}' in forwards

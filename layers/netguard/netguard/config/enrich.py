@@ -47,8 +47,9 @@ class Settings:
     or any Prometheus base URL; /api/v1/query is appended. Unset: no drop rates."""
     prometheus_sigv4_region: str | None = None
     """PROMETHEUS_SIGV4_REGION: sign queries for AMP; derived from an AMP URL when unset."""
-    drop_rate_query: str = 'sum by (instance) (rate(node_net_ethtool{type="{counter}"}[2m]))'
-    """DROP_RATE_QUERY: PromQL with {counter} (and optionally {cluster}) placeholders."""
+    drop_rate_query: str = 'sum by (instance) (netguard:ena_allowance_exceeded:rate2m{type="{counter}"})'
+    """DROP_RATE_QUERY: PromQL with {counter} (and optionally {cluster}) placeholders; by default the
+    series amp/rules.yaml records from either exporter dialect, `instance` being the node's address."""
     graph_url_template: str | None = None
     """GRAPH_URL_TEMPLATE: link per alert with {expr} {cluster} {node} {instance} {ip} {instance_id}
     {alertname} {counter} (URL-encoded); unset: a Prometheus /graph link for a non-AMP URL."""

@@ -17,8 +17,10 @@ from netguard.enrich.models import AlertTarget, DropRates
 
 log = logging.getLogger(__name__)
 
-DEFAULT_QUERY = 'sum by (instance) (rate(node_net_ethtool{type="{counter}"}[2m]))'
-"""`{counter}` becomes e.g. `linklocal_allowance_exceeded`, `{cluster}` the alert's cluster."""
+DEFAULT_QUERY = 'sum by (instance) (netguard:ena_allowance_exceeded:rate2m{type="{counter}"})'
+"""`{counter}` becomes e.g. `linklocal_allowance_exceeded`, `{cluster}` the alert's cluster. The series
+is amp/rules.yaml's normalization of either exporter dialect; its `instance` is the node's address
+without the exporter's port, so it matches an alert from either exporter by IP."""
 
 COUNTERS: Mapping[AllowanceKind, str] = {
     AllowanceKind.LINKLOCAL: "linklocal_allowance_exceeded",

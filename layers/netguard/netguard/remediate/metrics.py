@@ -19,11 +19,10 @@ log = logging.getLogger(__name__)
 QueryFunction = Callable[[str], Sequence[Sample]]
 
 DROPS_QUERY = (
-    'sum by (instance) (rate(node_net_ethtool{type="linklocal_allowance_exceeded"}[2m]))'
-    " or sum by (instance) (rate(node_ethtool_linklocal_allowance_exceeded[2m]))"
-    " or sum by (instance) (rate(ethtool_linklocal_allowance_exceeded[2m]))"
+    'sum by (instance) (netguard:ena_allowance_exceeded:rate2m{type="linklocal_allowance_exceeded"})'
 )
-"""The three exporters' spellings of the counter (see FACTS.md), summed over devices per instance."""
+"""amp/rules.yaml's normalized rate of the counter (node_exporter's or the Showmax exporter's names),
+summed over devices per node; `instance` is the node's address without the exporter's port."""
 
 
 FORWARDS_QUERY = (
@@ -52,6 +51,15 @@ def forward_rates(
     return fresh
 
 
+def _host(address: str) -> str:
+    """`10.0.1.5:9100` -> `10.0.1.5`, `[fd00::5]:9100` -> `[fd00::5]`; an address without a port as is
+    (the normalized series carries none; an alert may carry either exporter's port)."""
+    host, colon, port = address.rpartition(":")
+    if colon and port.isdigit() and (":" not in host or host.endswith("]")):
+        return host
+    return address
+
+
 def drop_rates(
     query: QueryFunction, *, promql: str = DROPS_QUERY, cluster_label: str | None = None
 ) -> FreshRates:
@@ -66,12 +74,12 @@ def drop_rates(
             log.warning("fresh drop-rate query failed: %s", exc)
             return dict.fromkeys(instances)
         by_instance = {labels.get("instance", ""): value for labels, value in samples}
-        by_host = {key.rsplit(":", 1)[0]: value for key, value in by_instance.items()}
+        by_host = {_host(key): value for key, value in by_instance.items()}
         result: dict[str, float | None] = {}
         for node, instance in instances.items():
             value = by_instance.get(instance)
             if value is None and instance:
-                value = by_host.get(instance.rsplit(":", 1)[0])
+                value = by_host.get(_host(instance))
             result[node] = value
         return result
 
