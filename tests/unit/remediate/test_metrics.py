@@ -70,7 +70,13 @@ def test_normalized_rates_match_alerts_from_either_exporter(prometheus: str) -> 
     )
     fresh = drop_rates(PrometheusClient(prometheus).query)
     alerts = {"a": "10.0.0.1:9100", "b": "10.0.0.2:9417", "c": "10.0.0.1", "d": "[fd00::7]:9100"}
-    assert fresh("prod", {**alerts, "e": "10.0.0.3:9100"}) == {"a": 12.5, "b": 3.0, "c": 12.5, "d": 4.0, "e": None}
+    assert fresh("prod", {**alerts, "e": "10.0.0.3:9100"}) == {
+        "a": 12.5,
+        "b": 3.0,
+        "c": 12.5,
+        "d": 4.0,
+        "e": None,
+    }
     assert "netguard:ena_allowance_exceeded:rate2m" in _Handler.queries[0]
 
 
