@@ -125,7 +125,7 @@ def _wait(stack: LocalStack, what: str, predicate: Any, timeout: float = 90.0) -
 
 def _coredns_node(stack: LocalStack) -> tuple[str, str]:
     node = sorted(stack.coredns().nodes)[0]
-    instance = next(n.instance for n in stack.nodes if n.name == node)
+    instance = next(n.internal_ip for n in stack.nodes if n.name == node)
     return node, instance
 
 
