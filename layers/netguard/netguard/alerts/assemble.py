@@ -33,6 +33,8 @@ class RawAlert:
     generator_url: str = ""
     fingerprint: str = ""
     """The fingerprint the message carried, if any."""
+    ambiguity: str = ""
+    """Why this reading may not be Alertmanager's (`Alert.ambiguity`); empty when the parser is sure."""
 
 
 _HEX = re.compile(r"[0-9a-f]*")
@@ -49,7 +51,8 @@ def build_alert(raw: RawAlert, fingerprint: str) -> Alert:
         ends_at=raw.ends_at,
         generator_url=raw.generator_url,
         fingerprint=fingerprint,
-        allowance=allowance_kind(raw.labels, generator_url=raw.generator_url),
+        allowance=allowance_kind(raw.labels),
+        ambiguity=raw.ambiguity,
     )
 
 
