@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -22,7 +22,7 @@ from typing import Any
 from netguard.alerts import readings
 from netguard.alerts.assemble import RawAlert, build_group, common
 from netguard.alerts.errors import FormatError
-from netguard.alerts.fingerprint import fingerprint, fingerprints, is_fingerprint
+from netguard.alerts.fingerprint import fingerprints, is_fingerprint
 from netguard.alerts.models import AlertGroup, SourceFormat, Status, SubjectInfo
 from netguard.alerts.readings import clean, natural, pairs, searched, sorted_names
 from netguard.alerts.times import parse_time
@@ -48,13 +48,16 @@ LAYOUT_LIMIT = 16
 READING_LIMIT = 256
 """Readings of one alert's labels hashed before the alert is in doubt (each layout's labels text
 read every way its separators allow, every distinct text once)."""
-MERGE_LIMIT = 4
+MERGE_LIMIT = 3
 """Earlier alerts an alert may turn out to be part of (a value holding the text of whole alerts)."""
-TAIL_TRIES = 8
+TAIL_TRIES = 3
 """Places the alert list may close (shaped like it) checked against the alerts before the last resort."""
+LAST_RESORTS = 2
+"""The last places to close tried, when no place was taken, before the message counts as cut."""
 HASH_FACTOR = 2
 _HEX = re.compile(r"[0-9a-f]*")
-"""Bytes hashed to choose between readings, at most this many times the message (plus 64 KB)."""
+"""Characters read again or hashed to choose between readings: at most this many times the
+message, plus 32 KB (then the alerts still undecided are in doubt)."""
 
 
 def _head(text: str) -> tuple[str, Status, int] | None:
@@ -153,14 +156,30 @@ def _all(text: str, literal: str, start: int) -> list[int]:
     return found
 
 
-@dataclass(frozen=True, slots=True)
+_UNREAD: Any = object()
+
+
+@dataclass(slots=True, eq=False)
 class _Layout:
-    """One way to read an alert's text: where its maps, times and URL are."""
+    """One way to read an alert's text: where its maps, times and URL are, and (once asked) the
+    natural readings of its maps, kept: the chain, the tail and the choice all ask for them."""
 
     labels: str
     """The labels map's body (between the braces), "" when the alert has none."""
     annotations: str
     times: _Times
+    _labels: Any = _UNREAD
+    _annotations: Any = _UNREAD
+
+    def natural_labels(self) -> dict[str, str] | None:
+        if self._labels is _UNREAD:
+            self._labels = natural(self.labels)
+        return self._labels  # type: ignore[no-any-return]
+
+    def natural_annotations(self) -> dict[str, str] | None:
+        if self._annotations is _UNREAD:
+            self._annotations = natural(self.annotations)
+        return self._annotations  # type: ignore[no-any-return]
 
 
 @dataclass(slots=True)
@@ -173,9 +192,10 @@ class _Scan:
     splits: list[int]
     hash_budget: int
 
-    def spend(self, labels: Mapping[str, str]) -> bool:
-        """Whether hashing `labels` fits the budget (and take it from the budget)."""
-        self.hash_budget -= sum(len(k) + len(v) + 2 for k, v in labels.items())
+    def spend(self, size: int) -> bool:
+        """Whether reading or hashing `size` more characters to choose between readings fits the
+        budget (and take them from it)."""
+        self.hash_budget -= size
         return self.hash_budget >= 0
 
 
@@ -191,27 +211,26 @@ class _Piece:
     """More than LAYOUT_LIMIT layouts."""
 
 
-def _map_spans(scan: _Scan, at: int, until: int) -> list[tuple[str, str]]:
-    """The ways `text[at:until]` reads as `,"labels": {…}` and/or `,"annotations": {…}`."""
+def _map_spans(scan: _Scan, at: int, until: int) -> Iterator[tuple[str, str]]:
+    """The ways `text[at:until]` reads as `,"labels": {…}` and/or `,"annotations": {…}`, the
+    nearest end of the labels first (a generator: the caller takes only as many as it keeps)."""
     text = scan.text
     if at == until:
-        return [("", "")]
+        yield "", ""
+        return
     if until - at < 4 or not text.startswith('"}', until - 2):
-        return []
+        return
     if text.startswith(_ANNOTATIONS_OPEN + '"', at):
-        return [("", text[at + len(_ANNOTATIONS_OPEN) : until - 1])]
+        yield "", text[at + len(_ANNOTATIONS_OPEN) : until - 1]
+        return
     if not text.startswith(_LABELS_OPEN + '"', at):
-        return []
+        return
     body = at + len(_LABELS_OPEN)
-    spans = [
-        (text[body : split + 1], text[split + len(_SPLIT) - 1 : until - 1])
-        for split in scan.splits[
-            bisect.bisect_left(scan.splits, body) : bisect.bisect_left(scan.splits, until)
-        ]
-        if split + len(_SPLIT) < until
-    ]
-    spans.append((text[body : until - 1], ""))
-    return spans
+    first, last = bisect.bisect_left(scan.splits, body), bisect.bisect_left(scan.splits, until)
+    for split in scan.splits[first:last]:
+        if split + len(_SPLIT) < until:
+            yield text[body : split + 1], text[split + len(_SPLIT) - 1 : until - 1]
+    yield text[body : until - 1], ""
 
 
 @dataclass(slots=True)
@@ -302,8 +321,9 @@ def _pieces(scan: _Scan, list_start: int, ends: Sequence[_End]) -> tuple[list[_R
     # swallowed later alerts would have their ends after it), then the last few places.
     continuing = max((end.joint for end in ends if not end.closes), default=-1)
     first_final = next(((n, p) for n, p in closes if p.end.joint > continuing), None)
-    for count, piece in [*([first_final] if first_final else []), *reversed(closes[-TAIL_TRIES:])]:
-        reads = _read_alerts(scan, [*reader.pieces[:count], piece])
+    for count, piece in [*([first_final] if first_final else []), *reversed(closes[-LAST_RESORTS:])]:
+        same = count == len(reader.pieces)  # the alerts before it are those read: read them once
+        reads = reader.with_last(piece) if same else _read_alerts(scan, [*reader.pieces[:count], piece])
         tail = _tail(text, piece.end.after, [read.raw for read in reads], shape_only=True)
         if tail is not None:
             last = reads[-1].raw
@@ -357,8 +377,17 @@ def _tail(text: str, position: int, raws: Sequence[RawAlert], *, shape_only: boo
         return None
     body = position + 1
     shared = common(raw.labels for raw in raws)
+    shared_annotations = common(raw.annotations for raw in raws)
     labels_map = f',"commonLabels": {{{_rendered(shared)}}}' if shared else ""
-    at = text.find(labels_map, body, end) if shared else body
+    annotations_map = (
+        f"{_COMMON_ANNOTATIONS_OPEN}{_rendered(shared_annotations)}}}" if shared_annotations else ""
+    )
+    # The usual case, checked from the end without a search: the message ends with these maps.
+    at = end - 1 - len(annotations_map) - len(labels_map)
+    exact = at >= body and text.startswith(labels_map + annotations_map, at)
+    if not exact:
+        # The annotations are in doubt: look for the labels' map (no value holds all of it).
+        at = text.find(labels_map, body, end) if shared else body
     if at != -1:
         middle = text[body:at]
         group = (
@@ -370,13 +399,15 @@ def _tail(text: str, position: int, raws: Sequence[RawAlert], *, shape_only: boo
         )
         rest = at + len(labels_map)
         annotations: dict[str, str] | None = None
-        if rest == end - 1:
+        if exact:
+            annotations = shared_annotations
+        elif rest == end - 1:
             annotations = {}
         elif text.startswith(_COMMON_ANNOTATIONS_OPEN + '"', rest) and text.startswith('"}}', end - 3):
             annotations = natural(text[rest + len(_COMMON_ANNOTATIONS_OPEN) : end - 2])
             if annotations is not None and not clean(annotations):
                 # In doubt unless the alerts (whose doubt they carry) share exactly these.
-                annotations = annotations if annotations == common(raw.annotations for raw in raws) else None
+                annotations = annotations if annotations == shared_annotations else None
             group = group if annotations is not None or shape_only else None
         else:
             group = None
@@ -435,10 +466,12 @@ class _Read:
     raw: RawAlert
     verified: bool
     """Its labels reproduce the fingerprint the message carries."""
+    fingerprint: str
+    """The fingerprint of `raw.labels` (the carried one when verified), "" when not yet computed."""
 
 
 def _raw(piece: _Piece, layout: _Layout, labels: dict[str, str], text: str, ambiguity: str) -> RawAlert:
-    annotations = natural(layout.annotations)
+    annotations = layout.natural_annotations()
     return RawAlert(
         status=piece.status,
         labels=labels,
@@ -457,7 +490,7 @@ def _rest_doubt(text: str, piece: _Piece, chosen: _Layout) -> str:
         return f"more than {LAYOUT_LIMIT} ways to place its annotations, times and URL"
     if any(other.labels == chosen.labels and other is not chosen for other in piece.layouts):
         return "its annotations, times and URL can be split more than one way"
-    annotations = natural(chosen.annotations)
+    annotations = chosen.natural_annotations()
     if annotations is None or not clean(annotations):
         return "an annotation value holds the template's punctuation, so the annotations may split otherwise"
     if readings.holds_joint(text[chosen.times.url : piece.end.joint]):
@@ -468,47 +501,44 @@ def _rest_doubt(text: str, piece: _Piece, chosen: _Layout) -> str:
 def _search(scan: _Scan, piece: _Piece) -> tuple[list[tuple[_Layout, dict[str, str]]], str]:
     """The readings of a piece whose labels reproduce its fingerprint, and what cut the search short."""
     matches: list[tuple[_Layout, dict[str, str]]] = []
-    tried = 0
+    left = READING_LIMIT
     searched_texts: set[str] = set()
     for layout in piece.layouts:
         if not layout.labels or layout.labels in searched_texts:
             continue
         searched_texts.add(layout.labels)
-        if len(readings.separators(layout.labels)) > readings.SEPARATOR_LIMIT:
-            return matches, f"more than {readings.SEPARATOR_LIMIT} places its labels may split"
-        for labels in readings.readings(layout.labels):
-            tried += 1
-            if tried > READING_LIMIT:
-                return matches, f"more than {READING_LIMIT} readings of its labels"
-            if not scan.spend(labels):
-                return matches, "too much text to hash every reading of its labels"
-            if fingerprint(labels) == piece.end.fingerprint:
-                matches.append((layout, labels))
+        found = readings.matching(layout.labels, piece.end.fingerprint, limit=left, spend=scan.spend)
+        matches += [(layout, labels) for labels in found.matches]
+        left -= found.readings
+        if found.stopped:
+            return matches, found.stopped
     if piece.over:
         return matches, f"more than {LAYOUT_LIMIT} ways to place its maps, times and URL"
     return matches, ""
 
 
-def _decide(scan: _Scan, piece: _Piece, first: int, natural_matches: bool | None) -> _Read:
-    """The reading of one piece. `natural_matches`: whether its first layout's natural labels
-    reproduce the carried fingerprint (None when the fingerprint is not lowercase hex)."""
+def _decide(scan: _Scan, piece: _Piece, first: int, natural_hash: str | None) -> _Read:
+    """The reading of one piece. `natural_hash`: the fingerprint of its first layout's natural
+    labels (None when they do not read as a map)."""
     text = scan.text
+    carried = piece.end.fingerprint
     layout = piece.layouts[0]
-    labels = natural(layout.labels)
-    if natural_matches is None:
+    labels = layout.natural_labels()
+    if not is_fingerprint(carried):
         # Nothing to choose by: sure only when the text has one layout and no value holds joints.
         doubt = ""
         if len(piece.layouts) > 1 or labels is None or not clean(labels):
             doubt = "no usable fingerprint to choose between readings of its labels"
+        raw = _raw(piece, layout, labels or {}, text, doubt or _rest_doubt(text, piece, layout))
+        return _Read(first, raw, verified=False, fingerprint=natural_hash or "")
+    if natural_hash == carried and labels is not None:
         return _Read(
-            first, _raw(piece, layout, labels or {}, text, doubt or _rest_doubt(text, piece, layout)), False
+            first, _raw(piece, layout, labels, text, _rest_doubt(text, piece, layout)), True, carried
         )
-    if natural_matches and labels is not None:
-        return _Read(first, _raw(piece, layout, labels, text, _rest_doubt(text, piece, layout)), True)
     matches, short = _search(scan, piece)
     if len(matches) == 1 and not short:
         chosen, found = matches[0]
-        return _Read(first, _raw(piece, chosen, found, text, _rest_doubt(text, piece, chosen)), True)
+        return _Read(first, _raw(piece, chosen, found, text, _rest_doubt(text, piece, chosen)), True, carried)
     if len(matches) > 1:
         doubt = f"{len(matches)} readings of its labels reproduce the fingerprint"
     elif short:
@@ -516,25 +546,26 @@ def _decide(scan: _Scan, piece: _Piece, first: int, natural_matches: bool | None
     else:
         doubt = "no reading of its labels reproduces the fingerprint the message carries"
     if matches:
-        layout, labels = matches[0]
-    return _Read(first, _raw(piece, layout, labels or {}, text, doubt), False)
+        layout, found = matches[0]
+        return _Read(first, _raw(piece, layout, found, text, doubt), False, carried)
+    return _Read(first, _raw(piece, layout, labels or {}, text, doubt), False, natural_hash or "")
 
 
 def _merged(scan: _Scan, pieces: Sequence[_Piece], index: int) -> _Read | None:
     """The alert that pieces `first..index` make together, when exactly one reading of it reproduces
     the last piece's fingerprint: earlier ends were inside a value."""
     last = pieces[index]
+    candidates: list[tuple[int, _Piece]] = []
     for first in range(index - 1, max(-1, index - 1 - MERGE_LIMIT), -1):
+        # Reading the pieces again together costs their length: taken from the budget.
+        if not scan.spend(last.end.after - pieces[first].start):
+            break
         piece = _Open(pieces[first].start, pieces[first].status).until(scan, last.end)
-        if not piece.layouts:
-            continue
-        labels = natural(piece.layouts[0].labels)
-        read = _decide(
-            scan,
-            piece,
-            first,
-            labels is not None and scan.spend(labels) and fingerprint(labels) == last.end.fingerprint,
-        )
+        if piece.layouts and piece.layouts[0].natural_labels() is not None:
+            candidates.append((first, piece))
+    hashed = fingerprints([piece.layouts[0].natural_labels() or {} for _, piece in candidates])
+    for (first, piece), natural_hash in zip(candidates, hashed, strict=True):
+        read = _decide(scan, piece, first, natural_hash)
         if read.verified:
             return read
     return None
@@ -552,24 +583,21 @@ class _Reader:
     done: int = 0
     """Pieces read so far (the others wait to be hashed together)."""
 
-    def _natural_matches(self, pieces: Sequence[_Piece]) -> list[bool | None]:
-        """Whether each piece's natural labels reproduce its fingerprint; None: no usable one."""
-        usable = [
-            i
-            for i, piece in enumerate(pieces)
-            if is_fingerprint(piece.end.fingerprint) and natural(piece.layouts[0].labels) is not None
-        ]
-        hashed = fingerprints([natural(pieces[i].layouts[0].labels) or {} for i in usable])
-        result: list[bool | None] = [
-            False if is_fingerprint(piece.end.fingerprint) else None for piece in pieces
-        ]
-        for i, value in zip(usable, hashed, strict=True):
-            result[i] = value == pieces[i].end.fingerprint
+    @staticmethod
+    def _natural_hashes(pieces: Sequence[_Piece]) -> list[str | None]:
+        """The fingerprint of each piece's natural labels (None when they read as no map)."""
+        readable = [i for i, piece in enumerate(pieces) if piece.layouts[0].natural_labels() is not None]
+        hashed = fingerprints([pieces[i].layouts[0].natural_labels() or {} for i in readable])
+        result: list[str | None] = [None] * len(pieces)
+        for i, value in zip(readable, hashed, strict=True):
+            result[i] = value
         return result
 
-    def _read(self, reads: list[_Read], pieces: Sequence[_Piece], index: int, match: bool | None) -> None:
-        read = _decide(self.scan, pieces[index], index, match)
-        if not read.verified and match is not None:
+    def _read(
+        self, reads: list[_Read], pieces: Sequence[_Piece], index: int, natural_hash: str | None
+    ) -> None:
+        read = _decide(self.scan, pieces[index], index, natural_hash)
+        if not read.verified and is_fingerprint(pieces[index].end.fingerprint):
             merged = _merged(self.scan, pieces, index)
             if merged is not None:
                 while reads and reads[-1].first >= merged.first:
@@ -580,15 +608,15 @@ class _Reader:
     def settle(self) -> list[_Read]:
         """The readings of every piece added."""
         waiting = self.pieces[self.done :]
-        for offset, match in enumerate(self._natural_matches(waiting)):
-            self._read(self.reads, self.pieces, self.done + offset, match)
+        for offset, natural_hash in enumerate(self._natural_hashes(waiting)):
+            self._read(self.reads, self.pieces, self.done + offset, natural_hash)
         self.done = len(self.pieces)
         return self.reads
 
     def with_last(self, piece: _Piece) -> list[_Read]:
         """The readings with `piece` as the last alert, the pieces added kept as they are."""
         reads = list(self.settle())
-        self._read(reads, [*self.pieces, piece], len(self.pieces), self._natural_matches([piece])[0])
+        self._read(reads, [*self.pieces, piece], len(self.pieces), self._natural_hashes([piece])[0])
         return reads
 
 
@@ -626,7 +654,7 @@ def parse(text: str, *, subject: SubjectInfo | None, truncated: bool, valid_json
         times=times,
         times_at=[t.at for t in times],
         splits=_all(text, _SPLIT, list_start),
-        hash_budget=HASH_FACTOR * len(text) + 65536,
+        hash_budget=HASH_FACTOR * len(text) + 32768,
     )
     reads: list[_Read]
     if text.startswith("]", list_start):
@@ -639,17 +667,21 @@ def parse(text: str, *, subject: SubjectInfo | None, truncated: bool, valid_json
         warnings.append("message ends before its alert list closes although it is not marked truncated")
     if cut and not reads:
         raise FormatError("AMP JSON: the message was cut before the first complete alert")
-    raws = [read.raw for read in reads]
+    unknown = [read for read in reads if not read.fingerprint]
+    for read, value in zip(unknown, fingerprints([read.raw.labels for read in unknown]), strict=True):
+        read.fingerprint = value
     for read in reads:
         carried = read.raw.fingerprint
-        if carried and not _HEX.fullmatch(carried):
+        if carried != read.fingerprint and carried:
+            name = read.raw.labels.get("alertname", "?")
             warnings.append(
-                f"alert {read.raw.labels.get('alertname', '?')}: fingerprint {carried[:40]!r} is not "
-                "lowercase hex; ignored, computed from the labels"
+                f"alert {name}: message carries fingerprint {carried}, labels give {read.fingerprint} (used)"
+                if _HEX.fullmatch(carried)
+                else f"alert {name}: fingerprint {carried[:40]!r} is not lowercase hex; ignored, "
+                "computed from the labels"
             )
-            read.raw.fingerprint = ""
-        elif read.raw.ambiguity and not read.verified:
-            read.raw.fingerprint = ""  # the labels shown are not the carried fingerprint's
+        read.raw.fingerprint = read.fingerprint
+    raws = [read.raw for read in reads]
     return build_group(
         raws,
         source_format=SourceFormat.AMP_JSON,
@@ -661,6 +693,7 @@ def parse(text: str, *, subject: SubjectInfo | None, truncated: bool, valid_json
         common_annotations=tail.common_annotations if tail else None,
         truncated=truncated or cut,
         subject=subject,
+        fingerprints_checked=True,
     )
 
 

@@ -142,8 +142,14 @@ def build_group(
     external_url: str = "",
     group_key: str = "",
     reported_count: int | None = None,
+    fingerprints_checked: bool = False,
 ) -> AlertGroup:
-    alerts = tuple(map(build_alert, raws, _fingerprints(raws, warnings)))
+    """`fingerprints_checked`: each raw alert's fingerprint is already that of its labels (the
+    parser hashed them), so none is checked or computed again."""
+    fingerprints = (
+        [raw.fingerprint for raw in raws] if fingerprints_checked else _fingerprints(raws, warnings)
+    )
+    alerts = tuple(map(build_alert, raws, fingerprints))
     if status is None:
         if subject is not None and subject.status is not None:
             status = subject.status

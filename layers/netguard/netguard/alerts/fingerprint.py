@@ -34,10 +34,7 @@ def is_fingerprint(text: str) -> bool:
 
 def fingerprint(labels: Mapping[str, str]) -> str:
     """Alertmanager's fingerprint of a label set, e.g. `'a3c1f2...'` (16 lowercase hex digits)."""
-    value = _FNV_OFFSET
-    for name in sorted(labels):
-        value = _fnv1a(name.encode() + _SEPARATOR + labels[name].encode() + _SEPARATOR, value)
-    return f"{value:016x}"
+    return f"{_fnv1a(_stream(labels), _FNV_OFFSET):016x}"
 
 
 _LANE = 14
@@ -77,7 +74,7 @@ def fingerprints(label_sets: Sequence[Mapping[str, str]]) -> list[str]:
     (the shared labels that sort first) are hashed once. A lane whose stream ended is read out at
     that length and ignored from then on.
     """
-    if len(label_sets) < 4:
+    if len(label_sets) < 2:
         return [fingerprint(labels) for labels in label_sets]
     streams = [_stream(labels) for labels in label_sets]
     # The loop runs once per byte of the longest stream over every lane: one long label value would
@@ -95,7 +92,7 @@ def fingerprints(label_sets: Sequence[Mapping[str, str]]) -> list[str]:
 
 def _lanes(streams: list[bytes]) -> list[str]:
     """`fingerprints` of streams of similar length, every alert a lane of one integer."""
-    if len(streams) < 4:
+    if len(streams) < 2:
         return [f"{_fnv1a(stream, _FNV_OFFSET):016x}" for stream in streams]
     shared = _shared_prefix(streams)
     start_value = _fnv1a(streams[0][:shared], _FNV_OFFSET)

@@ -12,10 +12,11 @@ from __future__ import annotations
 import functools
 import operator
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from netguard.alerts.errors import FormatError
+from netguard.alerts.fingerprint import fingerprints
 
 _NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 _NAMES = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*(?:,[a-zA-Z_][a-zA-Z0-9_]*)*")
@@ -57,20 +58,23 @@ def _first(body: str) -> tuple[str, int] | None:
     return (match.group(), value) if value <= len(body) - 1 else None
 
 
-def separators(body: str) -> list[Separator]:
-    """Every `", "name": "` in `body` with a valid name. Linear: a name is a run without `"`, so the
-    runs scanned from two separators never overlap."""
-    found: list[Separator] = []
+_SEPARATOR_AHEAD = re.compile(r'(?=", "([a-zA-Z_][a-zA-Z0-9_]*+)": ")')
+"""A separator starting here (a lookahead, so separators that overlap are all found). Linear: the
+name is a possessive run of name characters, which hold no `"`, so no two runs overlap."""
+
+
+@functools.lru_cache(maxsize=16)
+def separators(body: str) -> tuple[Separator, ...]:
+    """Every `", "name": "` in `body` with a valid name and a value after it. Cached: choosing
+    between readings asks again for the same map (its natural reading, its search, the tail)."""
     last = len(body) - 1
-    at = body.find(_SEPARATOR)
-    while at != -1:
-        match = _NAME.match(body, at + len(_SEPARATOR))
-        if match is not None and body.startswith(_COLON, match.end()):
-            value = match.end() + len(_COLON)
-            if value <= last:
-                found.append(Separator(at, value, match.group()))
-        at = body.find(_SEPARATOR, at + 1)
-    return found
+    found: list[Separator] = []
+    for match in _SEPARATOR_AHEAD.finditer(body):
+        start, name = match.start(), match.group(1)
+        value = start + len(_SEPARATOR) + len(name) + len(_COLON)
+        if value <= last:
+            found.append(Separator(start, value, name))
+    return tuple(found)
 
 
 def _plain(body: str) -> dict[str, str] | None:
@@ -165,3 +169,37 @@ def readings(body: str) -> Iterator[dict[str, str]]:
         else:
             pieces = (*chosen, (name, value_start, end))
             yield {key: body[start:stop] for key, start, stop in pieces}
+
+
+@dataclass(frozen=True, slots=True)
+class Search:
+    """What `matching` found: the readings whose fingerprint is the one wanted, and why it stopped
+    before seeing every reading ("" when it saw them all)."""
+
+    matches: tuple[dict[str, str], ...]
+    stopped: str = ""
+    readings: int = 0
+
+
+def matching(body: str, wanted: str, *, limit: int, spend: Callable[[int], bool]) -> Search:
+    """The readings of `body` (as `readings` lists them) whose fingerprint is `wanted`: at most
+    `limit` readings, `spend(n)` asked before each of n characters is taken. All are hashed in one
+    `fingerprints` call (every reading a lane of one integer), many times faster than one by one."""
+    if _first(body) is None:
+        return Search(())
+    if len(separators(body)) > SEPARATOR_LIMIT:
+        return Search((), f"more than {SEPARATOR_LIMIT} places its labels may split")
+    taken: list[dict[str, str]] = []
+    stopped = ""
+    for reading in readings(body):
+        if len(taken) == limit:
+            stopped = f"more than {limit} readings of its labels"
+            break
+        if not spend(len(body)):
+            stopped = "too much text to hash every reading of its labels"
+            break
+        taken.append(reading)
+    hashed = fingerprints(taken)
+    return Search(
+        tuple(r for r, value in zip(taken, hashed, strict=True) if value == wanted), stopped, len(taken)
+    )
