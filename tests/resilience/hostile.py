@@ -89,6 +89,12 @@ def _amp_many(count: int, value: Callable[[int], str], *, wrong_fingerprints: bo
     return text
 
 
+def _redacted(text: str) -> str:
+    """The message with its (last) fingerprint replaced by a word, as a sanitised sample has it."""
+    at = text.rindex('"fingerprint": "') + len('"fingerprint": "')
+    return text[:at] + "redacted" + text[text.index('"', at) :]
+
+
 def _text(value: str) -> str:
     return render.default_text(SpecGroup(alerts=[SpecAlert("firing", _labels(0), {"description": value})]))
 
@@ -120,6 +126,17 @@ _CASES: list[tuple[str, str, Callable[[int], SnsMessage]]] = [
      lambda n: SnsMessage(_amp(_labels(0, app=TAIL_JOINT * n), group_by=("alertname", "app")))),
     ("amp-six-joint-values", "issue #17: six values repeating the joint",
      lambda n: SnsMessage(_amp(_labels(0, **{f"v{i}": JOINT * n for i in range(6)})))),
+    # On main these took minutes at 52-69 KB: the layout regexes' fallback backtracked cubically
+    # whenever the quick reading failed (a fingerprint that is not hex, a tail that does not close).
+    ("amp-annotations-joint-redacted", "issue #17: the joint in a label, a fingerprint that is no hex",
+     lambda n: SnsMessage(_redacted(_amp(_labels(0, app=JOINT * n))))),
+    ("amp-six-joint-values-redacted", "issue #17: six values repeating the joint, no hex fingerprint",
+     lambda n: SnsMessage(_redacted(_amp(_labels(0, **{f"v{i}": JOINT * n for i in range(6)}))))),
+    ("amp-tail-joint-cut", "issue #17: a group label repeating the tail's joints, cut before the end",
+     lambda n: SnsMessage(_amp(_labels(0, app=TAIL_JOINT * n), group_by=("alertname", "app"))[:-1],
+                          attributes={"truncated": "true"})),
+    ("amp-tail-joint-trailing", "issue #17: a group label repeating the tail's joints, text after the end",
+     lambda n: SnsMessage(_amp(_labels(0, app=TAIL_JOINT * n), group_by=("alertname", "app")) + "x")),
     ("amp-valid-times", "a value repeating a whole times joint with valid Go times",
      lambda n: SnsMessage(_amp(_labels(0, app=TIMES * n)))),
     ("amp-fake-ends", "a value repeating the end of an alert and the start of the next",
@@ -184,8 +201,8 @@ def main(argv: list[str]) -> int:
     folder.mkdir(parents=True, exist_ok=True)
     for case in [Case("valid-storm", "the baseline", valid(size)), *corpus(size)]:
         (folder / f"{case.name}.txt").write_text(case.message.message)
-        meta = {"what": case.what, "subject": case.message.subject}
-        meta["attributes"] = dict(case.message.attributes)
+        attributes = dict(case.message.attributes)
+        meta = {"what": case.what, "subject": case.message.subject, "attributes": attributes}
         (folder / f"{case.name}.json").write_text(json.dumps(meta, indent=2) + "\n")
     print(f"wrote {len(corpus(size)) + 1} cases of about {size // 1024} KB to {folder}")
     return 0

@@ -321,15 +321,26 @@ def _pieces(scan: _Scan, list_start: int, ends: Sequence[_End]) -> tuple[list[_R
     # swallowed later alerts would have their ends after it), then the last few places.
     continuing = max((end.joint for end in ends if not end.closes), default=-1)
     first_final = next(((n, p) for n, p in closes if p.end.joint > continuing), None)
-    for count, piece in [*([first_final] if first_final else []), *reversed(closes[-LAST_RESORTS:])]:
+    resorts = [*([first_final] if first_final else []), *reversed(closes[-LAST_RESORTS:])]
+    for count, piece in resorts:
         same = count == len(reader.pieces)  # the alerts before it are those read: read them once
         reads = reader.with_last(piece) if same else _read_alerts(scan, [*reader.pieces[:count], piece])
         tail = _tail(text, piece.end.after, [read.raw for read in reads], shape_only=True)
         if tail is not None:
-            last = reads[-1].raw
-            last.ambiguity = last.ambiguity or "the alert list may end elsewhere (its end is in doubt)"
+            _doubt_last(reads)
             return reads, tail
+    if resorts and resorts[0][0] == len(reader.pieces):
+        # No tail at all (cut, or text after it): the alert that closed there is kept, as a cut
+        # message keeps its complete alerts.
+        reads = reader.with_last(resorts[0][1])
+        _doubt_last(reads)
+        return reads, None
     return reader.settle(), None
+
+
+def _doubt_last(reads: list[_Read]) -> None:
+    last = reads[-1].raw
+    last.ambiguity = last.ambiguity or "the alert list may end elsewhere (its end is in doubt)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -535,7 +546,8 @@ def _decide(scan: _Scan, piece: _Piece, first: int, natural_hash: str | None) ->
         return _Read(
             first, _raw(piece, layout, labels, text, _rest_doubt(text, piece, layout)), True, carried
         )
-    matches, short = _search(scan, piece)
+    # With the budget spent, no search: the alert is in doubt at once.
+    matches, short = _search(scan, piece) if scan.hash_budget > 0 else ([], readings.OVER_BUDGET)
     if len(matches) == 1 and not short:
         chosen, found = matches[0]
         return _Read(first, _raw(piece, chosen, found, text, _rest_doubt(text, piece, chosen)), True, carried)
@@ -557,6 +569,8 @@ def _merged(scan: _Scan, pieces: Sequence[_Piece], index: int) -> _Read | None:
     last = pieces[index]
     candidates: list[tuple[int, _Piece]] = []
     for first in range(index - 1, max(-1, index - 1 - MERGE_LIMIT), -1):
+        if scan.hash_budget <= 0:
+            break
         # Reading the pieces again together costs their length: taken from the budget.
         if not scan.spend(last.end.after - pieces[first].start):
             break

@@ -29,6 +29,7 @@ JOINTS = ('", "', '"},', '","', '"}]', '"}}')
 """What the template writes after a value (a quote and what follows it). A value holding one of these
 could also be read as ending there: the reading of its map, or of what follows, is in doubt."""
 
+OVER_BUDGET = "too much text to hash every reading of its labels"
 SEPARATOR_LIMIT = 48
 """Separators in one map beyond which `readings` does not list readings (the caller's cap decides)."""
 
@@ -196,7 +197,7 @@ def matching(body: str, wanted: str, *, limit: int, spend: Callable[[int], bool]
             stopped = f"more than {limit} readings of its labels"
             break
         if not spend(len(body)):
-            stopped = "too much text to hash every reading of its labels"
+            stopped = OVER_BUDGET
             break
         taken.append(reading)
     hashed = fingerprints(taken)
