@@ -509,6 +509,18 @@ def _rest_doubt(text: str, piece: _Piece, chosen: _Layout) -> str:
     return ""
 
 
+def _plain_layout(text: str, piece: _Piece, layout: _Layout) -> bool:
+    """No value of the layout's natural reading holds the template's punctuation."""
+    labels, annotations = layout.natural_labels(), layout.natural_annotations()
+    return (
+        labels is not None
+        and annotations is not None
+        and clean(labels)
+        and clean(annotations)
+        and not readings.holds_joint(text[layout.times.url : piece.end.joint])
+    )
+
+
 def _search(scan: _Scan, piece: _Piece) -> tuple[list[tuple[_Layout, dict[str, str]]], str]:
     """The readings of a piece whose labels reproduce its fingerprint, and what cut the search short."""
     matches: list[tuple[_Layout, dict[str, str]]] = []
@@ -536,11 +548,16 @@ def _decide(scan: _Scan, piece: _Piece, first: int, natural_hash: str | None) ->
     layout = piece.layouts[0]
     labels = layout.natural_labels()
     if not is_fingerprint(carried):
-        # Nothing to choose by: sure only when the text has one layout and no value holds joints.
-        doubt = ""
-        if len(piece.layouts) > 1 or labels is None or not clean(labels):
-            doubt = "no usable fingerprint to choose between readings of its labels"
-        raw = _raw(piece, layout, labels or {}, text, doubt or _rest_doubt(text, piece, layout))
+        # Nothing to choose by: sure only when exactly one layout reads with no value holding the
+        # template's punctuation (a layout that ends the labels elsewhere always has such a value).
+        plain = [other for other in piece.layouts if _plain_layout(text, piece, other)]
+        if len(plain) == 1 and not piece.over:
+            layout = plain[0]
+            raw = _raw(piece, layout, layout.natural_labels() or {}, text, "")
+            sure_hash = natural_hash if layout is piece.layouts[0] else ""
+            return _Read(first, raw, verified=False, fingerprint=sure_hash or "")
+        doubt = "no usable fingerprint to choose between readings of its labels"
+        raw = _raw(piece, layout, labels or {}, text, doubt)
         return _Read(first, raw, verified=False, fingerprint=natural_hash or "")
     if natural_hash == carried and labels is not None:
         return _Read(
