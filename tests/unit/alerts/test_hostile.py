@@ -152,3 +152,17 @@ class TestClassificationByTypeOnly:
                 (alert,) = _group(text).alerts
                 expected = AllowanceKind.UNKNOWN if "route" in spec.labels else AllowanceKind.LINKLOCAL
                 assert alert.allowance is expected, spec.labels
+
+
+class TestDefaultText:
+    def test_a_value_holding_layout_lines_is_in_doubt(self) -> None:
+        """The default text carries no fingerprint: a value whose lines look like the layout (a pair
+        the sorted order does not allow there, a `Source:` that cannot end the alert) is read as
+        sent, but marked ambiguous; a plain multi-line value is not."""
+        hostile = {"alertname": "A", "zone": "x\n - node = victim\nSource: http://evil"}
+        plain = {"alertname": "A", "zone": "line one\nline two"}
+        for labels, doubt in ((hostile, True), (plain, False)):
+            text = render.default_text(SpecGroup(alerts=[SpecAlert("firing", labels)]))
+            (alert,) = _group(text).alerts
+            assert dict(alert.labels) == labels
+            assert alert.ambiguous is doubt

@@ -41,6 +41,14 @@ def _is_name(text: str) -> bool:
     return _NAME.fullmatch(text) is not None
 
 
+def _looks_like_layout(line: str) -> bool:
+    """A line the layout writes: a ` - name =` pair, `Labels:`, `Annotations:`, `Source:`, a header."""
+    if line.startswith(" - "):
+        name, equals, _ = line[3:].partition(" =")
+        return bool(equals) and _is_name(name)
+    return line in {"Labels:", "Annotations:", *HEADERS} or line.startswith("Source:")
+
+
 def _ends_alert(following: str | None, *, cut_here: bool) -> bool:
     """Whether a `Source:` line can end an alert, given the line after it (which the cut may shorten)."""
     if following is None or following in {"", "Labels:", *HEADERS}:
@@ -58,6 +66,7 @@ class _Alert:
         self.annotations: dict[str, list[str]] = {}
         self.target = self.labels
         self.name: str | None = None
+        self.doubt = ""
 
     def start(self, name: str, value: str) -> None:
         self.name = name
@@ -67,6 +76,10 @@ class _Alert:
         if self.name is None:
             return False
         self.target[self.name].append(line)
+        if not self.doubt and _looks_like_layout(line):
+            # The line was read as part of a value because the layout does not allow it here; a
+            # value holding such lines may also have been split where the layout allows it.
+            self.doubt = f"a value holds a line like the message's own layout ({line[:40]!r})"
         return True
 
     def to_annotations(self) -> None:
@@ -79,6 +92,7 @@ class _Alert:
             labels={name: "\n".join(lines) for name, lines in self.labels.items()},
             annotations={name: "\n".join(lines) for name, lines in self.annotations.items()},
             generator_url=generator_url,
+            ambiguity=self.doubt,
         )
 
 
