@@ -41,13 +41,16 @@ class TestPairs:
             assert _read(pairs, text) == _read(_searched_or_error, text)
 
     def test_plain_map_takes_the_fast_way(self) -> None:
+        """Quotes inside values (a description quoting something) still read the fast way."""
         body = '"alertname": "X", "instance": "10.0.0.1:9100", "job": ""'
         assert _plain(body) == {"alertname": "X", "instance": "10.0.0.1:9100", "job": ""}
+        quoted = '"a": "say "hi"", "b": "y"'
+        assert _plain(quoted) == searched(quoted) == {"a": 'say "hi"', "b": "y"}
 
     @pytest.mark.parametrize(
         "body",
         [
-            '"a": "say "hi"", "b": "y"',  # a quote in a value
+            '"a": "x", "b": "y", "c, "d": "z"',  # a `", "` that is no separator, inside a value
             '"b": "x", "a": "y"',  # names out of order: `", "a": "` is part of b's value
             '"a b": "x"',  # not a label name
         ],

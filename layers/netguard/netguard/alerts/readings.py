@@ -79,18 +79,27 @@ def separators(body: str) -> tuple[Separator, ...]:
 
 
 def _plain(body: str) -> dict[str, str] | None:
-    """`natural` for the usual map, with no `"` inside a value: split on every `"`, the pieces must
-    alternate name, `: `, value, `, ` with valid, strictly increasing names. A few C-level passes
-    instead of a search per pair; None when the map is not that plain."""
+    """`natural` for the usual map, where every `", "` is a separator, in a few C-level passes;
+    None when the map is not that plain (a `", "` inside a value), for `searched` to read.
+
+    With no `"` inside a value, split on every `"`: the pieces alternate name, `: `, value, `, `.
+    Else split on every `", "`: each piece is `name": "value`. Either way the names must be valid
+    and strictly increasing."""
     if len(body) < 2 or body[0] != '"' or body[-1] != '"':
         return None
     tokens = body[1:-1].split('"')
-    if len(tokens) % 4 != 3 or set(tokens[1::4]) != _COLONS or not set(tokens[3::4]) <= _COMMAS:
-        return None
-    names = tokens[0::4]
+    if len(tokens) % 4 == 3 and set(tokens[1::4]) == _COLONS and set(tokens[3::4]) <= _COMMAS:
+        names = tokens[0::4]
+        values = tokens[2::4]
+    else:
+        pieces = [piece.partition(_COLON) for piece in body[1:-1].split(_SEPARATOR)]
+        if not all(colon for _, colon, _ in pieces):
+            return None
+        names = [name for name, _, _ in pieces]
+        values = [value for _, _, value in pieces]
     if not sorted_names(tuple(names)):
         return None
-    return dict(zip(names, tokens[2::4], strict=True))
+    return dict(zip(names, values, strict=True))
 
 
 @functools.lru_cache(maxsize=256)

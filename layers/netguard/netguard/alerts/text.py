@@ -41,12 +41,15 @@ def _is_name(text: str) -> bool:
     return _NAME.fullmatch(text) is not None
 
 
+_LAYOUT_LINES = frozenset({"Labels:", "Annotations:", *HEADERS})
+
+
 def _looks_like_layout(line: str) -> bool:
     """A line the layout writes: a ` - name =` pair, `Labels:`, `Annotations:`, `Source:`, a header."""
     if line.startswith(" - "):
         name, equals, _ = line[3:].partition(" =")
         return bool(equals) and _is_name(name)
-    return line in {"Labels:", "Annotations:", *HEADERS} or line.startswith("Source:")
+    return line in _LAYOUT_LINES or line.startswith("Source:")
 
 
 def _ends_alert(following: str | None, *, cut_here: bool) -> bool:
