@@ -48,6 +48,8 @@ VALUES = st.lists(PUNCTUATION, min_size=1, max_size=6).map("".join)
 # annotations as well as one, and the template leaves no trace of which (docs/intake.md, limits).
 # Every other piece of punctuation may be in them.
 ANNOTATION_VALUES = st.lists(PUNCTUATION.filter(lambda p: not p.startswith('", "')), max_size=6).map("".join)
+# A generator URL is Prometheus's (percent-encoded), but a publisher may put anything there.
+URL_TAILS = st.one_of(st.just(""), ANNOTATION_VALUES)
 NAMES = st.sampled_from(["app", "b", "node", "pod", "type", "zz", "cluster", "instance"])
 
 
@@ -72,6 +74,7 @@ def hostile_groups(draw: st.DrawFn) -> SpecGroup:
                 annotations=annotations,
                 starts_at=start,
                 ends_at=start + timedelta(minutes=5) if resolved else None,
+                generator_url="http://prometheus.local/graph?g0.expr=up" + draw(URL_TAILS),
             )
         )
     return SpecGroup(alerts=alerts, group_by=draw(st.sampled_from([("alertname",), ("alertname", "app")])))
