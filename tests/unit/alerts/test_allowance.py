@@ -28,7 +28,8 @@ K = AllowanceKind
         ),
         ({"alertname": "HighErrorRate", "route": "/api/linklocal_allowance_exceeded"}, "", K.UNKNOWN),
         ({"alertname": "X", "type": "/api/linklocal_allowance_exceeded"}, "", K.UNKNOWN),
-        ({"alertname": "LinkLocalAllowanceExceeded", "type": "http"}, "", K.UNKNOWN),
+        # A rule that is not netguard's, with a type label of its own: its name is the fallback.
+        ({"alertname": "LinkLocalAllowanceExceeded", "type": "http"}, "", K.LINKLOCAL),
         # the type label wins over the alert name
         ({"alertname": "PPSAllowanceExceeded", "type": "linklocal_allowance_exceeded"}, "", K.LINKLOCAL),
         (
@@ -49,5 +50,5 @@ K = AllowanceKind
     ],
 )
 def test_allowance_kind(labels: dict[str, str], url: str, expected: AllowanceKind) -> None:
-    """The `type` label alone when the alert has one; the alert name only when it has none."""
+    """A `type` label naming a counter decides; else only the alert name, never another label or URL."""
     assert allowance_kind(labels, generator_url=url) is expected

@@ -3,8 +3,9 @@
 Called by `assemble.build_alert` for every alert. The counter is known only from the `type` label
 (Prometheus drops `__name__` from alert labels): the Showmax exporter's own label, and what
 netguard's recording rules set for node_exporter's `node_ethtool_<stat>`. Any other label value, an
-annotation or the generator URL is the message's claim, never read here. The alert name is a
-fallback for rules that are not netguard's and carry no `type` label at all.
+annotation or the generator URL is the message's claim, never read here. The alert name (written by
+whoever wrote the rule, not by the data) is the fallback for rules that are not netguard's, whose
+`type` label, if any, names no counter.
 """
 
 from __future__ import annotations
@@ -53,10 +54,9 @@ def kind_of_alert_name(name: str) -> AllowanceKind:
 def allowance_kind(labels: Mapping[str, str], *, generator_url: str = "") -> AllowanceKind:
     """The allowance an alert is about: `linklocal` for `type="linklocal_allowance_exceeded"`.
 
-    With a `type` label, that label alone decides (UNKNOWN when it names no ENA counter); without
-    one, the alert name (a rule that is not netguard's). `generator_url` is accepted for callers of
-    the older signature and never read: a URL is no evidence of what the counter is."""
+    A `type` label naming an ENA counter decides; otherwise the alert name (a rule that is not
+    netguard's). `generator_url` is accepted for callers of the older signature and never read: a
+    URL is no evidence of what the counter is."""
     del generator_url
-    if "type" in labels:
-        return kind_of_stat(labels["type"])
-    return kind_of_alert_name(labels.get("alertname", ""))
+    kind = kind_of_stat(labels.get("type", ""))
+    return kind if kind is not AllowanceKind.UNKNOWN else kind_of_alert_name(labels.get("alertname", ""))
