@@ -17,7 +17,7 @@ def _rows(figures: Mapping[str, Any]) -> list[tuple[str, str, str, str, str]]:
     intake = figures.get("intake", {})
     goal = intake.get("goal_ratio_valid_json")
     for key, row in intake.items():
-        if isinstance(row, Mapping) and "parse_ms" in row:
+        if isinstance(row, Mapping) and "json_loads_ms" in row:
             same = row["baseline"].endswith("same bytes")
             rows.append(
                 (
@@ -28,6 +28,17 @@ def _rows(figures: Mapping[str, Any]) -> list[tuple[str, str, str, str, str]]:
                     f"<= {goal}x" if same and goal else "",
                 )
             )
+    hostile = intake.get("slowest_hostile")
+    if isinstance(hostile, Mapping) and "ratio" in hostile:
+        rows.append(
+            (
+                f"slowest hostile message <= 256 KB vs a valid 256 KB storm ({hostile['case']})",
+                f"{hostile['parse_ms']:.1f} ms",
+                f"{hostile['baseline']} {hostile['baseline_ms']:.1f} ms",
+                _ratio(hostile["ratio"]),
+                f"<= {hostile['goal_ratio']}x",
+            )
+        )
     cold = figures.get("package", {}).get("cold_start", {})
     for function in FUNCTIONS:
         row = cold.get(function)

@@ -9,6 +9,9 @@ little. `first` is the parse with an empty times cache (new alerts; the others f
 times cached, as repeated notifications of a group do). Prints numbers only:
 `python -m tests.bench.intake`.
 
+Hostile messages: every case of the adversarial corpus (tests/resilience/hostile.py) up to 256 KB,
+beside a valid 256 KB storm in AMP's template; the slowest is the row "slowest hostile message".
+
 Where the time goes: each 450-alert row's first parse is also profiled (cProfile) and its time split
 by the code it runs in: json.loads, reading the format, times, fingerprints, building the `Alert`s and the
 group, dispatch (format detection, subject). A C function (a regex, str.find) counts for the module
@@ -30,6 +33,7 @@ from typing import Any
 from netguard.alerts import SnsMessage, Unparseable, parse_message
 from netguard.alerts.fingerprint import fingerprints
 from netguard.alerts.times import parse_time
+from tests.resilience import hostile
 from tests.unit.alerts import render
 from tests.unit.alerts.render import SpecAlert, SpecGroup
 
@@ -209,6 +213,54 @@ def measure(
     return row
 
 
+HOSTILE_SIZE = 256 * 1024
+HOSTILE_ROUNDS = 5
+HOSTILE_GOAL = 5.0
+
+
+def _least_cpu_of(message: SnsMessage, rounds: int) -> float:
+    best = float("inf")
+    for _ in range(rounds):
+        started = time.process_time()
+        parse_message(message)
+        best = min(best, time.process_time() - started)
+    return best * 1000
+
+
+def slowest_hostile() -> dict[str, Any]:
+    """The adversarial corpus (tests/resilience/hostile.py) at up to 256 KB beside a valid 256 KB
+    storm in AMP's template, least CPU time of HOSTILE_ROUNDS each, and where the slowest spends it."""
+    storm = hostile.valid(HOSTILE_SIZE)
+    cases = hostile.corpus(HOSTILE_SIZE)
+    assert all(len(case.message.message) <= HOSTILE_SIZE for case in cases)
+    baseline_ms = _least_cpu_of(storm, HOSTILE_ROUNDS)
+    times = {case.name: _least_cpu_of(case.message, HOSTILE_ROUNDS) for case in cases}
+    baseline_ms = min(baseline_ms, _least_cpu_of(storm, HOSTILE_ROUNDS))  # again, after the cases
+    name = max(times, key=times.__getitem__)
+    slowest = next(case for case in cases if case.name == name)
+    row: dict[str, Any] = {
+        "case": name,
+        "what": slowest.what,
+        "message_kb": round(len(slowest.message.message) / 1024, 1),
+        "parse_ms": round(times[name], 2),
+        "baseline": f"valid {len(storm.message) // 1024} KB storm in AMP's template",
+        "baseline_ms": round(baseline_ms, 2),
+        "ratio": round(times[name] / baseline_ms, 2),
+        "goal_ratio": HOSTILE_GOAL,
+        "cases_ms": {key: round(value, 2) for key, value in sorted(times.items())},
+        "stages_ms": where_the_time_goes(lambda: _parse_afresh(slowest.message), times[name], None),
+    }
+    print(
+        f"  slowest hostile message <= 256 KB: {name} ({row['message_kb']} KB) {times[name]:.1f} ms"
+        f" vs valid storm {baseline_ms:.1f} ms = {row['ratio']:.2f}x (goal <= {HOSTILE_GOAL}x)"
+    )
+    print(
+        "  " + ", ".join(f"{key} {value:.1f}" for key, value in sorted(times.items(), key=lambda kv: -kv[1]))
+    )
+    print("  slowest, first parse (ms): " + ", ".join(f"{k} {v:.2f}" for k, v in row["stages_ms"].items()))
+    return row
+
+
 def main() -> dict[str, Any]:
     print(f"intake: least CPU time of {ROUNDS} rounds; goal <= {GOAL_RATIO}x json.loads for valid JSON")
     figures: dict[str, Any] = {"rounds": ROUNDS, "goal_ratio_valid_json": GOAL_RATIO}
@@ -229,6 +281,7 @@ def main() -> dict[str, Any]:
     figures["amp_json_cut_at_60_percent_450_alerts"] = measure(
         "AMP JSON cut at 60%", cut, render.netguard_json(group(450)), False
     )
+    figures["slowest_hostile"] = slowest_hostile()
     return figures
 
 

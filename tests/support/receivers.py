@@ -230,8 +230,12 @@ def _block_problems(block: Mapping[str, Any]) -> list[str]:
         for item in elements:
             if item.get("type") == "button":
                 problems += _text_problems(item.get("text"), 75, {"plain_text"})
-                if len(str(item.get("url", ""))) > 3000:
+                url = str(item.get("url", ""))
+                if len(url) > 3000:
                     problems.append("button url longer than 3000")
+                if "url" in item and (not url.startswith(("http://", "https://")) or not url.isprintable()):
+                    # Slack answers invalid_blocks for the whole message.
+                    problems.append(f"button url {url[:40]!r} is no http(s) URL")
     return problems
 
 

@@ -18,19 +18,24 @@ K = AllowanceKind
         ({"alertname": "X", "type": "bw_out_allowance_exceeded"}, "", K.BW_OUT),
         ({"alertname": "X", "type": "conntrack_allowance_exceeded"}, "", K.CONNTRACK),
         ({"alertname": "X", "type": "conntrack_allowance_available"}, "", K.CONNTRACK_AVAILABLE),
-        ({"alertname": "X", "__name__": "node_ethtool_bw_out_allowance_exceeded"}, "", K.BW_OUT),
-        ({"alertname": "X", "metric": "ethtool_conntrack_allowance_available"}, "", K.CONNTRACK_AVAILABLE),
+        # Only the `type` label names the counter: a metric name, another label or the URL never does.
+        ({"alertname": "X", "__name__": "node_ethtool_bw_out_allowance_exceeded"}, "", K.UNKNOWN),
+        ({"alertname": "X", "metric": "ethtool_conntrack_allowance_available"}, "", K.UNKNOWN),
         (
             {"alertname": "X", "expr": 'rate(node_net_ethtool{type="pps_allowance_exceeded"}[1m]) > 0'},
             "",
-            K.PPS,
+            K.UNKNOWN,
         ),
+        ({"alertname": "HighErrorRate", "route": "/api/linklocal_allowance_exceeded"}, "", K.UNKNOWN),
+        ({"alertname": "X", "type": "/api/linklocal_allowance_exceeded"}, "", K.UNKNOWN),
+        # A rule that is not netguard's, with a type label of its own: its name is the fallback.
+        ({"alertname": "LinkLocalAllowanceExceeded", "type": "http"}, "", K.LINKLOCAL),
         # the type label wins over the alert name
         ({"alertname": "PPSAllowanceExceeded", "type": "linklocal_allowance_exceeded"}, "", K.LINKLOCAL),
         (
             {"alertname": "DnsTrouble"},
             "http://prom/graph?g0.expr=rate%28node_ethtool_linklocal_allowance_exceeded%5B1m%5D%29+%3E+0",
-            K.LINKLOCAL,
+            K.UNKNOWN,
         ),
         ({"alertname": "LinkLocalAllowanceExceeded"}, "", K.LINKLOCAL),
         ({"alertname": "LinklocalAllowanceExceededPersisting"}, "", K.LINKLOCAL),
@@ -45,5 +50,5 @@ K = AllowanceKind
     ],
 )
 def test_allowance_kind(labels: dict[str, str], url: str, expected: AllowanceKind) -> None:
-    """Type label first, then metric names in labels, then the generator URL, then the alert name."""
+    """A `type` label naming a counter decides; else only the alert name, never another label or URL."""
     assert allowance_kind(labels, generator_url=url) is expected

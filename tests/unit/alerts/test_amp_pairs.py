@@ -1,4 +1,5 @@
-"""AMP JSON maps: the fast reading of plain maps agrees with the search-based reading of any map."""
+"""AMP JSON maps: the fast reading of plain maps agrees with the search-based reading of any map, and
+the list of every reading starts with that one and holds only maps that render back to the text."""
 
 from __future__ import annotations
 
@@ -6,12 +7,19 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from netguard.alerts.ampjson import _alert_at, _alert_by_regex, _plain_pairs, pairs, searched_pairs
 from netguard.alerts.errors import FormatError
+from netguard.alerts.readings import _plain, natural, pairs, readings, searched
 
 # Pieces that make values and names tricky: the template's own separators, quotes, newlines.
 _TRICKY = st.sampled_from(['"', ", ", '": "', '", "', "\n", ":", ",", " ", "a", "b", "z", "_", "1", "é"])
 _NAMES = st.sampled_from(["a", "b", "c", "_x", "a1", "B", "é", "a b", "a,b", "", "job", "zone"])
+
+
+def _searched_or_error(body: str) -> dict[str, str]:
+    found = searched(body)
+    if found is None:
+        raise FormatError("no map")
+    return found
 
 
 def _read(reader: object, body: str) -> object:
@@ -30,68 +38,50 @@ class TestPairs:
         """Whatever the names and values, `pairs` gives what the search-based reader gives."""
         body = ", ".join(f'"{name}": "{value}"' for name, value in sorted(dict(items).items()))
         for text in filter(None, (body, body[:cut])):  # `pairs` reads "" as {} before either way
-            assert _read(pairs, text) == _read(searched_pairs, text)
+            assert _read(pairs, text) == _read(_searched_or_error, text)
 
     def test_plain_map_takes_the_fast_way(self) -> None:
+        """Quotes inside values (a description quoting something) still read the fast way."""
         body = '"alertname": "X", "instance": "10.0.0.1:9100", "job": ""'
-        assert _plain_pairs(body) == {"alertname": "X", "instance": "10.0.0.1:9100", "job": ""}
+        assert _plain(body) == {"alertname": "X", "instance": "10.0.0.1:9100", "job": ""}
+        quoted = '"a": "say "hi"", "b": "y"'
+        assert _plain(quoted) == searched(quoted) == {"a": 'say "hi"', "b": "y"}
 
     @pytest.mark.parametrize(
         "body",
         [
-            '"a": "say "hi"", "b": "y"',  # a quote in a value
+            '"a": "x", "b": "y", "c, "d": "z"',  # a `", "` that is no separator, inside a value
             '"b": "x", "a": "y"',  # names out of order: `", "a": "` is part of b's value
             '"a b": "x"',  # not a label name
         ],
     )
     def test_other_maps_take_the_search(self, body: str) -> None:
-        assert _plain_pairs(body) is None
+        assert _plain(body) is None
 
 
-# What could end a lazy group early or late: the template's own text after labels, annotations and
-# the generator URL, braces and quotes.
-_LAYOUT = st.sampled_from(
-    ['},"annotations": {', '},"startsAt": "', '","fingerprint": "', '"}, {"status": ', '"}]', "}", '"', "x"]
-)
-_PIECE = st.one_of(_LAYOUT, st.sampled_from(["a", "0", " ", "\n", "é"]))
+def _render(values: dict[str, str]) -> str:
+    return ", ".join(f'"{name}": "{value}"' for name, value in values.items())
 
 
-class TestAlertLayout:
-    @given(
-        status=st.sampled_from(["firing", "resolved", "other"]),
-        values=st.lists(st.lists(_PIECE, max_size=4).map("".join), min_size=3, max_size=3),
-        has_labels=st.booleans(),
-        has_annotations=st.booleans(),
-        fingerprint=st.sampled_from(["0123456789abcdef", "", "zz"]),
-        after=st.sampled_from([", ", "]", "", "x"]),
-    )
-    def test_find_reading_agrees_with_the_regex(
-        self,
-        *,
-        status: str,
-        values: list[str],
-        has_labels: bool,
-        has_annotations: bool,
-        fingerprint: str,
-        after: str,
-    ) -> None:
-        """Whatever the values hold, `_alert_at` reads what `_ALERT` reads, or leaves it to the regex."""
-        labels, annotations, url = values
-        text = (
-            f'{{"status": "{status}"'
-            + (f',"labels": {{"a": "{labels}"}}' if has_labels else "")
-            + (f',"annotations": {{"b": "{annotations}"}}' if has_annotations else "")
-            + f',"startsAt": "2026-11-25 20:36:41 +0000 UTC","endsAt": "","generatorURL": "{url}"'
-            + f',"fingerprint": "{fingerprint}"}}{after}{{"status": "firing"}}'
-        )
-        fast = _alert_at(text, 0)
-        if fast is not None:
-            assert fast == _alert_by_regex(text, 0)
+class TestReadings:
+    @given(st.lists(st.tuples(_NAMES, st.lists(_TRICKY, max_size=5).map("".join)), min_size=1, max_size=5))
+    def test_every_reading_renders_the_same_text(self, items: list[tuple[str, str]]) -> None:
+        """The first reading is the natural one; each is sorted and renders exactly the map's text;
+        the map that was rendered is one of them (when its names are label names)."""
+        sent = dict(sorted(dict(items).items()))
+        body = _render(sent)
+        found = list(readings(body))
+        if natural(body) is None:
+            assert found == []
+            return
+        assert found[0] == natural(body)
+        for reading in found:
+            assert list(reading) == sorted(reading)
+            assert _render(reading) == body
+        if all(name.isidentifier() and name.isascii() for name in sent):
+            assert sent in found
+        assert len({tuple(r.items()) for r in found}) == len(found)
 
-    def test_a_plain_alert_takes_the_fast_way(self) -> None:
-        text = (
-            '{"status": "firing","labels": {"a": "1"},"startsAt": "x","endsAt": "y"'
-            ',"generatorURL": "u","fingerprint": "0f"}]'
-        )
-        assert _alert_at(text, 0) == ("firing", '"a": "1"', None, "x", "y", "u", "0f", len(text) - 1)
-        assert _alert_at(text, 0) == _alert_by_regex(text, 0)
+    def test_a_separator_inside_a_value_gives_two_readings(self) -> None:
+        body = '"a": "x", "b": "y"'
+        assert list(readings(body)) == [{"a": "x", "b": "y"}, {"a": 'x", "b": "y'}]

@@ -72,6 +72,9 @@ def test_alert_events_print_their_alerts(name: str, capsys: pytest.CaptureFixtur
             "ambiguous",
             "ambiguity",
         }
+        # Every sample was published by a real Alertmanager from plain values: read without doubt.
+        assert alert["ambiguous"] is False
+        assert alert["ambiguity"] == ""
         # The mixed group's message names no labels at all, so its allowance is unknown.
         assert alert["allowance"] in ({"unknown"} if "mixed" in name else {"linklocal", "pps"})
         assert len(alert["fingerprint"]) == 16

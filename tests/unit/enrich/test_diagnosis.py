@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from netguard.alerts.models import AllowanceKind, Status
@@ -48,6 +50,14 @@ class TestLinklocal:
         assert "12.5 per second" in text
         assert "NodeLocal DNSCache caches" in text
         assert "on 1 distinct node." in text
+
+    def test_an_ambiguous_alert_is_never_remediable(self) -> None:
+        """The same CoreDNS node, but the intake could not read the alert for sure: not remediable,
+        and the details say why."""
+        doubtful = replace(alert(), ambiguity="no reading of its labels reproduces the fingerprint")
+        d = diagnose(doubtful, node=NODE, instance=INSTANCE, dns=dns(("coredns-a", "coredns-b")))
+        assert not d.remediable
+        assert any("could not be read for sure (no reading" in line for line in d.details)
 
     def test_node_without_coredns_is_not_remediable(self) -> None:
         d = diagnose(alert(), node=NODE, dns=dns(dns_bypass_pods=("kube-system/aws-node-x",)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import urllib.parse
 from dataclasses import replace
 
 import pytest
@@ -20,9 +21,40 @@ from netguard.notify.pagerduty import (
     summary_of,
     trigger_event,
 )
-from netguard.notify.slack.blocks import alert_message, remediation_message, silence_url, unparseable_message
+from netguard.notify.slack.blocks import (
+    alert_message,
+    remediation_message,
+    silence_url,
+    unparseable_message,
+    url_problem,
+)
 from tests.support import builders
 from tests.support.receivers import block_kit_problems
+
+
+def _matchers(text: str) -> dict[str, str]:
+    """Alertmanager's matcher list `{a="x",b="y"}` read back as its parser reads it: equality
+    matchers, quoted values where a backslash escapes a backslash, a quote or an `n` (newline)."""
+    assert text[0] + text[-1] == "{}", text
+    result: dict[str, str] = {}
+    at = 1
+    while at < len(text) - 1:
+        equals = text.index("=", at)
+        name = text[at:equals]
+        assert text[equals + 1] == '"', text[equals:]
+        value, at = [], equals + 2
+        while text[at] != '"':
+            if text[at] == "\\":
+                value.append({"n": "\n", "\\": "\\", '"': '"'}[text[at + 1]])
+                at += 2
+            else:
+                value.append(text[at])
+                at += 1
+        result[name] = "".join(value)
+        at += 1
+        if text[at] == ",":
+            at += 1
+    return result
 
 
 class TestDigest:
@@ -105,6 +137,77 @@ class TestSlackBlocks:
         url = silence_url("http://am:9093/", {"alertname": "X", "cluster": "c1"})
         assert url == "http://am:9093/#/silences/new?filter=%7Balertname%3D%22X%22%2Ccluster%3D%22c1%22%7D"
         assert silence_url("", {"a": "b"}) == ""
+
+    def test_silence_matchers_are_escaped_as_alertmanager_writes_them(self) -> None:
+        """A quote, backslash or newline in a value stays inside its matcher (Alertmanager's
+        `labels.Matcher.String` escaping); a value cannot add matchers."""
+        labels = {"alertname": 'X",cluster="prod', "instance": "a\\b\nc", "job": "}"}
+        url = silence_url("http://am:9093", labels)
+        query = urllib.parse.unquote(url.split("?filter=", 1)[1])
+        assert query == '{alertname="X\\",cluster=\\"prod",instance="a\\\\b\\nc",job="}"}'
+        assert _matchers(query) == labels
+
+    def test_silence_leaves_out_names_that_are_no_label_names(self) -> None:
+        url = silence_url("http://am:9093", {"alertname": "X", 'a",b="c': "v"})
+        assert _matchers(urllib.parse.unquote(url.split("?filter=", 1)[1])) == {"alertname": "X"}
+        assert silence_url("http://am:9093", {"not a name": "v"}) == ""
+
+    @pytest.mark.parametrize(
+        ("url", "takes"),
+        [
+            ("https://runbooks.example.com/a?b=c#d", True),
+            ("http://10.0.0.1:9090/graph?g0.expr=up", True),
+            ("javascript:alert(1)", False),
+            ("ftp://files.example.com/x", False),
+            ("/relative/path", False),
+            ("https://", False),
+            ("https://host/with space", False),
+            ("https://host/\nnewline", False),
+            ("http://host:notaport/", False),
+            ("https://host/" + "x" * 3000, False),
+        ],
+    )
+    def test_which_urls_slack_takes(self, url: str, takes: bool) -> None:
+        assert (url_problem(url) == "") is takes
+
+    def test_link_buttons_only_for_http_urls_within_limits(self) -> None:
+        """A runbook or source that is no http(s) URL, or too long, is no button (Slack would refuse
+        the whole message); the others stay."""
+        links = Links(
+            graph="https://grafana.example.com/d/x",
+            runbook="javascript:alert(1)",
+            silence="https://am/" + "x" * 3000,
+            source="prometheus.local/graph",
+        )
+        message = alert_message(digest_event(builders.alert_group()), links)
+        assert block_kit_problems(message) == []
+        [actions] = [b for b in message["attachments"][0]["blocks"] if b["type"] == "actions"]
+        assert [(e["text"]["text"], e["url"]) for e in actions["elements"]] == [
+            ("Graph", "https://grafana.example.com/d/x")
+        ]
+        bare = alert_message(digest_event(builders.alert_group()), Links(runbook="mailto:x@example.com"))
+        assert not [b for b in bare["attachments"][0]["blocks"] if b["type"] == "actions"]
+
+    def test_a_row_graph_link_that_slack_would_refuse_is_plain_text(self) -> None:
+        alerts = [builders.enriched_alert()]
+        alerts = [replace(alerts[0], graph_url="javascript:alert(1)")]
+        message = alert_message(digest_event(builders.alert_group(alerts=alerts)), Links())
+        assert "javascript" not in json.dumps(message)
+
+    def test_ambiguous_alerts_are_marked(self) -> None:
+        """An alert the intake could not read for sure says so, on its row and in a note."""
+        item = builders.enriched_alert()
+        doubtful = replace(item, alert=replace(item.alert, ambiguity="2 readings of its labels reproduce it"))
+        digest = digest_event(builders.alert_group(alerts=[doubtful, builders.enriched_alert(node="n2")]))
+        assert digest.ambiguous == 1
+        text = json.dumps(alert_message(digest, Links()))
+        assert ":warning: 1 alert(s) could not be read for sure" in text
+        assert "2 readings of its labels reproduce it" in text
+        assert "never remediated" in text
+        assert text.count(":warning: ambiguous") == 1
+        plain = json.dumps(alert_message(digest_event(builders.alert_group()), Links()))
+        assert "could not be read for sure" not in plain
+        assert ":warning: ambiguous" not in plain
 
     def test_remediation_and_unparseable_messages(self) -> None:
         """Both are plain messages within limits that say what happened and why."""

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 
+from netguard.alerts.models import frozen_map
 from netguard.notify import DeliveryPermanent, Outcome, SlackNotifier
 from netguard.state import MemoryStore
 from tests.support import builders
@@ -46,6 +48,22 @@ class TestBotMode:
         ):
             assert fact in text, fact
         assert post.body["attachments"][0]["color"] == "#E01E5A"
+
+    def test_a_link_slack_would_refuse_is_left_out_with_a_warning(
+        self, slack_bot: Build, slack_receiver: SlackReceiver, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """A runbook that is no http(s) URL: the message is posted without that button, and the
+        log says which link was left out and why (not the URL itself)."""
+        event = builders.alert_group()
+        group = replace(event.group, common_annotations=frozen_map({"runbook_url": "javascript:alert(1)"}))
+        with caplog.at_level("WARNING"):
+            [delivery] = slack_bot(alertmanager_url="http://am:9093").notify(replace(event, group=group))
+        assert delivery.outcome is Outcome.SENT
+        [post] = slack_receiver.posts()
+        assert "javascript" not in str(post.body)
+        assert "silences/new" in str(post.body)
+        assert any("Runbook link" in r.getMessage() and "http(s)" in r.getMessage() for r in caplog.records)
+        assert not any("javascript" in r.getMessage() for r in caplog.records)
 
     def test_resolve_edits_the_original_and_replies_in_its_thread(
         self, slack_bot: Build, slack_receiver: SlackReceiver, store: MemoryStore

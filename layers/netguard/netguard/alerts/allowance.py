@@ -1,15 +1,15 @@
-"""Which EC2 network allowance an alert is about, from its labels, generator URL or name.
+"""Which EC2 network allowance an alert is about: from the `type` label the rules set, else its name.
 
-Sources, most specific first: the Showmax exporter's `type` label (`node_net_ethtool{type="..."}`),
-`node_ethtool_<stat>` / `ethtool_<stat>` metric names in any label (`__name__`, `expr`, ...), the
-generator URL (Prometheus puts the rule's expression there), and finally the alert name.
+Called by `assemble.build_alert` for every alert. The counter is known only from the `type` label
+(Prometheus drops `__name__` from alert labels): the Showmax exporter's own label, and what
+netguard's recording rules set for node_exporter's `node_ethtool_<stat>`. Any other label value, an
+annotation or the generator URL is the message's claim, never read here. The alert name (written by
+whoever wrote the rule, not by the data) is the fallback for rules that are not netguard's, whose
+`type` label, if any, names no counter.
 """
 
 from __future__ import annotations
 
-import functools
-import re
-import urllib.parse
 from collections.abc import Mapping
 
 from netguard.alerts.models import AllowanceKind
@@ -22,7 +22,6 @@ STAT_KINDS: Mapping[str, AllowanceKind] = {
     "conntrack_allowance_exceeded": AllowanceKind.CONNTRACK,
     "conntrack_allowance_available": AllowanceKind.CONNTRACK_AVAILABLE,
 }
-_STAT = re.compile(r"(linklocal|pps|bw_in|bw_out|conntrack)_allowance_(exceeded|available)", re.IGNORECASE)
 
 # Checked in this order on the alert name with everything but letters and digits removed, lowercased:
 # "available" before plain "conntrack", "linklocal" before "pps" (LinkLocalPPS...).
@@ -36,20 +35,16 @@ _NAME_HINTS: tuple[tuple[tuple[str, ...], AllowanceKind], ...] = (
 )
 
 
-@functools.lru_cache(maxsize=256)
-def kind_of_stat(text: str) -> AllowanceKind:
-    """The kind named by the first ENA allowance statistic found in `text`, else UNKNOWN.
+def kind_of_stat(value: str) -> AllowanceKind:
+    """The kind an ethtool statistic names exactly (`linklocal_allowance_exceeded`), else UNKNOWN.
 
-    Cached: a group's alerts repeat the same few values (`type="linklocal_allowance_exceeded"`)."""
-    match = _STAT.search(text)
-    if match is None:
-        return AllowanceKind.UNKNOWN
-    return STAT_KINDS.get(match.group(0).lower(), AllowanceKind.UNKNOWN)
+    Exact, not a search: `route="/api/linklocal_allowance_exceeded"` names no counter."""
+    return STAT_KINDS.get(value, AllowanceKind.UNKNOWN)
 
 
 def kind_of_alert_name(name: str) -> AllowanceKind:
     """From an alert name such as `LinkLocalAllowanceExceeded` or `EC2PPSAllowanceExceeded`."""
-    squashed = re.sub(r"[^a-z0-9]", "", name.lower())
+    squashed = "".join(c for c in name.lower() if c.isascii() and c.isalnum())
     for hints, kind in _NAME_HINTS:
         if any(hint in squashed for hint in hints):
             return kind
@@ -57,18 +52,11 @@ def kind_of_alert_name(name: str) -> AllowanceKind:
 
 
 def allowance_kind(labels: Mapping[str, str], *, generator_url: str = "") -> AllowanceKind:
-    """The allowance an alert is about, e.g. `linklocal` for `node_net_ethtool{type="linklocal_..."}`."""
-    for value in (labels.get("type", ""), labels.get("__name__", "")):
-        kind = kind_of_stat(value)
-        if kind is not AllowanceKind.UNKNOWN:
-            return kind  # the usual case: the other labels are not even sorted
-    for name, value in sorted(labels.items()):
-        if name not in {"type", "__name__", "alertname"}:
-            kind = kind_of_stat(value)
-            if kind is not AllowanceKind.UNKNOWN:
-                return kind
-    if generator_url:
-        kind = kind_of_stat(urllib.parse.unquote_plus(generator_url))
-        if kind is not AllowanceKind.UNKNOWN:
-            return kind
-    return kind_of_alert_name(labels.get("alertname", ""))
+    """The allowance an alert is about: `linklocal` for `type="linklocal_allowance_exceeded"`.
+
+    A `type` label naming an ENA counter decides; otherwise the alert name (a rule that is not
+    netguard's). `generator_url` is accepted for callers of the older signature and never read: a
+    URL is no evidence of what the counter is."""
+    del generator_url
+    kind = kind_of_stat(labels.get("type", ""))
+    return kind if kind is not AllowanceKind.UNKNOWN else kind_of_alert_name(labels.get("alertname", ""))

@@ -33,6 +33,8 @@ class RawAlert:
     generator_url: str = ""
     fingerprint: str = ""
     """The fingerprint the message carried, if any."""
+    ambiguity: str = ""
+    """Why this reading may not be Alertmanager's (`Alert.ambiguity`); empty when the parser is sure."""
 
 
 _HEX = re.compile(r"[0-9a-f]*")
@@ -49,7 +51,8 @@ def build_alert(raw: RawAlert, fingerprint: str) -> Alert:
         ends_at=raw.ends_at,
         generator_url=raw.generator_url,
         fingerprint=fingerprint,
-        allowance=allowance_kind(raw.labels, generator_url=raw.generator_url),
+        allowance=allowance_kind(raw.labels),
+        ambiguity=raw.ambiguity,
     )
 
 
@@ -139,8 +142,14 @@ def build_group(
     external_url: str = "",
     group_key: str = "",
     reported_count: int | None = None,
+    fingerprints_checked: bool = False,
 ) -> AlertGroup:
-    alerts = tuple(map(build_alert, raws, _fingerprints(raws, warnings)))
+    """`fingerprints_checked`: each raw alert's fingerprint is already that of its labels (the
+    parser hashed them), so none is checked or computed again."""
+    fingerprints = (
+        [raw.fingerprint for raw in raws] if fingerprints_checked else _fingerprints(raws, warnings)
+    )
+    alerts = tuple(map(build_alert, raws, fingerprints))
     if status is None:
         if subject is not None and subject.status is not None:
             status = subject.status

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import re
 from collections.abc import Iterable, Mapping, Sequence
 
 _FNV_OFFSET = 14695981039346656037
@@ -23,12 +24,17 @@ def _fnv1a(data: bytes, hash_value: int) -> int:
     return hash_value
 
 
+_FINGERPRINT = re.compile(r"[0-9a-f]{16}")
+
+
+def is_fingerprint(text: str) -> bool:
+    """16 lowercase hex digits: what Alertmanager prints for `.Fingerprint`."""
+    return _FINGERPRINT.fullmatch(text) is not None
+
+
 def fingerprint(labels: Mapping[str, str]) -> str:
     """Alertmanager's fingerprint of a label set, e.g. `'a3c1f2...'` (16 lowercase hex digits)."""
-    value = _FNV_OFFSET
-    for name in sorted(labels):
-        value = _fnv1a(name.encode() + _SEPARATOR + labels[name].encode() + _SEPARATOR, value)
-    return f"{value:016x}"
+    return f"{_fnv1a(_stream(labels), _FNV_OFFSET):016x}"
 
 
 _LANE = 14
@@ -68,9 +74,26 @@ def fingerprints(label_sets: Sequence[Mapping[str, str]]) -> list[str]:
     (the shared labels that sort first) are hashed once. A lane whose stream ended is read out at
     that length and ignored from then on.
     """
-    if len(label_sets) < 4:
+    if len(label_sets) < 2:
         return [fingerprint(labels) for labels in label_sets]
     streams = [_stream(labels) for labels in label_sets]
+    # The loop runs once per byte of the longest stream over every lane: one long label value would
+    # make it cost that length times the group. Streams much longer than the usual are hashed alone.
+    usual = sorted(map(len, streams))[len(streams) // 2]
+    alone = {i for i, stream in enumerate(streams) if len(stream) > 4 * usual + 256}
+    if not alone:
+        return _lanes(streams)
+    result = [f"{_fnv1a(streams[i], _FNV_OFFSET):016x}" if i in alone else "" for i in range(len(streams))]
+    rest = [i for i in range(len(streams)) if i not in alone]
+    for i, value in zip(rest, _lanes([streams[i] for i in rest]), strict=True):
+        result[i] = value
+    return result
+
+
+def _lanes(streams: list[bytes]) -> list[str]:
+    """`fingerprints` of streams of similar length, every alert a lane of one integer."""
+    if len(streams) < 2:
+        return [f"{_fnv1a(stream, _FNV_OFFSET):016x}" for stream in streams]
     shared = _shared_prefix(streams)
     start_value = _fnv1a(streams[0][:shared], _FNV_OFFSET)
     count = len(streams)

@@ -28,18 +28,20 @@ def looks_like(text: str) -> bool:
 
 
 def _read(text: str) -> list[tuple[str, str]]:
-    entries: list[tuple[str, str]] = []
+    """Each `key: value` and the lines that continue its value. The lines are collected and joined
+    once: adding each line to the value as read would copy it again per line (quadratic)."""
+    entries: list[tuple[str, list[str]]] = []
     for raw in text.splitlines():
         line = raw.rstrip()
         match = _LINE.fullmatch(line.strip()) if line.strip() else None
         if match is not None:
-            entries.append((match.group("key"), (match.group("value") or "").strip()))
+            value = (match.group("value") or "").strip()
+            entries.append((match.group("key"), [value] if value else []))
         elif entries and line.strip():
-            key, value = entries[-1]
-            entries[-1] = (key, f"{value}\n{line}" if value else line.strip())
+            entries[-1][1].append(line if entries[-1][1] else line.strip())
         elif line.strip():
             raise FormatError(f"key: value: first line is not 'key: value': {line[:80]!r}")
-    return entries
+    return [(key, "\n".join(lines)) for key, lines in entries]
 
 
 def parse(text: str, *, subject: SubjectInfo | None, truncated: bool) -> AlertGroup:

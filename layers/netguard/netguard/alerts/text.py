@@ -41,6 +41,17 @@ def _is_name(text: str) -> bool:
     return _NAME.fullmatch(text) is not None
 
 
+_LAYOUT_LINES = frozenset({"Labels:", "Annotations:", *HEADERS})
+
+
+def _looks_like_layout(line: str) -> bool:
+    """A line the layout writes: a ` - name =` pair, `Labels:`, `Annotations:`, `Source:`, a header."""
+    if line.startswith(" - "):
+        name, equals, _ = line[3:].partition(" =")
+        return bool(equals) and _is_name(name)
+    return line in _LAYOUT_LINES or line.startswith("Source:")
+
+
 def _ends_alert(following: str | None, *, cut_here: bool) -> bool:
     """Whether a `Source:` line can end an alert, given the line after it (which the cut may shorten)."""
     if following is None or following in {"", "Labels:", *HEADERS}:
@@ -49,22 +60,43 @@ def _ends_alert(following: str | None, *, cut_here: bool) -> bool:
 
 
 class _Alert:
+    """An alert being read. A value's lines are collected and joined once at the end: adding each
+    line to the value as read would copy it again per line (quadratic in a value of many lines)."""
+
     def __init__(self, status: Status) -> None:
         self.status = status
-        self.labels: dict[str, str] = {}
-        self.annotations: dict[str, str] = {}
+        self.labels: dict[str, list[str]] = {}
+        self.annotations: dict[str, list[str]] = {}
         self.target = self.labels
         self.name: str | None = None
+        self.doubt = ""
+
+    def start(self, name: str, value: str) -> None:
+        self.name = name
+        self.target[name] = [value]
 
     def extend(self, line: str) -> bool:
         if self.name is None:
             return False
-        self.target[self.name] += "\n" + line
+        self.target[self.name].append(line)
+        if not self.doubt and _looks_like_layout(line):
+            # The line was read as part of a value because the layout does not allow it here; a
+            # value holding such lines may also have been split where the layout allows it.
+            self.doubt = f"a value holds a line like the message's own layout ({line[:40]!r})"
         return True
 
     def to_annotations(self) -> None:
         self.target = self.annotations
         self.name = None
+
+    def raw(self, generator_url: str) -> RawAlert:
+        return RawAlert(
+            status=self.status,
+            labels={name: "\n".join(lines) for name, lines in self.labels.items()},
+            annotations={name: "\n".join(lines) for name, lines in self.annotations.items()},
+            generator_url=generator_url,
+            ambiguity=self.doubt,
+        )
 
 
 def parse(text: str, *, subject: SubjectInfo | None, truncated: bool) -> AlertGroup:
@@ -111,8 +143,7 @@ def parse(text: str, *, subject: SubjectInfo | None, truncated: bool) -> AlertGr
                 and _is_name(name)
                 and (current.name is None or name > current.name)
             ):
-                current.name = name
-                current.target[name] = rest[1:]
+                current.start(name, rest[1:])
                 continue
         following = next_line(i)
         if (
@@ -126,14 +157,7 @@ def parse(text: str, *, subject: SubjectInfo | None, truncated: bool) -> AlertGr
         if in_annotations and line.startswith("Source:") and _ends_alert(following, cut_here=i + 1 == last):
             if following is None:
                 break  # the newline after the URL is missing: the message was cut inside this alert
-            raws.append(
-                RawAlert(
-                    status=current.status,
-                    labels=current.labels,
-                    annotations=current.annotations,
-                    generator_url=line[len("Source:") :].strip(),
-                )
-            )
+            raws.append(current.raw(line[len("Source:") :].strip()))
             current = None
             continue
         if not current.extend(line) and i < last:

@@ -90,6 +90,12 @@ def diagnose(
         details.extend(HELP.get(kind, ()))
         remediable = False
 
+    if alert.ambiguous:
+        # What the message says of this alert may not be what Alertmanager sent: never a reason to act.
+        details.append(
+            f"The message could not be read for sure ({alert.ambiguity}): netguard will not act on it."
+        )
+        remediable = False
     if alert.status is Status.RESOLVED:
         return Diagnosis(summary=f"Resolved: {summary}", details=tuple(details), remediable=False)
     return Diagnosis(summary=summary, details=tuple(details), remediable=remediable)

@@ -68,6 +68,7 @@ def _row(item: EnrichedAlert) -> AlertRow:
         drop_rate=item.drop_rate_per_second,
         graph_url=item.graph_url,
         summary=_clip(alert.annotations.get("summary", ""), 300),
+        ambiguous=alert.ambiguous,
     )
 
 
@@ -140,6 +141,8 @@ def digest_event(event: EnrichedEvent) -> GroupDigest:
         ),
         warnings=tuple(_clip(w, 200) for w in event.group.warnings[:EXAMPLE_LIMIT]),
         truncated=event.group.truncated,
+        ambiguous=sum(1 for a in alerts if a.alert.ambiguous),
+        ambiguity_example=_clip(_first(a.alert.ambiguity for a in alerts), 200),
         parts=(event.part_index,),
         part_count=event.part_count,
         started_at=starts[0] if starts else "",
@@ -188,6 +191,8 @@ def merge(digests: Iterable[GroupDigest]) -> GroupDigest:
             ],
             warnings=tuple(dict.fromkeys(result.warnings + other.warnings))[:EXAMPLE_LIMIT],
             truncated=result.truncated or other.truncated,
+            ambiguous=result.ambiguous + other.ambiguous,
+            ambiguity_example=result.ambiguity_example or other.ambiguity_example,
             parts=tuple(sorted(set(result.parts) | set(other.parts))),
             part_count=max(result.part_count, other.part_count),
             started_at=min(s for s in (result.started_at, other.started_at) if s)

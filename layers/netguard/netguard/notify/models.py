@@ -67,6 +67,8 @@ class AlertRow:
     drop_rate: float | None = None
     graph_url: str = ""
     summary: str = ""
+    ambiguous: bool = False
+    """The intake could not read this alert for sure (`Alert.ambiguity`)."""
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,10 @@ class GroupDigest:
     enrichment_error_examples: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     truncated: bool = False
+    ambiguous: int = 0
+    """Alerts the intake could not read for sure (shown with a warning, never remediated)."""
+    ambiguity_example: str = ""
+    """One of their reasons, in plain words."""
     parts: tuple[int, ...] = (1,)
     part_count: int = 1
     started_at: str = ""

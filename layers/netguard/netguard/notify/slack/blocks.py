@@ -7,6 +7,7 @@ notification fallback. Status colour is the attachment's `color`.
 
 from __future__ import annotations
 
+import re
 import urllib.parse
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -21,6 +22,8 @@ FIELD_LIMIT = 2000
 MAX_FIELDS = 10
 TEXT_LIMIT = 3000
 """Our cap for the top-level fallback `text` (Slack truncates very long texts itself)."""
+URL_LIMIT = 3000
+"""Slack's limit for a button's `url`: a longer one makes Slack refuse the whole message."""
 ROWS_SHOWN = 10
 NODES_SHOWN = 8
 
@@ -39,7 +42,27 @@ def esc(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def url_problem(url: str) -> str:
+    """Why Slack would refuse `url` as a link or button ("" when it takes it): it must be an
+    absolute http(s) URL with a host, no spaces or control characters, within URL_LIMIT."""
+    if len(url) > URL_LIMIT:
+        return f"longer than Slack's {URL_LIMIT} characters"
+    if not url.isprintable() or any(c.isspace() for c in url):
+        return "holds spaces or control characters"
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 -- raises ValueError for a port that is no number
+    except ValueError:
+        return "is not a URL"
+    if parts.scheme.lower() not in {"http", "https"} or not parts.hostname:
+        return "is not an http(s) URL with a host"
+    return ""
+
+
 def link(url: str, label: str) -> str:
+    """A mrkdwn link; the label alone (escaped) when Slack would not take the URL."""
+    if url_problem(url):
+        return esc(label)
     safe = url.replace("|", "%7C").replace(">", "%3E").replace("<", "%3C")
     return f"<{safe}|{esc(label)}>"
 
@@ -70,13 +93,35 @@ def colour(status: str, severity: str) -> str:
     return COLOURS.get(severity.lower(), COLOURS["error"] if status == "firing" else NEUTRAL_COLOUR)
 
 
+_LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+
+
+def matcher(name: str, value: str) -> str:
+    """`name="value"` as Alertmanager's matcher syntax writes it (`labels.Matcher.String`): a
+    backslash, a quote and a newline in the value escaped, so a value cannot add matchers."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'{name}="{escaped}"'
+
+
 def silence_url(alertmanager_url: str, labels: Mapping[str, str]) -> str:
-    """Alertmanager UI's "new silence" page pre-filled with the group's labels."""
+    """Alertmanager UI's "new silence" page pre-filled with the group's labels, one matcher each
+    (a name that is no label name cannot be one: left out)."""
     if not alertmanager_url or not labels:
         return ""
-    matchers = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    matchers = ",".join(matcher(k, v) for k, v in sorted(labels.items()) if _LABEL_NAME.fullmatch(k))
+    if not matchers:
+        return ""
     query = urllib.parse.quote("{" + matchers + "}", safe="")
     return f"{alertmanager_url.rstrip('/')}/#/silences/new?filter={query}"
+
+
+def link_buttons(pairs: Sequence[tuple[str, str]]) -> list[Json]:
+    """Buttons for the links Slack takes (see `url_problem`; the notifier warns of the others)."""
+    return [
+        {"type": "button", "text": {"type": "plain_text", "text": text}, "url": href}
+        for text, href in pairs
+        if not url_problem(href)
+    ][:5]
 
 
 def _counts(counts: Mapping[str, int], limit: int) -> str:
@@ -99,8 +144,12 @@ def _row_line(row: AlertRow) -> str:
         parts.append(_rate(row.drop_rate))
     if row.status == "resolved":
         parts.append("resolved")
+    if row.ambiguous:
+        parts.append(":warning: ambiguous")
     line = " — ".join(parts)
-    return line + (f" {link(row.graph_url, 'graph')}" if row.graph_url else "")
+    return line + (
+        f" {link(row.graph_url, 'graph')}" if row.graph_url and not url_problem(row.graph_url) else ""
+    )
 
 
 def _dns_lines(dns: DnsFacts) -> list[str]:
@@ -175,18 +224,16 @@ def alert_message(digest: GroupDigest, links: Links, *, footer: str = "") -> Jso
         blocks.append(section(f"*Top nodes*\n{top}" + (f"\n…and {hidden} more node(s)" if hidden else "")))
     if digest.dns is not None and (dns := _dns_lines(digest.dns)):
         blocks.append(section("*Cluster DNS*\n" + "\n".join(dns)))
-    pairs = links.as_pairs()
-    if pairs:
-        blocks.append(
-            {
-                "type": "actions",
-                "elements": [
-                    {"type": "button", "text": {"type": "plain_text", "text": text}, "url": clip(href, 3000)}
-                    for text, href in pairs[:5]
-                ],
-            }
-        )
+    buttons = link_buttons(links.as_pairs())
+    if buttons:
+        blocks.append({"type": "actions", "elements": buttons})
     notes = []
+    if digest.ambiguous:
+        notes.append(
+            f":warning: {digest.ambiguous} alert(s) could not be read for sure from the message"
+            + (f" ({esc(digest.ambiguity_example)})" if digest.ambiguity_example else "")
+            + "; they are shown as read and never remediated"
+        )
     if digest.enrichment_errors:
         notes.append(
             f":warning: {digest.enrichment_errors} enrichment error(s): "

@@ -27,6 +27,7 @@ from netguard.notify.slack.blocks import (
     resolved_reply,
     silence_url,
     unparseable_message,
+    url_problem,
 )
 from netguard.state import Item, StateConflict, StateStore
 
@@ -262,12 +263,20 @@ class SlackNotifier:
         labels = dict(digest.group_labels) or {
             k: v for k, v in (("alertname", digest.alertname), ("cluster", digest.cluster)) if v
         }
-        return Links(
+        links = Links(
             graph=digest.graph_url,
             runbook=digest.runbook_url,
             silence=silence_url(self._alertmanager_url, labels),
             source=digest.generator_url,
         )
+        for text, href in links.as_pairs():
+            problem = url_problem(href)
+            if problem:
+                # Slack refuses a whole message over one bad button: the button is left out.
+                log.warning(
+                    "slack: the %s link of group %s is left out: it %s", text, digest.group_id, problem
+                )
+        return links
 
     def _message(self, digest: GroupDigest) -> Json:
         return alert_message(digest, self._links(digest))
