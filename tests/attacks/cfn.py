@@ -282,11 +282,11 @@ class Request:
     """Statements of the caller's own identity policy when it is not one of the stack's roles."""
 
 
-def _as_list(value: Any) -> list[Any]:
+def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def _matches(pattern: str, value: str) -> bool:
+def matches(pattern: str, value: str) -> bool:
     return fnmatch.fnmatchcase(value.lower(), pattern.lower())
 
 
@@ -313,7 +313,7 @@ def _conditions_hold(conditions: Mapping[str, Mapping[str, Any]], context: Mappi
         test, negated = _OPERATORS[operator]
         for key, patterns in keys.items():
             value = context.get(key)
-            any_match = value is not None and any(test(str(p), value) for p in _as_list(patterns))
+            any_match = value is not None and any(test(str(p), value) for p in as_list(patterns))
             if any_match == negated:  # negated operators hold when no value matches (or the key is absent)
                 return False
     return True
@@ -323,7 +323,7 @@ def _principal_matches(principal: Any, caller: str) -> bool:
     if principal == "*":
         return True
     for kind, values in principal.items():
-        for value in _as_list(values):
+        for value in as_list(values):
             if kind == "Service" and caller == f"service:{value}":
                 return True
             # An account's root principal delegates to that account's identity policies: it grants
@@ -336,10 +336,10 @@ def _principal_matches(principal: Any, caller: str) -> bool:
 def _applies(statement: Mapping[str, Any], request: Request, *, resource_policy: bool) -> bool:
     if resource_policy and not _principal_matches(statement.get("Principal", {}), request.principal):
         return False
-    if not any(_matches(a, request.action) for a in _as_list(statement["Action"])):
+    if not any(matches(a, request.action) for a in as_list(statement["Action"])):
         return False
     # In a key or topic policy, "*" means the resource the policy is attached to.
-    if not any(_arn_matches(r, request.resource) for r in _as_list(statement["Resource"])):
+    if not any(_arn_matches(r, request.resource) for r in as_list(statement["Resource"])):
         return False
     return _conditions_hold(
         statement.get("Condition") or {}, {**request.context, "aws:PrincipalArn": request.principal}

@@ -250,6 +250,7 @@ ATTEMPTS = [
             ("enrich", ENRICH, "Query"),
             ("enrich", ENRICH, "DescribeTable"),
             ("remediate", REMEDIATE, "Scan"),
+            ("remediate", REMEDIATE, "Query"),
             ("remediate", REMEDIATE, "ConditionCheckItem"),
         ]
     ],
