@@ -8,6 +8,7 @@ starts, and that every filter policy names attributes the enriched events really
 from __future__ import annotations
 
 import ast
+import json
 import re
 import subprocess
 import sys
@@ -24,33 +25,14 @@ from netguard.config.enrich import Settings as EnrichSettings
 from netguard.config.notify import PagerDutySettings, SlackSettings
 from netguard.config.remediate import Settings as RemediateSettings
 from netguard.enriched import ActionKind, EventType, Outcome
+from tests.attacks import cfn
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-class _CfnLoader(yaml.SafeLoader):
-    """YAML with CloudFormation's short-form tags kept as {"Fn::Name": value}."""
-
-
-def _tag(loader: _CfnLoader, suffix: str, node: yaml.Node) -> Any:
-    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-        if suffix == "GetAtt":
-            value = value.split(".", 1)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-    return {name: value}
-
-
-_CfnLoader.add_multi_constructor("!", _tag)
-
-
 @pytest.fixture(scope="module")
 def template() -> dict[str, Any]:
-    return yaml.load((ROOT / "template.yaml").read_text(), Loader=_CfnLoader)  # noqa: S506 -- SafeLoader subclass
+    return cfn.load_template()
 
 
 def _functions(template: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -242,13 +224,20 @@ class TestIam:
         assert [a for a in writes if not _is_write(a)] == []
         assert [a for a in reads if _is_write(a)] == []
 
-    def test_update_addon_only_on_coredns(self, template: dict[str, Any]) -> None:
-        """eks:UpdateAddon and DescribeAddon reach the coredns add-on of a cluster, nothing else."""
+    def test_update_addon_only_on_coredns_of_configured_clusters(self, template: dict[str, Any]) -> None:
+        """eks:UpdateAddon and DescribeAddon reach the coredns add-on of the configured clusters only."""
         statements = _identity_statements(template)["RemediateFunction"]
         (addon,) = [s for s in statements if "eks:UpdateAddon" in _as_list(s["Action"])]
         assert set(_as_list(addon["Action"])) == {"eks:UpdateAddon", "eks:DescribeAddon"}
-        (resource,) = _as_list(addon["Resource"])
-        assert resource["Fn::Sub"].endswith(":addon/*/coredns/*")
+        for names, expected in (("", ["prod"]), ("prod,stage", ["prod", "stage"])):
+            rendered = cfn.render({"ClusterName": "prod", "EksClusterNames": names}, template)
+            (granted,) = [
+                s
+                for s in rendered.identity[cfn.role_arn("RemediateFunction")]
+                if "eks:UpdateAddon" in _as_list(s["Action"])
+            ]
+            assert granted["Resource"] == [f"arn:*:eks:*:*:addon/{n}/coredns/*" for n in expected]
+            assert granted["Condition"] == {"StringEquals": {"aws:ResourceAccount": cfn.ACCOUNT}}
 
     def test_no_s3_write_policy_template(self, template: dict[str, Any]) -> None:
         """S3WritePolicy grants PutObjectAcl and PutLifecycleConfiguration; enrich only puts objects."""
@@ -293,11 +282,45 @@ class TestQueuesAndKeys:
             }
             assert {"kms:GenerateDataKey*", "kms:Decrypt"} <= granted, name
 
-    def test_amp_key_statement_is_scoped_to_this_account_workspaces(self, template: dict[str, Any]) -> None:
-        statements = template["Resources"]["TopicKey"]["Properties"]["KeyPolicy"]["Statement"]
-        (amp,) = [s for s in statements if s["Principal"] == {"Service": "aps.amazonaws.com"}]
-        assert set(amp["Condition"]["StringEquals"]) == {"aws:SourceAccount"}
-        assert amp["Condition"]["ArnLike"]["aws:SourceArn"]["Fn::Sub"].endswith(":workspace/*")
+    @pytest.mark.parametrize(
+        ("parameters", "workspace"),
+        [
+            ({"CreateAmpWorkspace": "true"}, cfn.OWN_WORKSPACE),
+            ({"AmpWorkspaceSourceArn": cfn.workspace_arn("ws-ext")}, cfn.workspace_arn("ws-ext")),
+        ],
+    )
+    def test_amp_may_publish_only_from_the_configured_workspace(
+        self, template: dict[str, Any], parameters: dict[str, str], workspace: str
+    ) -> None:
+        """The key policy and AlertsTopic's policy name exactly one workspace ARN (no wildcard)."""
+        rendered = cfn.render({"ClusterName": "prod", **parameters}, template)
+        amp = [
+            statement
+            for _, statements in rendered.resource_policies
+            for statement in statements
+            if statement.get("Principal") == {"Service": "aps.amazonaws.com"}
+        ]
+        assert len(amp) == 2  # the key policy's and the topic policy's
+        for statement in amp:
+            assert statement["Condition"] == {
+                "StringEquals": {"aws:SourceAccount": cfn.ACCOUNT},
+                "ArnEquals": {"aws:SourceArn": workspace},
+            }
+
+    def test_no_workspace_configured_no_amp_grant(self, template: dict[str, Any]) -> None:
+        rendered = cfn.render({"ClusterName": "prod"}, template)
+        principals = [s.get("Principal") for _, statements in rendered.resource_policies for s in statements]
+        assert {"Service": "aps.amazonaws.com"} not in principals
+
+    def test_own_workspace_names_the_topic_without_a_reference(self, template: dict[str, Any]) -> None:
+        """The workspace's definition names AlertsTopic by the ARN its TopicName gives (the policies
+        reference the workspace, so a reference back would be a cycle), and nothing depends on a policy."""
+        rendered = cfn.render({"ClusterName": "prod", "CreateAmpWorkspace": "true"}, template)
+        workspace = template["Resources"]["AmpWorkspace"]
+        (_, variables) = workspace["Properties"]["AlertManagerDefinition"]["Fn::Sub"]
+        topic_arn = cfn.Resolver(template, {"ClusterName": "prod"}).value(variables["AlertsTopicArn"])
+        assert topic_arn == rendered.arn("AlertsTopic")
+        assert "DependsOn" not in workspace
 
 
 class TestParameters:
@@ -317,3 +340,60 @@ class TestParameters:
         required = {n for n, p in template["Parameters"].items() if "Default" not in p}
         assert required <= given
         assert given <= set(template["Parameters"])
+
+    def test_eks_cluster_names_match_clusters_config(self) -> None:
+        """EksClusterNames (IAM's list) names exactly the clusters ClustersConfig does, in samconfig.toml."""
+        config = tomllib.loads((ROOT / "samconfig.toml").read_text())
+        for env in (v for v in config.values() if isinstance(v, dict)):
+            overrides = dict(
+                item.split("=", 1)
+                for item in env.get("deploy", {}).get("parameters", {}).get("parameter_overrides", [])
+            )
+            if not overrides:
+                continue
+            assert eks_names_agree(overrides), overrides
+
+    @pytest.mark.parametrize(
+        ("overrides", "agree"),
+        [
+            ({"ClusterName": "prod"}, True),
+            ({"ClusterName": "prod", "EksClusterNames": "prod"}, True),
+            (
+                {
+                    "ClusterName": "a",
+                    "ClustersConfig": '{"a": {"eks_name": "prod-a"}, "b": {"eks_name": "b"}}',
+                    "EksClusterNames": "prod-a,b",
+                },
+                True,
+            ),
+            (
+                {
+                    "ClusterName": "a",
+                    "ClustersConfig": '{"a": {"eks_name": "prod-a"}, "b": {"eks_name": "b"}}',
+                },
+                False,
+            ),
+            ({"ClusterName": "a", "ClustersConfig": '{"a": {}}', "EksClusterNames": "a,other"}, False),
+        ],
+    )
+    def test_the_agreement_check_itself(self, overrides: dict[str, str], agree: bool) -> None:
+        assert eks_names_agree(overrides) is agree
+
+    def test_admission_ceiling_is_the_highest_max_replicas(self, template: dict[str, Any]) -> None:
+        """deploy/rbac's admission policy lets CoreDNS go as high as CoreDnsMaxReplicas may be set."""
+        policy = yaml.safe_load_all((ROOT / "deploy" / "rbac" / "nodelocaldns-admission.yaml").read_text())
+        (vap,) = [d for d in policy if d["kind"] == "ValidatingAdmissionPolicy"]
+        variables = {v["name"]: v["expression"] for v in vap["spec"]["variables"]}
+        assert int(variables["ceiling"]) == template["Parameters"]["CoreDnsMaxReplicas"]["MaxValue"]
+        assert int(variables["floor"]) <= template["Parameters"]["CoreDnsMaxReplicas"]["MinValue"]
+
+
+def eks_names_agree(overrides: dict[str, str]) -> bool:
+    """Whether EksClusterNames (empty: ClusterName) is the set of EKS names ClustersConfig gives (an entry
+    without eks_name is named by its key; empty ClustersConfig: ClusterName alone)."""
+    clusters = json.loads(overrides.get("ClustersConfig") or "{}")
+    wanted = {str(v.get("eks_name") or k) for k, v in clusters.items()} or {overrides["ClusterName"]}
+    listed = {n for n in (overrides.get("EksClusterNames") or "").split(",") if n} or {
+        overrides["ClusterName"]
+    }
+    return listed == wanted

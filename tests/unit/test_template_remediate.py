@@ -7,17 +7,17 @@ import re
 from typing import Any
 
 import pytest
-import yaml
 
 from netguard.config.remediate import BOUNDS, HEADROOM_BOUNDS
 from netguard.config.remediate import Settings as RemediateSettings
 from netguard.errors import ConfigError
-from tests.unit.test_template import ROOT, _CfnLoader, _functions
+from tests.attacks import cfn
+from tests.unit.test_template import _functions
 
 
 @pytest.fixture(scope="module")
 def template() -> dict[str, Any]:
-    return yaml.load((ROOT / "template.yaml").read_text(), Loader=_CfnLoader)  # noqa: S506 -- SafeLoader subclass
+    return cfn.load_template()
 
 
 def _remediate_refs(template: dict[str, Any]) -> dict[str, str]:

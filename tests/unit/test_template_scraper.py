@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from netguard_cli.localstack.prometheus import load_scrape_config
-from tests.unit.test_template import _CfnLoader
+from tests.attacks import cfn
 
 ROOT = Path(__file__).resolve().parents[2]
 SUBNETS = "subnet-0a1b2c3d,subnet-0e4f5a6b"
@@ -25,7 +25,7 @@ WORKSPACE = "arn:aws:aps:us-east-1:123456789012:workspace/ws-0123abcd-4567-89ef"
 
 @pytest.fixture(scope="module")
 def template() -> dict[str, Any]:
-    return yaml.load((ROOT / "template.yaml").read_text(), Loader=_CfnLoader)  # noqa: S506 -- SafeLoader subclass
+    return cfn.load_template()
 
 
 def evaluate(expr: Any, template: Mapping[str, Any], values: Mapping[str, str]) -> Any:

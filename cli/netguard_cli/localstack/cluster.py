@@ -142,9 +142,18 @@ def write_kubeconfigs(directory: Path, server: str, ca_file: Path, tokens: dict[
 # --- probes --------------------------------------------------------------------------------------
 
 
-def https_ok(url: str, *, ca_file: Path | None = None, timeout: float = 2.0) -> bool:
-    """GET `url` answers 2xx; without `ca_file` the certificate is not checked (self-signed health ports)."""
+def https_ok(
+    url: str,
+    *,
+    ca_file: Path | None = None,
+    client_cert: tuple[Path, Path] | None = None,
+    timeout: float = 2.0,
+) -> bool:
+    """GET `url` answers 2xx; without `ca_file` the certificate is not checked (self-signed health ports);
+    `client_cert` (certificate, key) is presented to a server that asks for one (etcd)."""
     context = ssl.create_default_context(cafile=str(ca_file)) if ca_file else ssl._create_unverified_context()  # noqa: S323
+    if client_cert is not None:
+        context.load_cert_chain(str(client_cert[0]), str(client_cert[1]))
     try:
         with urllib.request.urlopen(url, timeout=timeout, context=context) as response:  # noqa: S310 -- loopback
             return 200 <= int(response.status) < 300
@@ -254,9 +263,13 @@ def up(options: ClusterOptions, *, ec2: Any | None = None) -> LocalCluster:
             pki = ensure_pki(directory / "pki")
             tokens = write_tokens(directory / "pki" / "tokens.csv")
         with _phase(timings, "etcd"):
-            etcd_port, _ = start("etcd", 2, lambda p: _etcd_argv(bin_dir, etcd_dir, p[0], p[1]))
+            etcd_port, _ = start("etcd", 2, lambda p: _etcd_argv(bin_dir, etcd_dir, pki, p[0], p[1]))
             processes.wait_until(
-                lambda: processes.http_ok(f"http://127.0.0.1:{etcd_port}/health"),
+                lambda: https_ok(
+                    f"https://127.0.0.1:{etcd_port}/health",
+                    ca_file=pki.ca_cert,
+                    client_cert=(pki.etcd_client_cert, pki.etcd_client_key),
+                ),
                 what="etcd",
                 managed=managed[-1],
                 timeout=options.timeout,
@@ -328,10 +341,21 @@ def up(options: ClusterOptions, *, ec2: Any | None = None) -> LocalCluster:
         raise
 
 
-def _etcd_argv(bin_dir: Path, data_dir: Path, client_port: int, peer_port: int) -> list[str]:
-    client_url, peer_url = f"http://127.0.0.1:{client_port}", f"http://127.0.0.1:{peer_port}"
+def _etcd_argv(bin_dir: Path, data_dir: Path, pki: Pki, client_port: int, peer_port: int) -> list[str]:
+    """etcd behind TLS on both its listeners, admitting only client certificates of the stack's CA (the
+    API server's): without them any local user could read or write every object, tokens and
+    kubeconfigs notwithstanding."""
+    client_url, peer_url = f"https://127.0.0.1:{client_port}", f"https://127.0.0.1:{peer_port}"
     return [
         str(bin_dir / "etcd"),
+        f"--cert-file={pki.etcd_cert}",
+        f"--key-file={pki.etcd_key}",
+        f"--trusted-ca-file={pki.ca_cert}",
+        "--client-cert-auth",
+        f"--peer-cert-file={pki.etcd_cert}",
+        f"--peer-key-file={pki.etcd_key}",
+        f"--peer-trusted-ca-file={pki.ca_cert}",
+        "--peer-client-cert-auth",
         "--name=netguard",
         f"--data-dir={data_dir}",
         f"--listen-client-urls={client_url}",
@@ -347,7 +371,10 @@ def _etcd_argv(bin_dir: Path, data_dir: Path, client_port: int, peer_port: int) 
 def _apiserver_argv(bin_dir: Path, directory: Path, pki: Pki, etcd_port: int, port: int) -> list[str]:
     return [
         str(bin_dir / "kube-apiserver"),
-        f"--etcd-servers=http://127.0.0.1:{etcd_port}",
+        f"--etcd-servers=https://127.0.0.1:{etcd_port}",
+        f"--etcd-cafile={pki.ca_cert}",
+        f"--etcd-certfile={pki.etcd_client_cert}",
+        f"--etcd-keyfile={pki.etcd_client_key}",
         "--bind-address=127.0.0.1",
         # Not loopback: the `kubernetes` Service endpoints refuse 127.0.0.0/8. A VPC-like address, as on EKS;
         # nothing connects to it (clients use the server URL in the kubeconfigs).

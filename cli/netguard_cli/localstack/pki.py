@@ -1,7 +1,9 @@
 """Certificates and keys for the local control plane, made with the openssl command line.
 
 `ensure_pki(directory)` creates (once, then reuses) a CA, the API server's serving certificate for
-127.0.0.1 and the in-cluster names, and the service-account signing key pair.
+127.0.0.1 and the in-cluster names, etcd's certificate (serving and peer, 127.0.0.1), the API server's
+client certificate for etcd (etcd admits only certificates of this CA), and the service-account
+signing key pair.
 """
 
 from __future__ import annotations
@@ -38,6 +40,19 @@ extendedKeyUsage = serverAuth
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid, issuer
 subjectAltName = {names}
+[etcd]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = serverAuth, clientAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid, issuer
+subjectAltName = IP:127.0.0.1, DNS:localhost
+[client]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = clientAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid, issuer
 """
 
 
@@ -53,6 +68,12 @@ class Pki:
     server_key: Path
     service_account_key: Path
     service_account_public_key: Path
+    etcd_cert: Path
+    """etcd's serving and peer certificate (127.0.0.1)."""
+    etcd_key: Path
+    etcd_client_cert: Path
+    """The API server's client certificate for etcd (CN kube-apiserver-etcd-client)."""
+    etcd_client_key: Path
 
 
 def ensure_pki(directory: Path, *, extra_names: tuple[str, ...] = ("IP:10.100.0.1",)) -> Pki:
@@ -65,6 +86,10 @@ def ensure_pki(directory: Path, *, extra_names: tuple[str, ...] = ("IP:10.100.0.
         server_key=directory / "apiserver.key",
         service_account_key=directory / "sa.key",
         service_account_public_key=directory / "sa.pub",
+        etcd_cert=directory / "etcd.crt",
+        etcd_key=directory / "etcd.key",
+        etcd_client_cert=directory / "etcd-client.crt",
+        etcd_client_key=directory / "etcd-client.key",
     )
     if all(path.is_file() for path in vars(pki).values()):
         return pki
@@ -89,48 +114,35 @@ def ensure_pki(directory: Path, *, extra_names: tuple[str, ...] = ("IP:10.100.0.
         "-out",
         str(pki.ca_cert),
     )
-    csr = directory / "apiserver.csr"
-    _openssl(
-        "req",
-        "-new",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-config",
-        str(config),
-        "-subj",
-        "/CN=kube-apiserver",
-        "-keyout",
-        str(pki.server_key),
-        "-out",
-        str(csr),
-    )
-    _openssl(
-        "x509",
-        "-req",
-        "-in",
-        str(csr),
-        "-CA",
-        str(pki.ca_cert),
-        "-CAkey",
-        str(pki.ca_key),
-        "-CAcreateserial",
-        "-days",
-        "3650",
-        "-extfile",
-        str(config),
-        "-extensions",
-        "server",
-        "-out",
-        str(pki.server_cert),
-    )
+    for cn, key, cert, extensions in (
+        ("kube-apiserver", pki.server_key, pki.server_cert, "server"),
+        ("netguard-local-etcd", pki.etcd_key, pki.etcd_cert, "etcd"),
+        ("kube-apiserver-etcd-client", pki.etcd_client_key, pki.etcd_client_cert, "client"),
+    ):
+        _signed(directory, config, pki, cn=cn, key=key, cert=cert, extensions=extensions)
     _openssl("genrsa", "-out", str(pki.service_account_key), "2048")
     _openssl(
         "rsa", "-in", str(pki.service_account_key), "-pubout", "-out", str(pki.service_account_public_key)
     )
-    for key in (pki.ca_key, pki.server_key, pki.service_account_key):
+    for key in (pki.ca_key, pki.server_key, pki.service_account_key, pki.etcd_key, pki.etcd_client_key):
         key.chmod(0o600)
     return pki
+
+
+def _signed(
+    directory: Path, config: Path, pki: Pki, *, cn: str, key: Path, cert: Path, extensions: str
+) -> None:
+    """A new key and a certificate for it signed by the CA, with the config's `extensions` section."""
+    csr = directory / f"{cert.stem}.csr"
+    _openssl(
+        "req", "-new", "-newkey", "rsa:2048", "-nodes", "-config", str(config),
+        "-subj", f"/CN={cn}", "-keyout", str(key), "-out", str(csr),
+    )  # fmt: skip
+    _openssl(
+        "x509", "-req", "-in", str(csr), "-CA", str(pki.ca_cert), "-CAkey", str(pki.ca_key),
+        "-CAcreateserial", "-days", "3650", "-extfile", str(config), "-extensions", extensions,
+        "-out", str(cert),
+    )  # fmt: skip
 
 
 def _openssl(*args: str) -> None:

@@ -25,40 +25,16 @@ PINNED_TAG = next(
 )
 
 
-def _daemonset(image_tag: str = PINNED_TAG, name: str = "node-local-dns", cpu: str = "25m") -> dict[str, Any]:
-    """A trimmed NodeLocal DNSCache DaemonSet: what matters here is ownership, not the cache itself."""
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "DaemonSet",
-        "metadata": {"name": name, "namespace": "kube-system", "labels": dict(LABELS)},
-        "spec": {
-            "selector": {"matchLabels": dict(LABELS)},
-            "updateStrategy": {"rollingUpdate": {"maxUnavailable": "10%"}},
-            "template": {
-                "metadata": {"labels": dict(LABELS)},
-                "spec": {
-                    "priorityClassName": "system-node-critical",
-                    "serviceAccountName": "node-local-dns",
-                    "hostNetwork": True,
-                    "dnsPolicy": "Default",
-                    "tolerations": [
-                        {"key": "CriticalAddonsOnly", "operator": "Exists"},
-                        {"effect": "NoExecute", "operator": "Exists"},
-                        {"effect": "NoSchedule", "operator": "Exists"},
-                    ],
-                    "containers": [
-                        {
-                            "name": "node-cache",
-                            "image": f"registry.k8s.io/dns/k8s-dns-node-cache:{image_tag}",
-                            "args": ["-localip", "169.254.20.10,10.100.0.10", "-conf", "/etc/Corefile"],
-                            "securityContext": {"capabilities": {"add": ["NET_ADMIN"]}},
-                            "resources": {"requests": {"cpu": cpu, "memory": "5Mi"}},
-                        }
-                    ],
-                },
-            },
-        },
-    }
+def _daemonset(
+    image_tag: str = PINNED_TAG, name: str = "node-local-dns", local_ip: str = "169.254.20.10"
+) -> dict[str, Any]:
+    """NodeLocal DNSCache's DaemonSet as netguard renders it (the admission policy admits nothing else
+    from the remediation identity), with another image tag, name or link-local IP when asked."""
+    (daemonset,) = [o for o in render_manifest("10.100.0.10", local_ip) if o["kind"] == "DaemonSet"]
+    daemonset["metadata"]["name"] = name
+    container = daemonset["spec"]["template"]["spec"]["containers"][0]
+    container["image"] = f"registry.k8s.io/dns/k8s-dns-node-cache:{image_tag}"
+    return daemonset
 
 
 SERVICE_ACCOUNTS = "/api/v1/namespaces/kube-system/serviceaccounts"
@@ -80,8 +56,8 @@ def _pods(cluster: K8sCluster) -> list[dict[str, Any]]:
 
 def test_apply_then_delete_daemonset_as_the_remediation_identity(baseline: K8sCluster) -> None:
     """The remediate identity applies node-local-dns (field manager `netguard`), a pod runs on every
-    node, a re-apply changes the pod template (another image is refused by the admission policy), and
-    deletion removes the DaemonSet and its pods."""
+    node, a re-apply changes the pod template (another link-local IP; another image is refused by the
+    admission policy), and deletion removes the DaemonSet and its pods."""
     remediate = baseline.client("remediate")
     created = remediate.apply_at(PATH, _daemonset())
     managers = {(m["manager"], m["operation"]) for m in created["metadata"]["managedFields"]}
@@ -94,9 +70,9 @@ def test_apply_then_delete_daemonset_as_the_remediation_identity(baseline: K8sCl
     )
     assert {pod["spec"]["nodeName"] for pod in _pods(baseline)} == {node.name for node in baseline.nodes}
 
-    updated = remediate.apply_at(PATH, _daemonset(cpu="50m"))
+    updated = remediate.apply_at(PATH, _daemonset(local_ip="169.254.20.11"))
     assert updated["metadata"]["generation"] == created["metadata"]["generation"] + 1
-    assert updated["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["cpu"] == "50m"
+    assert updated["spec"]["template"]["spec"]["containers"][0]["args"][1] == "169.254.20.11,10.100.0.10"
     with pytest.raises(KubeForbidden):
         remediate.apply_at(PATH, _daemonset("1.26.0"))
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import socket
+import ssl
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from netguard_cli.localstack import cluster, processes, seed
+from netguard_cli.localstack.pki import ensure_pki
+from netguard_cli.localstack.supervisor import listening_ports
 from tests.support.k8s import COREDNS, EksWorld, K8sCluster, PathKube
 
 pytestmark = [pytest.mark.integration, pytest.mark.k8s]
@@ -36,6 +40,38 @@ class TestControlPlane:
         """All five components the state file lists are alive."""
         alive = cluster.running_pids(k8s_cluster.directory)
         assert set(alive) == {"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"}
+
+    def test_etcd_admits_only_the_stacks_client_certificate(self, k8s_cluster: K8sCluster) -> None:
+        """etcd's client and peer listeners speak TLS and refuse a client without a certificate of the
+        stack's CA: a local user cannot read or write objects around the API server."""
+        pki = ensure_pki(k8s_cluster.directory / "pki")
+        etcd = next(m for m in k8s_cluster.running.managed if m.name == "etcd")
+        flags = dict(a.removeprefix("--").split("=", 1) for a in etcd.process.args[1:] if "=" in a)  # type: ignore[union-attr]
+        urls = [flags["listen-client-urls"], flags["listen-peer-urls"]]
+        assert all(url.startswith("https://127.0.0.1:") for url in urls)
+        assert sorted(int(u.rsplit(":", 1)[1]) for u in urls) == listening_ports([etcd.pid])
+        client = f"{flags['listen-client-urls']}/health"
+        assert cluster.https_ok(
+            client, ca_file=pki.ca_cert, client_cert=(pki.etcd_client_cert, pki.etcd_client_key)
+        )
+        assert not cluster.https_ok(client, ca_file=pki.ca_cert)  # no client certificate
+        assert not processes.http_ok(client.replace("https://", "http://"))
+
+    def test_every_listener_speaks_tls(self, k8s_cluster: K8sCluster) -> None:
+        """No component of the control plane listens in plain text (docs/local-stack.md names the
+        stack's other listeners, all on loopback)."""
+        pki = ensure_pki(k8s_cluster.directory / "pki")
+        ports = listening_ports([m.pid for m in k8s_cluster.running.managed])
+        assert len(ports) >= 5  # etcd (client, peer), the API server, controller-manager, scheduler
+        context = ssl._create_unverified_context()  # noqa: S323 -- whether TLS answers, not who
+        context.load_cert_chain(str(pki.etcd_client_cert), str(pki.etcd_client_key))  # etcd asks for one
+        for port in ports:
+            assert not processes.http_ok(f"http://127.0.0.1:{port}/healthz"), port
+            with (
+                socket.create_connection(("127.0.0.1", port), timeout=5) as raw,
+                context.wrap_socket(raw) as tls,
+            ):
+                assert tls.version(), port
 
     def test_kubeconfigs_exist_per_identity(self, k8s_cluster: K8sCluster) -> None:
         """Each identity's kubeconfig authenticates as its own user."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,6 +14,7 @@ import yaml
 
 from netguard.clients.kubernetes import KubeForbidden, KubeNotFound
 from netguard.remediate.actuators.nodelocal import object_path, render_manifest
+from netguard.remediate.actuators.spread import hostname_constraint
 from netguard_cli.localstack import manifests
 from netguard_cli.localstack.processes import wait_until
 from netguard_cli.main import main
@@ -21,6 +23,7 @@ from tests.support.k8s import COREDNS, K8sCluster, PathKube
 pytestmark = [pytest.mark.integration, pytest.mark.k8s]
 
 RBAC_DIR = Path(__file__).resolve().parents[3] / "deploy" / "rbac"
+MANIFEST = Path(__file__).resolve().parents[3] / "deploy" / "nodelocaldns" / "nodelocaldns.yaml"
 KS = "/api/v1/namespaces/kube-system"
 
 
@@ -181,8 +184,8 @@ class TestRemediateIdentity:
     def test_nodelocal_dns_objects_are_its_own_and_only_those(self, rbac_cluster: K8sCluster) -> None:
         """It creates, patches, deletes node-local-dns objects; others it can neither create nor touch."""
         remediate = rbac_cluster.client("remediate")
-        remediate.create(f"{KS}/configmaps", _configmap("node-local-dns"))
-        remediate.patch(f"{KS}/configmaps/node-local-dns", {"data": {"k": "w"}})
+        remediate.create(f"{KS}/configmaps", _nodelocal("ConfigMap", "node-local-dns"))
+        remediate.patch(f"{KS}/configmaps/node-local-dns", {"metadata": {"labels": {"k": "w"}}})
         remediate.delete_at(f"{KS}/configmaps/node-local-dns")
         with pytest.raises(KubeForbidden):  # RBAC allows the create; the admission policy refuses it
             remediate.create(f"{KS}/configmaps", _configmap("not-nodelocal"))
@@ -213,6 +216,10 @@ class TestRemediateIdentity:
             (("get", "secrets", "", "", ""), False),
             (("update", "nodes", "", "", ""), False),
             (("delete", "pods", "", "", ""), False),
+            (("list", "pods", "", "", ""), True),  # in kube-system (CoreDNS's, by label) ...
+            (("watch", "pods", "", "", ""), False),  # ... and nothing more
+            (("get", "nodes", "", "", ""), False),
+            (("list", "nodes", "", "", ""), True),
             # CoreDNS spreading: evictions in kube-system, and the coredns Deployment (its pod template
             # guarded by the admission policy).
             (("create", "pods", "", "", "eviction"), True),
@@ -412,20 +419,24 @@ class TestAdmissionPolicy:
         stored = rbac_cluster.admin.get(object_path(daemonset))
         assert _pod(stored)["containers"][0]["image"] == _pod(daemonset)["containers"][0]["image"]
 
-    def test_coredns_deployment_scheduling_only(self, rbac_cluster: K8sCluster) -> None:
-        """topologySpreadConstraints may change; the image, ServiceAccount or replicas may not."""
+    def test_coredns_deployment_only_netguards_spread(self, rbac_cluster: K8sCluster) -> None:
+        """netguard's own hostname constraint may be added; any other constraint, the image, the
+        ServiceAccount, host network or replicas may not."""
         remediate = rbac_cluster.client("remediate")
-        spread = {
+        other = {
             "maxSkew": 1,
-            "topologyKey": "kubernetes.io/hostname",
-            "whenUnsatisfiable": "ScheduleAnyway",
+            "topologyKey": "topology.kubernetes.io/zone",
+            "whenUnsatisfiable": "DoNotSchedule",
             "labelSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
         }
-        body = {"spec": {"template": {"spec": {"topologySpreadConstraints": [spread]}}}}
-        patched = remediate.patch(COREDNS, body)
-        assert _pod(patched)["topologySpreadConstraints"][0]["topologyKey"] == "kubernetes.io/hostname"
+        ours = hostname_constraint(rbac_cluster.admin.get(COREDNS)["spec"]["selector"]["matchLabels"])
+        patched = remediate.patch(
+            COREDNS, {"spec": {"template": {"spec": {"topologySpreadConstraints": [ours]}}}}
+        )
+        assert _pod(patched)["topologySpreadConstraints"] == [ours]
         container = _pod(patched)["containers"][0]["name"]
         for body in (
+            {"spec": {"template": {"spec": {"topologySpreadConstraints": [other]}}}},
             {"spec": {"template": {"spec": {"serviceAccountName": "node-local-dns"}}}},
             {"spec": {"template": {"spec": {"hostNetwork": True}}}},
             {"spec": {"replicas": 7}},
@@ -441,6 +452,14 @@ class TestAdmissionPolicy:
                 content_type="application/json-patch+json",
             )
         assert _pod(rbac_cluster.admin.get(COREDNS))["containers"][0]["name"] == container
+
+    def test_policy_corefile_is_the_manifests(self) -> None:
+        """The Corefile the policy pins is deploy/nodelocaldns's, placeholders and all (no drift)."""
+        documents = manifests.load_directory(RBAC_DIR)
+        (policy,) = [d for d in documents if d["kind"] == "ValidatingAdmissionPolicy"]
+        (corefile,) = [v["expression"] for v in policy["spec"]["variables"] if v["name"] == "corefile"]
+        (configmap,) = [d for d in yaml.safe_load_all(MANIFEST.read_text()) if d and d["kind"] == "ConfigMap"]
+        assert json.loads(corefile) == configmap["data"]["Corefile"]
 
     def test_evicts_a_coredns_pod(self, rbac_cluster: K8sCluster) -> None:
         """The eviction API (which honours the PodDisruptionBudget) is open to the group."""

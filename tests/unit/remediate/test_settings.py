@@ -71,7 +71,7 @@ def test_values() -> None:
         ({"STATE_TABLE": ""}, "STATE_TABLE is required"),
         ({"COREDNS_MODE": "maybe"}, "COREDNS_MODE='maybe' must be one of: enforce, dry-run, off"),
         ({"COREDNS_STEP": "9"}, "COREDNS_STEP=9 is above the maximum of 5"),
-        ({"COREDNS_MAX_REPLICAS": "0"}, "COREDNS_MAX_REPLICAS=0 is below the minimum of 1"),
+        ({"COREDNS_MAX_REPLICAS": "1"}, "COREDNS_MAX_REPLICAS=1 is below the minimum of 2"),
         ({"CLUSTERS": ""}, "DEFAULT_CLUSTER or CLUSTERS is required"),
         ({"CLUSTERS": "[1]"}, "CLUSTERS must be a JSON object"),
         ({"CLUSTERS": '{"a": 1}'}, "CLUSTERS['a'] must be an object"),

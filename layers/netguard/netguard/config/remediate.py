@@ -29,7 +29,9 @@ SQS_MAX_DELAY_SECONDS = 900
 BOUNDS: Mapping[str, tuple[int, int]] = MappingProxyType(
     {
         "MAX_STEPS": (1, 20),
-        "COREDNS_MAX_REPLICAS": (1, 100),
+        # 2..100: deploy/rbac's admission policy keeps CoreDNS between a floor of 2 and a ceiling of
+        # 100 replicas, so a cap outside that range could never be applied.
+        "COREDNS_MAX_REPLICAS": (2, 100),
         "COREDNS_STEP": (1, 5),
         "PERSISTENCE_SECONDS": (0, 86400),
         "COOLDOWN_SECONDS": (0, 7 * 86400),
