@@ -71,7 +71,9 @@ def change(decision: Decision, state: ClusterState) -> str:
             f" ({state.replica_owner} floor {state.replica_floor} → {decision.target}), on {nodes} nodes now"
         )
     if isinstance(decision, RevertCoreDns):
-        return f"CoreDNS replica floor ({state.replica_owner}) {state.replica_floor} → as before netguard"
+        was = decision.original.get("floor", decision.original.get("replicas"))
+        target = was if isinstance(was, int) else "its value before netguard"
+        return f"CoreDNS replica floor ({state.replica_owner}) {state.replica_floor} → {target}"
     if isinstance(decision, RevertSpread):
         return "CoreDNS spread → the pod spec as before netguard"
     if isinstance(decision, EnableNodeLocal):

@@ -178,10 +178,11 @@ def changed_cluster(event: Event) -> bool:
 
 
 def tells(before: Phase, after: Phase, event: Event) -> bool:
-    """People hear of the run (a reply in the incident's thread): the cluster changed, or the phase
-    moved where netguard did or stopped doing something (not between quiet phases, not every check)."""
-    if changed_cluster(event):
-        return True
+    """People hear of the run (a reply in the incident's thread): the cluster changed, netguard could
+    not look at it, or the phase moved where netguard did or stopped doing something (not between
+    quiet phases, not every check)."""
+    if changed_cluster(event) or event is Event.CLUSTER_UNREADABLE:
+        return True  # a change, or netguard cannot look: people must know (bounded by the checks)
     return before is not after and not (before in QUIET and after in QUIET)
 
 

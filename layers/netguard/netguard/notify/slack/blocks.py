@@ -247,6 +247,13 @@ _ACTION_WORDS = {
 }
 
 
+_UNDONE = {
+    "revert_coredns": "reverted the CoreDNS replica floor",
+    "revert_spread": "reverted the CoreDNS spread",
+    "disable_nodelocal_dnscache": "removed NodeLocal DNSCache",
+}
+
+
 def _headline(report: RemediationReport) -> str:
     """What happened, in words: the change (or dry-run), else the incident's new phase."""
     action = _ACTION_WORDS.get(report.action.value, report.action.value.replace("_", " "))
@@ -256,9 +263,8 @@ def _headline(report: RemediationReport) -> str:
         return f"refused {action}; escalated to on-call"
     if report.outcome is Outcome.FAILED:
         return f"{action} failed" if report.action.value != "none" else "could not look at the cluster"
-    undo = report.action.value.startswith(("revert", "disable"))
-    if undo and report.outcome is Outcome.APPLIED:
-        return f"reverted ({action})"
+    if report.outcome is Outcome.APPLIED and report.action.value in _UNDONE:
+        return _UNDONE[report.action.value]
     if (
         report.changed
         and report.outcome is Outcome.APPLIED
