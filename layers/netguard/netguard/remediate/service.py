@@ -1,4 +1,4 @@
-"""The remediation orchestrator: event -> observe -> gate -> decide -> safety -> act -> audit -> publish.
+"""The remediation orchestrator: one run is observe -> decide -> act -> record -> schedule over a `Run`.
 
 Called by `functions/remediate` (enriched events from SNS, delayed follow-ups from SQS) and by
 `netguard remediation` (operator commands), so both share one code path and one audit trail.
@@ -60,7 +60,6 @@ IDEMPOTENCY_TTL_SECONDS = 2 * 86400
 IN_PROGRESS_SECONDS = 150.0
 """How long a delivery being handled blocks a duplicate: the function's 120 s timeout plus a margin,
 so the retry of an invocation that crashed or timed out is not locked out for the whole TTL."""
-_LOST_FOLLOW_UP_GRACE = 120.0
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,9 @@
-"""Verification and bounded escalation: the history after a decision, and when to look again.
+"""Verification: the history after a decision, the run's one `incident.Event`, and when to look again.
 
 Pure functions of settings, the decision, what applying it did and the clock; called by
-`service.RemediationService` under the cluster lock. The escalation is bounded twice: at most
-`MAX_STEPS` applied changes per incident (then the policy gives up) and at most `MAX_VERIFICATIONS`
-checks without a change (then it gives up too), each check `VERIFY_SECONDS` (or the cooldown) apart.
+`service.RemediationService` under the cluster lock. What comes next is `incident.transition`'s
+(budgets included); this module classifies the run and turns the transition's `Look` into a due
+time and plain words. The step budget (`MAX_STEPS`) is the policy's `GiveUp` decision.
 """
 
 from __future__ import annotations
