@@ -14,17 +14,14 @@ from __future__ import annotations
 
 import json
 import time
-import urllib.request
-from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from netguard.alerts.fingerprint import fingerprint
 from netguard_cli.localstack.dnsload import LoadModel
 from netguard_cli.localstack.stack import LocalStack, StackEvent, StackSettings
+from tests.e2e.helpers import persisting_labels, publish_alert, silence_shipped_linklocal_rules, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.k8s, pytest.mark.slow]
 
@@ -39,88 +36,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     )
     with LocalStack(settings) as running:
         assert running.alertmanager is not None
-        _silence_shipped_linklocal_rules(running.alertmanager.url)
+        silence_shipped_linklocal_rules(running.alertmanager.url, by="tests/e2e/test_trust.py")
         running.load.start(LoadModel(HEAVY, settings.linklocal_limit_pps))
         yield running
         running.load.stop()
 
 
-def _silence_shipped_linklocal_rules(alertmanager_url: str) -> None:
-    now = datetime.now(UTC)
-    body = {
-        "matchers": [{"name": "alertname", "value": "Linklocal.*", "isRegex": True, "isEqual": True}],
-        "startsAt": now.isoformat(),
-        "endsAt": datetime.fromtimestamp(now.timestamp() + 3600, UTC).isoformat(),
-        "createdBy": "tests/e2e/test_trust.py",
-        "comment": "only the alerts this test publishes may speak for linklocal drops",
-    }
-    request = urllib.request.Request(
-        f"{alertmanager_url}/api/v2/silences",
-        data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        assert response.status == 200
-
-
-def _iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _publish(
-    stack: LocalStack,
-    *,
-    status: str,
-    labels: Mapping[str, str],
-    started: float,
-    ended: float | None = None,
-    annotations: Mapping[str, str] | None = None,
-) -> float:
-    """One alert in the project's JSON format (times included) to AlertsTopic; returns when."""
-    alert = {
-        "status": status,
-        "labels": dict(labels),
-        "annotations": dict(annotations or {"summary": "published by the trust test"}),
-        "startsAt": _iso(started),
-        "endsAt": _iso(ended) if ended is not None else "0001-01-01T00:00:00Z",
-        "generatorURL": "http://prometheus.local/graph",
-        "fingerprint": fingerprint(labels),
-    }
-    group = {"alertname": labels["alertname"], "cluster": labels["cluster"]}
-    message = {
-        "version": "netguard/1",
-        "receiver": "netguard",
-        "status": status,
-        "externalURL": "http://alertmanager.local",
-        "groupKey": "{}:" + json.dumps(group, sort_keys=True),
-        "groupLabels": group,
-        "commonLabels": dict(labels),
-        "commonAnnotations": {},
-        "alerts": [alert],
-    }
-    at = stack.elapsed()
-    stack.aws("sns").publish(
-        TopicArn=stack.topics["AlertsTopic"],
-        Subject=f"[{status.upper()}:1] {labels['alertname']}",
-        Message=json.dumps(message),
-        MessageAttributes={"format": {"DataType": "String", "StringValue": "netguard/1"}},
-    )
-    return at
-
-
 def _events(stack: LocalStack, source: str, since: float) -> list[StackEvent]:
     return stack.find(lambda e: e.source == source and e.at >= since)
-
-
-def _wait(stack: LocalStack, what: str, predicate: Any, timeout: float = 90.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _coredns_node(stack: LocalStack) -> tuple[str, str]:
@@ -135,8 +58,7 @@ def _drops_on(stack: LocalStack, node: str) -> bool:
 
 def _settled(stack: LocalStack, since: float, alertname: str) -> None:
     """The enriched event of `alertname` was published and every function had time to handle it."""
-    _wait(
-        stack,
+    wait_until(
         f"the enriched event of {alertname}",
         lambda: [e for e in _events(stack, "enriched", since) if alertname in e.text],
     )
@@ -146,9 +68,9 @@ def _settled(stack: LocalStack, since: float, alertname: str) -> None:
 @pytest.mark.timeout(600)
 def test_unrelated_alert_with_real_drops_on_the_coredns_node_changes_nothing(stack: LocalStack) -> None:
     node, instance = _coredns_node(stack)
-    _wait(stack, f"real drops on the CoreDNS node {node}", lambda: _drops_on(stack, node))
+    wait_until(f"real drops on the CoreDNS node {node}", lambda: _drops_on(stack, node))
     before = stack.coredns()
-    since = _publish(
+    since = publish_alert(
         stack,
         status="firing",
         labels={
@@ -174,30 +96,20 @@ def test_unrelated_alert_with_real_drops_on_the_coredns_node_changes_nothing(sta
 @pytest.mark.timeout(600)
 def test_firing_again_after_resolve_pages_posts_and_changes_nothing(stack: LocalStack) -> None:
     node, instance = _coredns_node(stack)
-    labels = {
-        "alertname": "LinklocalAllowanceExceededPersisting",
-        "cluster": stack.settings.cluster_name,
-        "node": node,
-        "instance": instance,
-        "device": "eth0",
-        "type": "linklocal_allowance_exceeded",
-        "severity": "critical",
-        "netguard_remediate": "dns",
-    }
+    labels = persisting_labels(stack, node, instance)
     started = time.time() - 900
-    first = _publish(stack, status="firing", labels=labels, started=started)
-    _wait(
-        stack,
+    first = publish_alert(stack, status="firing", labels=labels, started=started)
+    wait_until(
         "the first firing's remediation",
         lambda: [e for e in _events(stack, "enriched", first) if e.kind == "remediation-firing"],
     )
-    _wait(stack, "the PagerDuty trigger", lambda: _events(stack, "pagerduty", first))
-    resolved = _publish(stack, status="resolved", labels=labels, started=started, ended=time.time())
+    wait_until("the PagerDuty trigger", lambda: _events(stack, "pagerduty", first))
+    resolved = publish_alert(stack, status="resolved", labels=labels, started=started, ended=time.time())
     _settled(stack, resolved, "LinklocalAllowanceExceededPersisting")
     time.sleep(stack.settings.cooldown_seconds + 1)  # past the cooldown: a late firing could act
     before = stack.coredns()
     assert _drops_on(stack, node) or any(_drops_on(stack, n) for n in before.nodes)
-    late = _publish(stack, status="firing", labels=labels, started=started)
+    late = publish_alert(stack, status="firing", labels=labels, started=started)
     _settled(stack, late, "LinklocalAllowanceExceededPersisting")
     time.sleep(stack.settings.verify_seconds + 5)  # and past one follow-up check
     after = stack.coredns()

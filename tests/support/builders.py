@@ -219,6 +219,8 @@ def remediation(
     action: ActionKind = ActionKind.SCALE_COREDNS,
     outcome: Outcome = Outcome.APPLIED,
     decision_id: str = "dec-0001",
+    tell: bool = True,
+    changed: bool = True,
 ) -> EnrichedEvent:
     gid = group_id or alert_group().group_id
     report = RemediationReport(
@@ -233,6 +235,11 @@ def remediation(
         group_id=gid,
         at="2026-11-25T20:38:00Z",
         follow_up="verification in 300 s",
+        phase_before="holding",
+        phase="verifying",
+        tell=tell,
+        changed=changed,
+        summary="CoreDNS 2 → 3 replicas, on 1 → 3 nodes",
     )
     return EnrichedEvent(
         event_type=EventType.REMEDIATION,

@@ -17,8 +17,8 @@ from typing import Any
 from netguard.config.remediate import Settings
 from netguard.errors import NetguardError
 from netguard.remediate import operator
+from netguard.remediate.codec import history_to_dict, report_to_dict
 from netguard.remediate.runtime import build_service
-from netguard.remediate.safety import history_to_dict
 from netguard.remediate.service import Handled, RemediationService
 from netguard_cli.commands import exits_on
 
@@ -41,19 +41,7 @@ def _print(data: Any) -> None:
 def _print_handled(handled: Handled | None) -> None:
     if handled is None:
         return
-    report = handled.report
-    _print(
-        {
-            "decision_id": report.decision_id,
-            "cluster": report.cluster,
-            "action": report.action.value,
-            "outcome": report.outcome.value,
-            "mode": report.mode,
-            "reasons": list(report.reasons),
-            "before": dict(report.before),
-            "after": dict(report.after),
-        }
-    )
+    _print(report_to_dict(handled.report))
 
 
 def _status(args: argparse.Namespace) -> int:

@@ -209,12 +209,36 @@ class TestSlackBlocks:
         assert "could not be read for sure" not in plain
         assert ":warning: ambiguous" not in plain
 
+    @pytest.mark.parametrize(
+        ("outcome", "mode", "headline"),
+        [
+            (builders.Outcome.SKIPPED, "", "*verifying*"),
+            (builders.Outcome.DRY_RUN, "dry-run", "*dry-run: would raise CoreDNS replicas* (dry-run)"),
+            (builders.Outcome.REFUSED, "enforce", "*refused raise CoreDNS replicas; escalated to on-call*"),
+            (builders.Outcome.FAILED, "enforce", "*raise CoreDNS replicas failed*"),
+        ],
+    )
+    def test_remediation_reply_speaks_words_not_data(
+        self, outcome: builders.Outcome, mode: str, headline: str
+    ) -> None:
+        """A reply says what happened in words: no raw mappings, no "mode unknown" (issue 21)."""
+        report = builders.remediation(outcome=outcome).remediation
+        assert report is not None
+        report = replace(report, mode=mode, before={"coredns_pods_by_node": {"ip-10-0-1-23": 2}})
+        text = remediation_message(report)["text"]
+        assert headline in text
+        assert "mode unknown" not in text
+        assert "coredns_pods_by_node" not in text
+        assert "{" not in text
+
     def test_remediation_and_unparseable_messages(self) -> None:
         """Both are plain messages within limits that say what happened and why."""
         report = builders.remediation().remediation
         assert report is not None
         message = remediation_message(report)
-        assert "replicas=2 → after: replicas=3" in message["blocks"][0]["text"]["text"]
+        text = message["blocks"][0]["text"]["text"]
+        assert "raise CoreDNS replicas applied" in text
+        assert "CoreDNS 2 → 3 replicas, on 1 → 3 nodes" in text
         plain = unparseable_message(builders.unparseable(reason="x" * 5000))
         assert block_kit_problems(message) == []
         assert block_kit_problems(plain) == []

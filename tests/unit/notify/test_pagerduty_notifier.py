@@ -115,6 +115,15 @@ class TestGroupMode:
         [change] = pagerduty_receiver.to("change")
         assert "scale_coredns" in change.body["payload"]["summary"]
         assert change.body["payload"]["custom_details"]["after"] == {"replicas": 3}
+        assert "CoreDNS 2 → 3 replicas" in change.body["payload"]["summary"]
+
+    def test_no_change_event_when_nothing_changed(
+        self, pagerduty: Build, pagerduty_receiver: PagerDutyReceiver
+    ) -> None:
+        """A report of a run that changed nothing in the cluster (nor would have) is no change event."""
+        [delivery] = pagerduty().notify(builders.remediation(outcome=builders.Outcome.SKIPPED, changed=False))
+        assert delivery.outcome is Outcome.SKIPPED
+        assert pagerduty_receiver.events() == []
 
     def test_unparseable_pages_only_when_configured(
         self, pagerduty: Build, pagerduty_receiver: PagerDutyReceiver

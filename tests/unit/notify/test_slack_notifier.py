@@ -161,7 +161,20 @@ class TestBotMode:
         assert delivery.action == "reply"
         [reply] = slack_receiver.thread_replies()
         assert reply.body["thread_ts"] == _ref(store, firing.group_id)["ts"]
-        assert "scale_coredns" in reply.body["text"]
+        assert "raise CoreDNS replicas applied" in reply.body["text"]
+
+    def test_remediation_without_a_phase_change_is_not_replied(
+        self, slack_bot: Build, slack_receiver: SlackReceiver
+    ) -> None:
+        """A report whose phase did not move (another check, a hold) stays out of the thread."""
+        notifier = slack_bot()
+        firing = builders.alert_group()
+        notifier.notify(firing)
+        [delivery] = notifier.notify(
+            builders.remediation(group_id=firing.group_id, tell=False, changed=False)
+        )
+        assert delivery.outcome is Outcome.SKIPPED
+        assert slack_receiver.thread_replies() == []
 
     def test_remediation_without_incident_is_posted_alone(
         self, slack_bot: Build, slack_receiver: SlackReceiver

@@ -21,7 +21,7 @@ from netguard.dns import ClusterDns, CoreDnsPod, OwnerKind, ReplicaOwner
 from netguard.enriched import DnsContext, EnrichedAlert, EnrichedEvent, EventType, NodeInfo
 from netguard.remediate.actuators import ActuatorError, ChangeResult, ReplicaFloor
 from netguard.remediate.cluster import ClusterHandle, snapshot
-from netguard.remediate.safety import KillSwitchState
+from netguard.remediate.killswitch import KillSwitchState
 from netguard.remediate.service import FollowUp
 
 NOW = 1_800_000_000.0

@@ -12,7 +12,9 @@ from botocore.exceptions import ClientError
 
 from netguard.config.remediate import Mode
 from netguard.enriched import ActionKind, Outcome, RemediationReport
+from netguard.remediate.audit import AuditLog
 from netguard.remediate.errors import LockBusy
+from netguard.remediate.killswitch import KillSwitch, parse_kill_switch
 from netguard.remediate.models import (
     ActionRecord,
     EnableNodeLocal,
@@ -22,15 +24,8 @@ from netguard.remediate.models import (
     NodeMemory,
     ScaleCoreDns,
 )
-from netguard.remediate.safety import (
-    AuditLog,
-    ClusterLock,
-    HistoryStore,
-    KillSwitch,
-    check,
-    mode_for,
-    parse_kill_switch,
-)
+from netguard.remediate.safety import check, mode_for
+from netguard.remediate.store import ClusterLock, HistoryStore
 from netguard.state import MemoryStore
 
 NOW = 1_800_000_000.0

@@ -7,6 +7,8 @@ from netguard.enriched.codec import (
     event_to_dict,
     event_to_json,
     message_attributes,
+    report_from_dict,
+    report_to_dict,
 )
 from netguard.enriched.models import (
     SCHEMA,
@@ -48,4 +50,6 @@ __all__ = [
     "event_to_dict",
     "event_to_json",
     "message_attributes",
+    "report_from_dict",
+    "report_to_dict",
 ]

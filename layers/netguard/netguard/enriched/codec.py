@@ -62,6 +62,34 @@ def event_to_dict(event: EnrichedEvent) -> dict[str, Any]:
     return data  # type: ignore[no-any-return]
 
 
+def report_to_dict(report: RemediationReport) -> dict[str, Any]:
+    """A remediation report as JSON-ready data (the topic, the audit trail and the CLI share it)."""
+    data: dict[str, Any] = _plain(report)
+    return {**data, "action": report.action.value, "outcome": report.outcome.value}
+
+
+def report_from_dict(data: Mapping[str, Any]) -> RemediationReport:
+    """The inverse of `report_to_dict`; fields an older sender left out take their defaults."""
+    return RemediationReport(
+        decision_id=data["decision_id"],
+        cluster=data.get("cluster", ""),
+        action=ActionKind(data["action"]),
+        outcome=Outcome(data["outcome"]),
+        mode=data.get("mode", ""),
+        reasons=tuple(data.get("reasons", ())),
+        before=dict(data.get("before") or {}),
+        after=dict(data.get("after") or {}),
+        group_id=data.get("group_id", ""),
+        at=data.get("at", ""),
+        follow_up=data.get("follow_up", ""),
+        phase_before=data.get("phase_before", ""),
+        phase=data.get("phase", ""),
+        tell=bool(data.get("tell", True)),
+        changed=bool(data.get("changed", True)),
+        summary=data.get("summary", ""),
+    )
+
+
 def event_to_json(event: EnrichedEvent) -> str:
     return json.dumps(event_to_dict(event), separators=(",", ":"), ensure_ascii=False)
 
@@ -117,21 +145,7 @@ def _event_from_dict(data: Mapping[str, Any]) -> EnrichedEvent:
         ),
         source=_build(SourceRef, data.get("source")) or SourceRef(),
         unparseable=_build(UnparseableInfo, data.get("unparseable")),
-        remediation=None
-        if remediation is None
-        else RemediationReport(
-            decision_id=remediation["decision_id"],
-            cluster=remediation.get("cluster", ""),
-            action=ActionKind(remediation["action"]),
-            outcome=Outcome(remediation["outcome"]),
-            mode=remediation.get("mode", ""),
-            reasons=tuple(remediation.get("reasons", ())),
-            before=dict(remediation.get("before") or {}),
-            after=dict(remediation.get("after") or {}),
-            group_id=remediation.get("group_id", ""),
-            at=remediation.get("at", ""),
-            follow_up=remediation.get("follow_up", ""),
-        ),
+        remediation=None if remediation is None else report_from_dict(remediation),
         created_at=data.get("created_at", ""),
     )
 

@@ -181,6 +181,17 @@ class RemediationReport:
     """RFC 3339 time of the decision."""
     follow_up: str = ""
     """What happens next, e.g. "verification in 300 s"."""
+    phase_before: str = ""
+    """The incident's phase before the decision (`remediate.incident.Phase`; "" from older senders)."""
+    phase: str = ""
+    """The incident's phase after it."""
+    tell: bool = True
+    """People hear of it (a reply in the incident's thread): the phase moved where netguard did or
+    stopped doing something, or the cluster changed. Not every check."""
+    changed: bool = True
+    """The cluster changed (or, in dry-run, would have): worth a PagerDuty change event."""
+    summary: str = ""
+    """Before -> after in words, e.g. "CoreDNS 2 -> 4 replicas, on 1 -> 4 nodes"."""
 
 
 @dataclass(frozen=True)

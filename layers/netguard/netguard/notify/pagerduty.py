@@ -113,7 +113,7 @@ def resolve_event(*, key: str) -> Json:
 
 def change_event(report: RemediationReport, *, links: Links) -> Json:
     """A change event for a remediation decision (PagerDuty shows it next to the incident)."""
-    reason = report.reasons[0] if report.reasons else ""
+    reason = report.summary or (report.reasons[0] if report.reasons else "")
     summary = f"netguard {report.action.value} on {report.cluster}: {report.outcome.value}" + (
         f" - {reason}" if reason else ""
     )
@@ -130,6 +130,8 @@ def change_event(report: RemediationReport, *, links: Links) -> Json:
             "after": dict(report.after),
             "group_id": report.group_id,
             "follow_up": report.follow_up,
+            "phase": report.phase,
+            "summary": report.summary,
         },
     }
     if report.at:
@@ -344,6 +346,9 @@ class PagerDutyNotifier:
             raise DeliveryPermanent(
                 RECEIVER, "bad_event", f"remediation event {event.event_id} has no report"
             )
+        if not report.changed:
+            # Change events are for changes: nothing in the cluster changed, nor would have (dry-run).
+            return Delivery(Receiver.PAGERDUTY, Outcome.SKIPPED, "change", "nothing changed in the cluster")
         group_id = report.group_id or event.group_id
         self._client.change(
             change_event(report, links=Links(slack_thread=slack_permalink(self._store, group_id)))

@@ -14,6 +14,15 @@ from typing import Any
 
 from netguard.alerts.ordering import Seen
 from netguard.enriched.models import ActionKind
+from netguard.remediate.incident import Phase
+
+
+class Trigger(StrEnum):
+    """What started a run: an alert delivery, a scheduled follow-up check, or an operator."""
+
+    ALERT = "alert"
+    FOLLOW_UP = "follow_up"
+    OPERATOR = "operator"
 
 
 class DropStatus(StrEnum):
@@ -136,6 +145,8 @@ class History:
     """Durable remediation state of one cluster (stored under `cluster#<name>` / `remediation`)."""
 
     cluster: str
+    phase: Phase = Phase.IDLE
+    """Where the incident stands; only `incident.transition` moves it."""
     last_action: ActionRecord | None = None
     """The last change decided and attempted (applied or dry-run)."""
     last_scale: ActionRecord | None = None

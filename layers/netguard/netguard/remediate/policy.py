@@ -1,7 +1,8 @@
 """The remediation policy: cluster state + observations + history -> one decision with its reasons.
 
 Pure and deterministic (the snapshot's `now` is its only clock), so every branch is a table test.
-Safety (modes, kill switch, cooldown, lock) is not decided here; see `netguard.remediate.safety`.
+Safety (modes, cooldown) is not decided here; see `netguard.remediate.safety` (the kill switch and
+the lock are adapters of their own).
 """
 
 from __future__ import annotations

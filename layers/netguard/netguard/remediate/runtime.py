@@ -12,8 +12,8 @@ from netguard.clients import aws
 from netguard.clients.prometheus import PrometheusClient
 from netguard.config.remediate import Settings
 from netguard.remediate.cluster import Connector, connect_cluster
+from netguard.remediate.killswitch import KillSwitch
 from netguard.remediate.metrics import drop_rates, forward_rates
-from netguard.remediate.safety import KillSwitch
 from netguard.remediate.service import RemediationService, SnsPublisher, SqsFollowUps
 from netguard.state import DynamoStore
 

@@ -1,4 +1,4 @@
-"""The remediation orchestrator: event -> observe -> gate -> decide -> safety -> act -> audit -> publish.
+"""The remediation orchestrator: one run is observe -> decide -> act -> record -> schedule over a `Run`.
 
 Called by `functions/remediate` (enriched events from SNS, delayed follow-ups from SQS) and by
 `netguard remediation` (operator commands), so both share one code path and one audit trail.
@@ -15,7 +15,6 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any, Protocol
 
 from netguard.alerts import ordering
@@ -32,10 +31,13 @@ from netguard.enriched import (
     message_attributes,
 )
 from netguard.errors import RetryableError
-from netguard.remediate import gate, policy, verification
-from netguard.remediate.apply import apply_decision
+from netguard.remediate import describe, gate, policy, verification
+from netguard.remediate.apply import Applied, apply_decision
+from netguard.remediate.audit import AuditLog
 from netguard.remediate.cluster import ClusterHandle, Connector
 from netguard.remediate.errors import BadFollowUp
+from netguard.remediate.incident import Event, Look
+from netguard.remediate.killswitch import KillSwitch
 from netguard.remediate.load import ForwardRates, measured
 from netguard.remediate.models import (
     Decision,
@@ -44,17 +46,10 @@ from netguard.remediate.models import (
     NoAction,
     Observation,
     SpreadCoreDns,
+    Trigger,
 )
-from netguard.remediate.safety import (
-    AuditLog,
-    ClusterLock,
-    HistoryStore,
-    KillSwitch,
-    check,
-    cluster_pk,
-    mode_for,
-    strictest,
-)
+from netguard.remediate.safety import Verdict, check, mode_for, strictest
+from netguard.remediate.store import ClusterLock, HistoryStore, cluster_pk
 from netguard.state import Once, OnceOutcome, OnceUnavailable, StateStore
 
 log = logging.getLogger(__name__)
@@ -65,13 +60,6 @@ IDEMPOTENCY_TTL_SECONDS = 2 * 86400
 IN_PROGRESS_SECONDS = 150.0
 """How long a delivery being handled blocks a duplicate: the function's 120 s timeout plus a margin,
 so the retry of an invocation that crashed or timed out is not locked out for the whole TTL."""
-_LOST_FOLLOW_UP_GRACE = 120.0
-
-
-class Trigger(StrEnum):
-    ALERT = "alert"
-    FOLLOW_UP = "follow_up"
-    OPERATOR = "operator"
 
 
 @dataclass(frozen=True)
@@ -143,6 +131,66 @@ class Handled:
 
 
 OperatorCommand = Callable[[ClusterHandle, History], Decision]
+
+
+@dataclass(frozen=True)
+class Run:
+    """The one value a run passes from step to step (observe, decide, act, record, schedule)."""
+
+    config: ClusterConfig
+    trigger: Trigger
+    decision_id: str
+    event: EnrichedEvent | None = None
+    by: str = ""
+    now: float = 0.0
+    history: History = dataclasses.field(default_factory=lambda: History(cluster=""))
+    group_id: str = ""
+    handle: ClusterHandle | None = None
+    unreadable: Exception | None = None
+    """Why the cluster could not be read (then nothing is decided)."""
+    observations: tuple[Observation, ...] = ()
+    decision: Decision | None = None
+    finishing: bool = False
+    """The decision finishes a pending spread (the same step: no cooldown, no new count)."""
+    verdict: Verdict | None = None
+    applied: Applied | None = None
+    plan: verification.Plan | None = None
+    message: FollowUp | None = None
+
+    # Each step fills what the next needs; these say so where a value must be there.
+    @property
+    def need_handle(self) -> ClusterHandle:
+        if self.handle is None:
+            raise RuntimeError(
+                "remediation steps out of order: observe runs before decide"
+            )  # a bug, never input
+        return self.handle
+
+    @property
+    def need_decision(self) -> Decision:
+        if self.decision is None:
+            raise RuntimeError("remediation steps out of order: decide runs before act")  # a bug, never input
+        return self.decision
+
+    @property
+    def need_verdict(self) -> Verdict:
+        if self.verdict is None:
+            raise RuntimeError("remediation steps out of order: decide runs before act")  # a bug, never input
+        return self.verdict
+
+    @property
+    def need_applied(self) -> Applied:
+        if self.applied is None:
+            raise RuntimeError("remediation steps out of order: act runs before record")  # a bug, never input
+        return self.applied
+
+    @property
+    def need_plan(self) -> verification.Plan:
+        if self.plan is None:
+            raise RuntimeError(
+                "remediation steps out of order: record runs before schedule"
+            )  # a bug, never input
+        return self.plan
 
 
 class RemediationService:
@@ -329,8 +377,8 @@ class RemediationService:
         dry_run: bool = False,
         by: str = "",
     ) -> Handled | None:
-        settings = self._settings
-        decision_id = str(uuid.uuid4())
+        """One run as named steps over one `Run` value: observe, decide, act, record, schedule."""
+        run = Run(config=config, trigger=trigger, decision_id=str(uuid.uuid4()), event=event, by=by)
         if trigger is not Trigger.OPERATOR:
             switch = self._kill_switch.read(config.name)  # every invocation, so no redeploy is needed
             if switch.engaged:
@@ -342,7 +390,7 @@ class RemediationService:
                 )
 
         with ClusterLock(
-            self._store, config.name, owner=decision_id, wait_seconds=settings.lock_wait_seconds
+            self._store, config.name, owner=run.decision_id, wait_seconds=self._settings.lock_wait_seconds
         ):
             now = self._clock()
             history = self._histories.load(config.name)
@@ -352,120 +400,179 @@ class RemediationService:
             if event is not None:
                 stale = ordering.stale_alerts((a.alert for a in event.alerts), history.seen)
                 if len(stale) == len(event.alerts):
-                    return self._stale(config, history, event, decision_id=decision_id, now=now)
+                    return self._stale(config, history, event, decision_id=run.decision_id, now=now)
                 history = self._remember(history, event, now)
-            group_id = group_id or history.group_id
+            run = dataclasses.replace(run, now=now, history=history, group_id=group_id or history.group_id)
+            run = self._observe(run)
+            if run.handle is not None:
+                run = self._act(self._decide(run, command=command, dry_run=dry_run))
+            run = self._record(run)
+        return self._schedule(run)
 
-            try:
-                handle = self._connect(config, now)
-            except Exception as exc:  # noqa: BLE001 - any failure to look is reported, never swallowed
-                return self._unobservable(
-                    config,
-                    trigger,
-                    history,
-                    exc,
-                    decision_id=decision_id,
-                    now=now,
-                    group_id=group_id,
-                    event=event,
-                )
-
-            observations = gate.observe(
-                history.nodes,
-                now=now,
-                persistence_seconds=settings.persistence_seconds,
-                fresh=self._fresh_rates(history),
-            )
-            decision: Decision
-            finishing = False
-            if command is not None:
-                decision = command(handle, history)
-                mode: Mode | None = Mode.DRY_RUN if dry_run else Mode.ENFORCE
-            else:
-                if trigger is Trigger.FOLLOW_UP and history.spread_pending:
-                    # Finish the spread already decided; the drop rates still show the old placement.
-                    decision = policy.finish_spread(handle.state, history, settings.policy)
-                    finishing = isinstance(decision, SpreadCoreDns)
-                else:
-                    decision = policy.decide(
-                        handle.state,
-                        self._with_forward_rates(config.name, observations, handle),
-                        history,
-                        settings.policy,
-                    )
-                mode = mode_for(
-                    decision.action,
-                    coredns=settings.coredns_mode,
-                    nodelocal=settings.nodelocal_mode,
-                    spread=settings.spread_mode,
-                )
-                if isinstance(decision, SpreadCoreDns) and decision.target > decision.current and mode:
-                    mode = strictest(mode, settings.coredns_mode)  # it raises the floor too
-            verdict = check(
-                decision,
-                mode=mode,
-                history=history,
-                now=now,
-                ignore_cooldown=trigger is Trigger.OPERATOR or finishing,
-            )
-            applied = apply_decision(decision, verdict, handle)
-            history = verification.next_history(
-                settings,
-                history,
-                decision,
-                finishing=finishing,
-                applied=applied,
-                handle=handle,
-                observations=observations,
-                trigger=trigger,
-                decision_id=decision_id,
-                mode=verdict.mode,
-                now=now,
-            )
-            due, follow_text = verification.plan(
-                settings,
-                decision,
-                applied,
-                verdict=verdict,
-                observations=observations,
-                history=history,
-                trigger=trigger,
-                now=now,
-            )
-            message = None
-            if due is not None:
-                message = FollowUp(
-                    cluster=config.name, follow_up_id=str(uuid.uuid4()), due_at=due, group_id=group_id
-                )
-                history = dataclasses.replace(history, follow_up_id=message.follow_up_id, follow_up_due=due)
-            elif trigger is Trigger.FOLLOW_UP and not isinstance(applied.error, RetryableError):
-                # the chain ends here; a retried (redelivered) follow-up must stay current
-                history = dataclasses.replace(history, follow_up_id="", follow_up_due=0.0)
-            self._histories.save(history)
-
-        report = RemediationReport(
-            decision_id=decision_id,
-            cluster=config.name,
-            action=decision.action,
-            outcome=applied.outcome,
-            mode=verdict.mode,
-            reasons=applied.reasons,
-            before=applied.before,
-            after=applied.after,
-            group_id=group_id,
-            at=_iso(now),
-            follow_up=follow_text,
+    def _observe(self, run: Run) -> Run:
+        """Look at the cluster and at what is known of the nodes' drops."""
+        try:
+            handle = self._connect(run.config, run.now)
+        except Exception as exc:  # noqa: BLE001 - any failure to look is reported, never swallowed
+            log.warning("cannot observe cluster %s: %s", run.config.name, exc)
+            return dataclasses.replace(run, unreadable=exc)
+        observations = gate.observe(
+            run.history.nodes,
+            now=run.now,
+            persistence_seconds=self._settings.persistence_seconds,
+            fresh=self._fresh_rates(run.history),
         )
-        extra: dict[str, Any] = {"observations": [_observation_dict(o) for o in observations]}
-        if by:
-            extra["by"] = by
-        self._audit.record(report, source=trigger.value, extra=extra)
-        self._publish(report, event=event, observations=observations)
-        if message is not None:
-            self._send_follow_up(message, now=now)
-        if applied.error is not None and isinstance(applied.error, RetryableError):
-            raise applied.error
-        return Handled(report, message)
+        return dataclasses.replace(run, handle=handle, observations=observations)
+
+    def _decide(self, run: Run, *, command: OperatorCommand | None, dry_run: bool) -> Run:
+        """The decision (the operator's command, finishing a pending spread, or the policy's) and
+        whether safety lets it run now."""
+        settings = self._settings
+        handle, history = run.need_handle, run.history
+        finishing = False
+        mode: Mode | None
+        if command is not None:
+            decision = command(handle, history)
+            mode = Mode.DRY_RUN if dry_run else Mode.ENFORCE
+        else:
+            if run.trigger is Trigger.FOLLOW_UP and history.spread_pending:
+                # Finish the spread already decided; the drop rates still show the old placement.
+                decision = policy.finish_spread(handle.state, history, settings.policy)
+                finishing = isinstance(decision, SpreadCoreDns)
+            else:
+                decision = policy.decide(
+                    handle.state,
+                    self._with_forward_rates(run.config.name, run.observations, handle),
+                    history,
+                    settings.policy,
+                )
+            mode = mode_for(
+                decision.action,
+                coredns=settings.coredns_mode,
+                nodelocal=settings.nodelocal_mode,
+                spread=settings.spread_mode,
+            )
+            if isinstance(decision, SpreadCoreDns) and decision.target > decision.current and mode:
+                mode = strictest(mode, settings.coredns_mode)  # it raises the floor too
+        verdict = check(
+            decision,
+            mode=mode,
+            history=history,
+            now=run.now,
+            ignore_cooldown=run.trigger is Trigger.OPERATOR or finishing,
+        )
+        return dataclasses.replace(run, decision=decision, finishing=finishing, verdict=verdict)
+
+    def _act(self, run: Run) -> Run:
+        """Apply the decision under the verdict; the history learns what it did."""
+        decision, verdict, handle = run.need_decision, run.need_verdict, run.need_handle
+        applied = apply_decision(decision, verdict, handle)
+        history = verification.next_history(
+            self._settings,
+            run.history,
+            decision,
+            finishing=run.finishing,
+            applied=applied,
+            handle=handle,
+            observations=run.observations,
+            trigger=run.trigger,
+            decision_id=run.decision_id,
+            mode=verdict.mode,
+            now=run.now,
+        )
+        return dataclasses.replace(run, applied=applied, history=history)
+
+    def _record(self, run: Run) -> Run:
+        """The run's event through the transition table; the next phase and check are stored."""
+        settings, history = self._settings, run.history
+        if run.unreadable is not None:
+            if run.trigger is Trigger.FOLLOW_UP:
+                history = dataclasses.replace(
+                    history, verification_attempts=history.verification_attempts + 1
+                )
+            event = Event.OPERATOR_COMMAND if run.trigger is Trigger.OPERATOR else Event.CLUSTER_UNREADABLE
+            plan = verification.after(settings, history, event, trigger=run.trigger, now=run.now)
+        else:
+            plan = verification.plan(
+                settings,
+                run.need_decision,
+                run.need_applied,
+                verdict=run.need_verdict,
+                observations=run.observations,
+                history=history,
+                trigger=run.trigger,
+                now=run.now,
+            )
+        message = None
+        if plan.due is not None:
+            message = FollowUp(
+                cluster=run.config.name,
+                follow_up_id=str(uuid.uuid4()),
+                due_at=plan.due,
+                group_id=run.group_id,
+            )
+            history = dataclasses.replace(history, follow_up_id=message.follow_up_id, follow_up_due=plan.due)
+        elif run.trigger is Trigger.FOLLOW_UP and plan.look is not Look.RETRY:
+            # the chain ends here; a retried (redelivered) follow-up must stay current
+            history = dataclasses.replace(history, follow_up_id="", follow_up_due=0.0)
+        history = dataclasses.replace(history, phase=plan.phase)
+        self._histories.save(history)
+        return dataclasses.replace(run, history=history, plan=plan, message=message)
+
+    def _schedule(self, run: Run) -> Handled:
+        """Audit and publish the report, send the next check, and let Lambda retry a retryable failure."""
+        report = self._report(run)
+        extra: dict[str, Any] = {"observations": [_observation_dict(o) for o in run.observations]}
+        if run.by:
+            extra["by"] = run.by
+        self._audit.record(report, source=run.trigger.value, extra=extra)
+        self._publish(report, event=run.event, observations=run.observations)
+        if run.message is not None:
+            self._send_follow_up(run.message, now=run.now)
+        error = run.applied.error if run.applied is not None else None
+        if isinstance(error, RetryableError):
+            raise error
+        return Handled(report, run.message)
+
+    def _report(self, run: Run) -> RemediationReport:
+        plan = run.need_plan
+        handle = run.handle
+        words = describe.summary(
+            plan.event,
+            run.decision,
+            handle.state if handle is not None else None,
+            run.observations,
+            run.history,
+            dry_run=plan.event is Event.ACTION_DRY_RUN,
+        )
+        action, outcome, mode = ActionKind.NONE, Outcome.FAILED, ""
+        reasons: tuple[str, ...] = (
+            f"cannot observe cluster {run.config.name}: {run.unreadable}",
+            "nothing changed",
+        )
+        before: Mapping[str, Any] = {}
+        after: Mapping[str, Any] = {}
+        if run.unreadable is None and run.applied is not None:
+            action, outcome, mode = run.need_decision.action, run.applied.outcome, run.need_verdict.mode
+            reasons, before, after = run.applied.reasons, run.applied.before, run.applied.after
+        return RemediationReport(
+            decision_id=run.decision_id,
+            cluster=run.config.name,
+            action=action,
+            outcome=outcome,
+            mode=mode,
+            reasons=reasons,
+            before=before,
+            after=after,
+            group_id=run.group_id,
+            at=_iso(run.now),
+            follow_up=plan.words,
+            phase_before=plan.before.value,
+            phase=plan.phase.value,
+            tell=plan.tells,
+            changed=plan.changed_cluster,
+            summary=words,
+        )
 
     def _remember(self, history: History, event: EnrichedEvent, now: float) -> History:
         """The event's news about nodes; alerts older than what is known about them add nothing."""
@@ -499,6 +606,10 @@ class RemediationService:
             ),
             group_id=event.group_id or history.group_id,
             at=_iso(now),
+            phase_before=history.phase.value,
+            phase=history.phase.value,  # incident.transition: a stale alert never moves the phase
+            tell=False,
+            changed=False,
         )
         self._audit.record(report, source=Trigger.ALERT.value, extra={"event_id": event.event_id})
         return Handled(report)
@@ -516,53 +627,6 @@ class RemediationService:
         forwards = self._forwards(cluster) if self._forwards is not None else None
         return measured(observations, handle.dns.pods, forwards) if forwards else observations
 
-    def _unobservable(
-        self,
-        config: ClusterConfig,
-        trigger: Trigger,
-        history: History,
-        exc: Exception,
-        *,
-        decision_id: str,
-        now: float,
-        group_id: str,
-        event: EnrichedEvent | None,
-    ) -> Handled:
-        """The cluster could not be read: report it, keep what the alert said, look again later."""
-        settings = self._settings
-        attempts = history.verification_attempts + (1 if trigger is Trigger.FOLLOW_UP else 0)
-        message = None
-        follow_text = "no further automatic checks"
-        if trigger is not Trigger.OPERATOR and attempts < settings.max_verifications:
-            due = now + settings.verify_seconds
-            message = FollowUp(
-                cluster=config.name, follow_up_id=str(uuid.uuid4()), due_at=due, group_id=group_id
-            )
-            follow_text = f"hold: next check in {settings.verify_seconds} s"
-        history = dataclasses.replace(
-            history,
-            verification_attempts=attempts,
-            follow_up_id=message.follow_up_id if message else history.follow_up_id,
-            follow_up_due=message.due_at if message else history.follow_up_due,
-        )
-        self._histories.save(history)
-        report = RemediationReport(
-            decision_id=decision_id,
-            cluster=config.name,
-            action=ActionKind.NONE,
-            outcome=Outcome.FAILED,
-            mode="",
-            reasons=(f"cannot observe cluster {config.name}: {exc}", "nothing changed"),
-            group_id=group_id,
-            at=_iso(now),
-            follow_up=follow_text,
-        )
-        self._audit.record(report, source=trigger.value)
-        self._publish(report, event=event, observations=())
-        if message is not None:
-            self._send_follow_up(message, now=now)
-        return Handled(report, message)
-
     def _report_only(
         self,
         cluster: str,
@@ -574,7 +638,10 @@ class RemediationService:
         source: Trigger,
         extra: Mapping[str, Any] | None = None,
     ) -> RemediationReport:
+        """A report of a run that looked at no cluster (paused, unknown cluster, untrusted alerts,
+        an operator's note): people hear of it, but nothing changed, so it is no change event."""
         report = RemediationReport(
+            changed=False,
             decision_id=str(uuid.uuid4()),
             cluster=cluster,
             action=decision.action,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 import urllib.parse
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from netguard.enriched.models import EnrichedEvent, Outcome, RemediationReport
 from netguard.notify.models import AlertRow, DnsFacts, GroupDigest, Json, Links
@@ -270,22 +269,72 @@ _OUTCOME_EMOJI = {
 }
 
 
-def _kv(values: Mapping[str, Any]) -> str:
-    return ", ".join(
-        f"{esc(str(k))}={esc(str(v))}" for k, v in sorted(values.items(), key=lambda kv: str(kv[0]))
+_PHASE_HEADLINE = {
+    "watching": "watching",
+    "holding": "holding",
+    "verifying": "verifying",
+    "spread_pending": "spreading CoreDNS",
+    "reverting": "verified: drops stopped",
+    "escalated": "escalated to on-call",
+    "gave_up": "gave up; on-call decides",
+    "closed": "closed",
+    "idle": "no incident",
+}
+
+
+_ACTION_WORDS = {
+    "scale_coredns": "raise CoreDNS replicas",
+    "spread_coredns": "spread CoreDNS",
+    "enable_nodelocal_dnscache": "enable NodeLocal DNSCache",
+    "disable_nodelocal_dnscache": "disable NodeLocal DNSCache",
+    "revert_coredns": "revert CoreDNS replicas",
+    "revert_spread": "revert CoreDNS spread",
+    "escalate": "escalate",
+    "give_up": "give up",
+}
+
+
+_UNDONE = {
+    "revert_coredns": "reverted the CoreDNS replica floor",
+    "revert_spread": "reverted the CoreDNS spread",
+    "disable_nodelocal_dnscache": "removed NodeLocal DNSCache",
+}
+
+
+def _headline(report: RemediationReport) -> str:
+    """What happened, in words: the change (or dry-run), else the incident's new phase."""
+    action = _ACTION_WORDS.get(report.action.value, report.action.value.replace("_", " "))
+    if report.outcome is Outcome.DRY_RUN:
+        return f"dry-run: would {action}"
+    if report.outcome is Outcome.REFUSED:
+        return f"refused {action}; escalated to on-call"
+    if report.outcome is Outcome.FAILED:
+        return f"{action} failed" if report.action.value != "none" else "could not look at the cluster"
+    if report.outcome is Outcome.APPLIED and report.action.value in _UNDONE:
+        return _UNDONE[report.action.value]
+    if (
+        report.changed
+        and report.outcome is Outcome.APPLIED
+        and report.action.value not in ("none", "escalate", "give_up")
+    ):
+        return f"{action} applied"
+    return _PHASE_HEADLINE.get(report.phase, "") or (
+        f"{action}: {report.outcome.value}" if report.action.value != "none" else report.outcome.value
     )
 
 
 def remediation_message(report: RemediationReport) -> Json:
-    """A remediation decision, as a reply in the incident's thread (or alone when there is none)."""
+    """A remediation decision, as a reply in the incident's thread (or alone when there is none):
+    what happened in words, before -> after, why, and what comes next. Never raw data."""
+    mode = f" ({esc(report.mode)})" if report.mode and report.mode != "enforce" else ""
     head = (
-        f"{_OUTCOME_EMOJI.get(report.outcome, ':robot_face:')} Remediation "
-        f"*{esc(report.action.value)}* on `{esc(report.cluster)}`: {esc(report.outcome.value)}"
-        f" (mode {esc(report.mode or 'unknown')})"
+        f"{_OUTCOME_EMOJI.get(report.outcome, ':robot_face:')} Remediation on `{esc(report.cluster)}`:"
+        f" *{esc(_headline(report))}*{mode}"
     )
-    lines = [head, *(f"• {esc(r)}" for r in report.reasons[:10])]
-    if report.before or report.after:
-        lines.append(f"before: {_kv(report.before) or '-'} → after: {_kv(report.after) or '-'}")
+    lines = [head]
+    if report.summary:
+        lines.append(esc(report.summary))
+    lines.extend(f"• {esc(r)}" for r in report.reasons[:6])
     if report.follow_up:
         lines.append(f"next: {esc(report.follow_up)}")
     text = "\n".join(lines)

@@ -241,6 +241,9 @@ class SlackNotifier:
         report = event.remediation
         if report is None:
             raise DeliveryPermanent("slack", "bad_event", f"remediation event {event.event_id} has no report")
+        if not report.tell:
+            # The incident's phase did not move (another check, a hold): the thread stays readable.
+            return Delivery(Receiver.SLACK, Outcome.SKIPPED, "reply", f"no phase change ({report.phase})")
         message = remediation_message(report)
         group_id = report.group_id or event.group_id
         item = self._store.get(pk=ref_pk(group_id), sk=REF_SK) if group_id else None

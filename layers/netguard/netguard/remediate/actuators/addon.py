@@ -24,7 +24,8 @@ from netguard.remediate.actuators.errors import (
     aws_errors,
     kube_errors,
 )
-from netguard.remediate.actuators.models import ChangeResult, FloorOwner, ReplicaFloor
+from netguard.remediate.actuators.floor import FloorActuator
+from netguard.remediate.actuators.models import FloorOwner, ReplicaFloor
 
 logger = logging.getLogger(__name__)
 
@@ -169,10 +170,11 @@ def find_addon(eks: Any, cluster_name: str, addon_name: str = ADDON_NAME) -> Map
         raise aws_error(exc, action) from exc
 
 
-class EksAddonActuator:
+class EksAddonActuator(FloorActuator[Mapping[str, Any], dict[str, Any]]):
     """CoreDNS owned by the EKS managed add-on: the floor is changed with UpdateAddon."""
 
     owner = FloorOwner.EKS_ADDON
+    raised_words = ("set", "would set")
 
     def __init__(
         self,
@@ -208,55 +210,31 @@ class EksAddonActuator:
             },
         )
 
-    def raise_floor(self, target: int, *, dry_run: bool) -> ChangeResult:
-        if isinstance(target, bool) or not isinstance(target, int) or target < 1:
-            raise ActuatorError(f"replica floor must be a positive integer, got {target!r}")
-        addon = self._describe()
-        before = self._snapshot(addon)
-        if before["floor"] >= target:
-            return ChangeResult(
-                False,
-                dry_run,
-                before,
-                before,
-                f"{self._what} already asks for {before['floor']} replicas (>= {target})",
-            )
-        merged = with_floor(before["values"], target)
-        self._check_ready(addon, merged)
-        after = self._apply(addon, merged, dry_run=dry_run)
-        return ChangeResult.made(
-            before,
-            after,
-            dry_run=dry_run,
-            done="set",
-            would="would set",
-            detail=f"{before['key']} of {self._what} from {before['floor']} to {after['floor']} "
-            "with UpdateAddon (resolveConflicts=PRESERVE), every other configuration value kept",
+    def _already(self, before: Mapping[str, Any], target: int) -> str:
+        return f"{self._what} already asks for {before['floor']} replicas (>= {target})"
+
+    def _raising(self, before: Mapping[str, Any], target: int) -> dict[str, Any]:
+        return with_floor(before["values"], target)
+
+    def _raised(self, before: Mapping[str, Any], after: Mapping[str, Any], target: int) -> str:
+        return (
+            f"{before['key']} of {self._what} from {before['floor']} to {after['floor']} "
+            "with UpdateAddon (resolveConflicts=PRESERVE), every other configuration value kept"
         )
 
-    def restore(self, original: Mapping[str, Any], *, dry_run: bool) -> ChangeResult:
-        if original.get("owner") != self.owner:
-            raise ActuatorError(
-                f"the recorded values belong to owner {original.get('owner')!r}, but CoreDNS's replica "
-                f"count is now owned by {self.owner.value!r}; restore it by hand"
-            )
-        addon = self._describe()
-        before = self._snapshot(addon)
+    def _restoring(self, before: Mapping[str, Any], original: Mapping[str, Any]) -> dict[str, Any] | None:
         restored = with_original_floor(before["values"], original.get("values") or {})
-        if restored == before["values"]:
-            return ChangeResult(
-                False, dry_run, before, before, f"{self._what} already has the recorded values"
-            )
-        self._check_ready(addon, restored)
-        after = self._apply(addon, restored, dry_run=dry_run)
-        return ChangeResult.made(
-            before,
-            after,
-            dry_run=dry_run,
-            done="restored",
-            would="would restore",
-            detail=f"{after['key']} of {self._what} to {after['floor']}",
-        )
+        return None if restored == before["values"] else restored
+
+    def _restored(self, before: Mapping[str, Any], after: Mapping[str, Any]) -> str:
+        return f"{after['key']} of {self._what} to {after['floor']}"
+
+    def _get(self) -> Mapping[str, Any]:
+        return self._describe()
+
+    def _write(self, obj: Mapping[str, Any], want: dict[str, Any], *, dry_run: bool) -> dict[str, Any]:
+        self._check_ready(obj, want)
+        return self._apply(obj, want, dry_run=dry_run)
 
     # --- helpers ---------------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from netguard.clients.kubernetes import FIELD_MANAGER, JsonObject, Kube, KubeApi
 from netguard.dns import ClusterDns, OwnerKind
 from netguard.remediate.actuators.addon import EksAddonActuator, find_addon
 from netguard.remediate.actuators.errors import ActuatorError, ActuatorRetryable, kube_error, kube_errors
+from netguard.remediate.actuators.floor import FloorActuator, check_target
 from netguard.remediate.actuators.models import ChangeResult, FloorOwner, ReplicaFloor
 
 logger = logging.getLogger(__name__)
@@ -77,19 +78,6 @@ def coredns_actuator(
     return DeploymentScaleActuator(kube, namespace=dns.namespace, deployment=dns.deployment_name)
 
 
-def _check_target(target: int) -> None:
-    if isinstance(target, bool) or not isinstance(target, int) or target < 1:
-        raise ActuatorError(f"replica floor must be a positive integer, got {target!r}")
-
-
-def _check_owner(original: Mapping[str, Any], owner: FloorOwner) -> None:
-    if original.get("owner") != owner:
-        raise ActuatorError(
-            f"the recorded values belong to owner {original.get('owner')!r}, but CoreDNS's replica count "
-            f"is now owned by {owner.value!r}; restore it by hand"
-        )
-
-
 def _read_scale(kube: Kube, namespace: str, deployment: str) -> JsonObject:
     return kube.call(kube.apps.read_namespaced_deployment_scale, deployment, namespace)
 
@@ -147,10 +135,11 @@ def _read_back(
 # --- plain Deployment ----------------------------------------------------------------------------
 
 
-class DeploymentScaleActuator:
+class DeploymentScaleActuator(FloorActuator[JsonObject, int]):
     """CoreDNS with no autoscaler: the Deployment's `scale` subresource is the replica count."""
 
     owner = FloorOwner.DEPLOYMENT
+    raised_words = ("scaled", "would scale")
 
     def __init__(
         self,
@@ -167,74 +156,63 @@ class DeploymentScaleActuator:
         self._what = f"Deployment {namespace}/{deployment}"
 
     def read(self) -> ReplicaFloor:
-        return self._floor(self._get())
-
-    def raise_floor(self, target: int, *, dry_run: bool) -> ChangeResult:
-        _check_target(target)
-        scale = self._get()
-        before = self._snapshot(scale)
-        if before["replicas"] >= target:
-            return ChangeResult(
-                False,
-                dry_run,
-                before,
-                before,
-                f"{self._what} already has {before['replicas']} replicas (>= {target})",
-            )
-        after = self._snapshot(self._set(scale, target, dry_run=dry_run))
-        return ChangeResult.made(
-            before,
-            after,
-            dry_run=dry_run,
-            done="scaled",
-            would="would scale",
-            detail=f"{self._what} from {before['replicas']} to {after['replicas']} replicas "
-            "through its scale subresource",
+        snapshot = self._snapshot(self._get())
+        return ReplicaFloor(
+            self.owner.value,
+            snapshot["floor"],
+            snapshot["replicas"],
+            {"namespace": self._namespace, "deployment": self._deployment},
         )
 
-    def restore(self, original: Mapping[str, Any], *, dry_run: bool) -> ChangeResult:
-        _check_owner(original, self.owner)
+    def _already(self, before: Mapping[str, Any], target: int) -> str:
+        return f"{self._what} already has {before['replicas']} replicas (>= {target})"
+
+    def _raising(self, before: Mapping[str, Any], target: int) -> int:
+        return target
+
+    def _raised(self, before: Mapping[str, Any], after: Mapping[str, Any], target: int) -> str:
+        return (
+            f"{self._what} from {before['replicas']} to {after['replicas']} replicas "
+            "through its scale subresource"
+        )
+
+    def _restoring(self, before: Mapping[str, Any], original: Mapping[str, Any]) -> int | None:
         wanted = int(original["replicas"])
-        _check_target(wanted)
-        scale = self._get()
-        before = self._snapshot(scale)
-        if before["replicas"] == wanted:
-            return ChangeResult(False, dry_run, before, before, f"{self._what} already has {wanted} replicas")
-        after = self._snapshot(self._set(scale, wanted, dry_run=dry_run))
-        return ChangeResult.made(
-            before,
-            after,
-            dry_run=dry_run,
-            done="restored",
-            would="would restore",
-            detail=f"{self._what} from {before['replicas']} to {wanted} replicas",
-        )
+        check_target(wanted)
+        return None if before["replicas"] == wanted else wanted
+
+    def _already_restored(self, want: Any) -> str:
+        return f"{self._what} already has {int(want['replicas'])} replicas"
+
+    def _restored(self, before: Mapping[str, Any], after: Mapping[str, Any]) -> str:
+        return f"{self._what} from {before['replicas']} to {after['replicas']} replicas"
 
     def _get(self) -> JsonObject:
         with kube_errors(f"read the scale of {self._what}"):
             return _read_scale(self._kube, self._namespace, self._deployment)
 
-    def _set(self, scale: JsonObject, replicas: int, *, dry_run: bool) -> JsonObject:
+    def _write(self, obj: JsonObject, want: int, *, dry_run: bool) -> dict[str, Any]:
         # resourceVersion makes the patch conditional: a concurrent change turns into a retryable conflict.
-        return patch_reading_back(
+        written = patch_reading_back(
             self._kube,
             patch_method=self._kube.apps.patch_namespaced_deployment_scale,
             read=lambda: _read_scale(self._kube, self._namespace, self._deployment),
             name=self._deployment,
             namespace=self._namespace,
-            sent=scale,
+            sent=obj,
             patch={
-                "metadata": {"resourceVersion": scale["metadata"]["resourceVersion"]},
-                "spec": {"replicas": replicas},
+                "metadata": {"resourceVersion": obj["metadata"]["resourceVersion"]},
+                "spec": {"replicas": want},
             },
-            landed=lambda now: int((now.get("spec") or {}).get("replicas") or 0) == replicas,
-            action=f"scale {self._what} to {replicas}",
+            landed=lambda now: int((now.get("spec") or {}).get("replicas") or 0) == want,
+            action=f"scale {self._what} to {want}",
             field_manager=self._field_manager,
             dry_run=dry_run,
         )
+        return self._snapshot(written)
 
-    def _snapshot(self, scale: JsonObject) -> dict[str, Any]:
-        replicas = int((scale.get("spec") or {}).get("replicas") or 0)
+    def _snapshot(self, obj: JsonObject) -> dict[str, Any]:
+        replicas = int((obj.get("spec") or {}).get("replicas") or 0)
         return {
             "owner": self.owner.value,
             "namespace": self._namespace,
@@ -243,20 +221,11 @@ class DeploymentScaleActuator:
             "replicas": replicas,
         }
 
-    def _floor(self, scale: JsonObject) -> ReplicaFloor:
-        snapshot = self._snapshot(scale)
-        return ReplicaFloor(
-            self.owner.value,
-            snapshot["floor"],
-            snapshot["replicas"],
-            {"namespace": self._namespace, "deployment": self._deployment},
-        )
-
 
 # --- HorizontalPodAutoscaler ---------------------------------------------------------------------
 
 
-class HpaActuator:
+class HpaActuator(FloorActuator[JsonObject, dict[str, int]]):
     """CoreDNS under an HPA: raise `minReplicas` (and `maxReplicas` when it would be below)."""
 
     owner = FloorOwner.HPA
@@ -286,49 +255,32 @@ class HpaActuator:
             {"namespace": self._namespace, "hpa": self._hpa, "maxReplicas": before["maxReplicas"]},
         )
 
-    def raise_floor(self, target: int, *, dry_run: bool) -> ChangeResult:
-        _check_target(target)
-        hpa = self._get()
-        before = self._snapshot(hpa)
-        if before["minReplicas"] >= target:
-            return ChangeResult(
-                False,
-                dry_run,
-                before,
-                before,
-                f"{self._what} already has minReplicas {before['minReplicas']} (>= {target})",
-            )
+    def _already(self, before: Mapping[str, Any], target: int) -> str:
+        return f"{self._what} already has minReplicas {before['minReplicas']} (>= {target})"
+
+    def _raising(self, before: Mapping[str, Any], target: int) -> dict[str, int]:
         spec: dict[str, int] = {"minReplicas": target}
         if before["maxReplicas"] < target:
             spec["maxReplicas"] = target
-        after = self._snapshot(self._patch(hpa, spec, dry_run=dry_run))
-        extra = f" and maxReplicas to {target}" if "maxReplicas" in spec else ""
-        return ChangeResult.made(
-            before,
-            after,
-            dry_run=dry_run,
-            done="raised",
-            would="would raise",
-            detail=f"minReplicas of {self._what} from {before['minReplicas']} to {target}{extra}",
-        )
+        return spec
 
-    def restore(self, original: Mapping[str, Any], *, dry_run: bool) -> ChangeResult:
-        _check_owner(original, self.owner)
-        wanted = {"minReplicas": int(original["minReplicas"]), "maxReplicas": int(original["maxReplicas"])}
-        hpa = self._get()
-        before = self._snapshot(hpa)
-        if all(before[k] == v for k, v in wanted.items()):
-            return ChangeResult(False, dry_run, before, before, f"{self._what} already has {wanted}")
-        after = self._snapshot(self._patch(hpa, wanted, dry_run=dry_run))
-        return ChangeResult.made(
-            before,
-            after,
-            dry_run=dry_run,
-            done="restored",
-            would="would restore",
-            detail=f"{self._what} to minReplicas {wanted['minReplicas']}, "
-            f"maxReplicas {wanted['maxReplicas']}",
-        )
+    def _raised(self, before: Mapping[str, Any], after: Mapping[str, Any], target: int) -> str:
+        extra = f" and maxReplicas to {target}" if before["maxReplicas"] < target else ""
+        return f"minReplicas of {self._what} from {before['minReplicas']} to {target}{extra}"
+
+    def _restoring(self, before: Mapping[str, Any], original: Mapping[str, Any]) -> dict[str, int] | None:
+        wanted = self._wanted(original)
+        return None if all(before[k] == v for k, v in wanted.items()) else wanted
+
+    def _already_restored(self, want: Any) -> str:
+        return f"{self._what} already has {self._wanted(want)}"
+
+    def _restored(self, before: Mapping[str, Any], after: Mapping[str, Any]) -> str:
+        return f"{self._what} to minReplicas {after['minReplicas']}, maxReplicas {after['maxReplicas']}"
+
+    @staticmethod
+    def _wanted(original: Mapping[str, Any]) -> dict[str, int]:
+        return {"minReplicas": int(original["minReplicas"]), "maxReplicas": int(original["maxReplicas"])}
 
     def _get(self) -> JsonObject:
         with kube_errors(f"read {self._what}"):
@@ -336,26 +288,27 @@ class HpaActuator:
                 self._kube.autoscaling.read_namespaced_horizontal_pod_autoscaler, self._hpa, self._namespace
             )
 
-    def _patch(self, hpa: JsonObject, spec: Mapping[str, int], *, dry_run: bool) -> JsonObject:
-        return patch_reading_back(
+    def _write(self, obj: JsonObject, want: dict[str, int], *, dry_run: bool) -> dict[str, Any]:
+        written = patch_reading_back(
             self._kube,
             patch_method=self._kube.autoscaling.patch_namespaced_horizontal_pod_autoscaler,
             read=self._get,
             name=self._hpa,
             namespace=self._namespace,
-            sent=hpa,
-            patch={"metadata": {"resourceVersion": hpa["metadata"]["resourceVersion"]}, "spec": dict(spec)},
-            landed=lambda now: all((now.get("spec") or {}).get(k) == v for k, v in spec.items()),
+            sent=obj,
+            patch={"metadata": {"resourceVersion": obj["metadata"]["resourceVersion"]}, "spec": dict(want)},
+            landed=lambda now: all((now.get("spec") or {}).get(k) == v for k, v in want.items()),
             action=f"update {self._what}",
             field_manager=self._field_manager,
             dry_run=dry_run,
         )
+        return self._snapshot(written)
 
     def _replicas(self) -> int:
         return _desired_replicas(self._kube, self._namespace, self._deployment)
 
-    def _snapshot(self, hpa: JsonObject) -> dict[str, Any]:
-        spec = hpa.get("spec") or {}
+    def _snapshot(self, obj: JsonObject) -> dict[str, Any]:
+        spec = obj.get("spec") or {}
         minimum = int(spec.get("minReplicas") or 1)  # the API's default
         return {
             "owner": self.owner.value,
@@ -404,7 +357,7 @@ def raise_ladder(params: Mapping[str, Any], target: int) -> dict[str, Any]:
     return raised
 
 
-class ProportionalAutoscalerActuator:
+class ProportionalAutoscalerActuator(FloorActuator[JsonObject, tuple[str, dict[str, Any]]]):
     """CoreDNS under cluster-proportional-autoscaler: raise the floor in the autoscaler's ConfigMap
     (`linear`: `min`; `ladder`: the step values). The autoscaler applies it within its poll period."""
 
@@ -445,36 +398,19 @@ class ProportionalAutoscalerActuator:
             },
         )
 
-    def raise_floor(self, target: int, *, dry_run: bool) -> ChangeResult:
-        _check_target(target)
-        configmap = self._get()
-        before = self._snapshot(configmap)
-        if before["floor"] >= target:
-            return ChangeResult(
-                False,
-                dry_run,
-                before,
-                before,
-                f"{self._what} already keeps at least {before['floor']} replicas (>= {target})",
-            )
+    def _raising(self, before: Mapping[str, Any], target: int) -> tuple[str, dict[str, Any]]:
         mode, params = before["mode"], before["params"]
-        raised = raise_linear(params, target) if mode == "linear" else raise_ladder(params, target)
-        after = self._snapshot(self._write(configmap, mode, raised, dry_run=dry_run))
-        what = "min" if mode == "linear" else "ladder steps"
-        return ChangeResult.made(
-            before,
-            after,
-            dry_run=dry_run,
-            done="raised",
-            would="would raise",
-            detail=f"{what} of {self._what} from {before['floor']} to {after['floor']}; "
-            "every other parameter kept",
+        return mode, raise_linear(params, target) if mode == "linear" else raise_ladder(params, target)
+
+    def _raised(self, before: Mapping[str, Any], after: Mapping[str, Any], target: int) -> str:
+        what = "min" if before["mode"] == "linear" else "ladder steps"
+        return (
+            f"{what} of {self._what} from {before['floor']} to {after['floor']}; every other parameter kept"
         )
 
-    def restore(self, original: Mapping[str, Any], *, dry_run: bool) -> ChangeResult:
-        _check_owner(original, self.owner)
-        configmap = self._get()
-        before = self._snapshot(configmap)
+    def _restoring(
+        self, before: Mapping[str, Any], original: Mapping[str, Any]
+    ) -> tuple[str, dict[str, Any]] | None:
         mode, old = str(original["mode"]), original["params"]
         if mode != before["mode"]:
             raise ActuatorError(
@@ -488,19 +424,10 @@ class ProportionalAutoscalerActuator:
                 restored[key] = old[key]
             else:
                 restored.pop(key, None)
-        if restored == before["params"]:
-            return ChangeResult(
-                False, dry_run, before, before, f"{self._what} already has the recorded values"
-            )
-        after = self._snapshot(self._write(configmap, mode, restored, dry_run=dry_run))
-        return ChangeResult.made(
-            before,
-            after,
-            dry_run=dry_run,
-            done="restored",
-            would="would restore",
-            detail=f"the {mode} floor of {self._what} to {after['floor']}",
-        )
+        return None if restored == before["params"] else (mode, restored)
+
+    def _restored(self, before: Mapping[str, Any], after: Mapping[str, Any]) -> str:
+        return f"the {after['mode']} floor of {self._what} to {after['floor']}"
 
     def _get(self) -> JsonObject:
         with kube_errors(f"read {self._what}"):
@@ -508,24 +435,24 @@ class ProportionalAutoscalerActuator:
                 self._kube.core.read_namespaced_config_map, self._configmap, self._namespace
             )
 
-    def _write(
-        self, configmap: JsonObject, mode: str, params: Mapping[str, Any], *, dry_run: bool
-    ) -> JsonObject:
+    def _write(self, obj: JsonObject, want: tuple[str, dict[str, Any]], *, dry_run: bool) -> dict[str, Any]:
+        mode, params = want
+
         def landed(now: JsonObject) -> bool:
             try:
                 return bool(json.loads((now.get("data") or {}).get(mode) or "null") == dict(params))
             except ValueError:
                 return False
 
-        return patch_reading_back(
+        written = patch_reading_back(
             self._kube,
             patch_method=self._kube.core.patch_namespaced_config_map,
             read=self._get,
             name=self._configmap,
             namespace=self._namespace,
-            sent=configmap,
+            sent=obj,
             patch={
-                "metadata": {"resourceVersion": configmap["metadata"]["resourceVersion"]},
+                "metadata": {"resourceVersion": obj["metadata"]["resourceVersion"]},
                 "data": {mode: json.dumps(params)},
             },
             landed=landed,
@@ -533,12 +460,13 @@ class ProportionalAutoscalerActuator:
             field_manager=self._field_manager,
             dry_run=dry_run,
         )
+        return self._snapshot(written)
 
     def _replicas(self) -> int:
         return _desired_replicas(self._kube, self._deployment_namespace, self._deployment)
 
-    def _snapshot(self, configmap: JsonObject) -> dict[str, Any]:
-        data = configmap.get("data") or {}
+    def _snapshot(self, obj: JsonObject) -> dict[str, Any]:
+        data = obj.get("data") or {}
         for mode, floor in (("linear", linear_floor), ("ladder", ladder_floor)):
             if mode in data:
                 try:
