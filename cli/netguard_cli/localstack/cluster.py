@@ -405,11 +405,19 @@ AUDIT_POLICY = {
     "kind": "Policy",
     "omitStages": ["RequestReceived"],
     "rules": [
-        {"level": "Metadata", "users": [user for user, _ in IDENTITIES.values() if user != "admin"]},
+        {
+            "level": "Metadata",
+            "userGroups": sorted(
+                {g for _, groups in IDENTITIES.values() for g in groups if g.startswith("netguard:")}
+            ),
+        },
         {"level": "None"},
     ],
 }
-"""Metadata (verb, resource, user, status) for the netguard identities only; nothing else is logged."""
+"""Metadata (verb, resource/subresource, namespace, name, user, status) for every request by a member of a
+netguard group (the groups deploy/rbac binds, as an EKS access entry's KubernetesGroups would); nothing
+else is logged. The scenarios count the remediation identity's requests from it, and
+tests/integration/k8s/test_rbac_usage.py derives from it the set of calls the remediation code makes."""
 
 
 def audit_log(directory: Path) -> Path:

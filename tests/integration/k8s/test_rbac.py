@@ -199,7 +199,7 @@ class TestRemediateIdentity:
         ("attributes", "allowed"),
         [
             (("patch", "deployments", "apps", "coredns", "scale"), True),
-            (("update", "deployments", "apps", "coredns", "scale"), True),
+            (("update", "deployments", "apps", "coredns", "scale"), False),  # the code only patches it
             (("patch", "deployments", "apps", "other", "scale"), False),
             (("patch", "horizontalpodautoscalers", "autoscaling", "coredns", ""), True),
             (("patch", "horizontalpodautoscalers", "autoscaling", "other", ""), False),
@@ -213,6 +213,7 @@ class TestRemediateIdentity:
             (("delete", "daemonsets", "apps", "aws-node", ""), False),
             (("delete", "services", "", "kube-dns-upstream", ""), True),
             (("delete", "services", "", "kube-dns", ""), False),
+            (("delete", "configmaps", "", "kube-dns-upstream", ""), False),  # a Service only
             (("get", "secrets", "", "", ""), False),
             (("update", "nodes", "", "", ""), False),
             (("delete", "pods", "", "", ""), False),
