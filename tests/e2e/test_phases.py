@@ -92,7 +92,7 @@ def test_alert_group_whose_drops_already_stopped_is_quiet(stack: LocalStack) -> 
     silence_shipped_linklocal_rules(stack.alertmanager.url, by="tests/e2e/test_phases.py")
     stack.load.start(LoadModel(LIGHT, stack.settings.linklocal_limit_pps))
     node = sorted(stack.coredns().nodes)[0]
-    instance = next(n.instance for n in stack.nodes if n.name == node)
+    instance = next(n.internal_ip for n in stack.nodes if n.name == node)
     time.sleep(20)  # Prometheus has scraped the node's counters: the fresh query says 0 drops/s
     labels = persisting_labels(stack, node, instance)
     before = stack.coredns()
