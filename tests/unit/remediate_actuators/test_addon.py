@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -457,6 +458,24 @@ class TestOnlyOwnedKeys:
         assert with_original_floor(current, original) == current
 
 
+@contextmanager
+def edited_between_read_and_update(eks_addons: EksAddonEndpoint, addon: Any, theirs: str) -> Iterator[None]:
+    """Someone sets the add-on's values to `theirs` while netguard reads the schema: after its first
+    DescribeAddon, before its UpdateAddon."""
+    original: Callable[..., Any] = eks_addons.handle
+
+    def someone_edits(method: str, raw_path: str, body: bytes) -> Any:
+        if "configuration-schemas" in raw_path:
+            addon.configuration_values = theirs
+        return original(method, raw_path, body)
+
+    eks_addons.handle = someone_edits  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        eks_addons.handle = original  # type: ignore[method-assign]
+
+
 class TestOnlyOwnedKeysReachEks:
     """What the EKS endpoint receives in configurationValues, raise and revert, through botocore."""
 
@@ -550,19 +569,11 @@ class TestOnlyOwnedKeysReachEks:
         and the step is retried rather than sending the values read first."""
         addon = eks_addons.add("prod", values={"replicaCount": 2, "corefile": OPERATOR_COREFILE})
         theirs = json.dumps({"replicaCount": 2, "corefile": OPERATOR_COREFILE + "# edited\n"})
-        original: Callable[..., Any] = eks_addons.handle
-
-        def someone_edits(method: str, raw_path: str, body: bytes) -> Any:
-            if "configuration-schemas" in raw_path:  # between the first read and the update
-                addon.configuration_values = theirs
-            return original(method, raw_path, body)
-
-        eks_addons.handle = someone_edits  # type: ignore[method-assign]
-        try:
-            with pytest.raises(ActuatorRetryable, match="changed since they were read"):
-                EksAddonActuator(eks_addons.client(), "prod").raise_floor(4, dry_run=False)
-        finally:
-            eks_addons.handle = original  # type: ignore[method-assign]
+        with (
+            edited_between_read_and_update(eks_addons, addon, theirs),
+            pytest.raises(ActuatorRetryable, match="changed since they were read"),
+        ):
+            EksAddonActuator(eks_addons.client(), "prod").raise_floor(4, dry_run=False)
         assert eks_addons.updates() == []
         assert addon.configuration_values == theirs
 
@@ -593,3 +604,16 @@ class TestOnlyOwnedKeysReachEks:
         with pytest.raises(ActuatorError, match="would change corefile"):
             owner.make_durable(dry_run=False)
         assert eks_addons.updates() == []
+
+    def test_spread_does_not_write_over_a_change_since_its_read(self, eks_addons: EksAddonEndpoint) -> None:
+        """The spread re-reads right before its UpdateAddon too: a corefile edited meanwhile is kept."""
+        addon = eks_addons.add("prod", values={"corefile": OPERATOR_COREFILE})
+        theirs = json.dumps({"corefile": OPERATOR_COREFILE + "# edited\n"})
+        owner = AddonSpreadOwner(eks_addons.client(), "prod", match_labels={"k8s-app": "kube-dns"})
+        with (
+            edited_between_read_and_update(eks_addons, addon, theirs),
+            pytest.raises(ActuatorRetryable, match="changed since they were read"),
+        ):
+            owner.make_durable(dry_run=False)
+        assert eks_addons.updates() == []
+        assert addon.configuration_values == theirs

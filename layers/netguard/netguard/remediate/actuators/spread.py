@@ -32,6 +32,7 @@ from netguard.clients.kubernetes import (
 from netguard.dns.observe import HOSTNAME, spreads_by_host
 from netguard.remediate.actuators.addon import (
     ADDON_NAME,
+    changed_paths,
     configuration_schema,
     parse_configuration_values,
     schema_accepts,
@@ -342,6 +343,15 @@ class AddonSpreadOwner:
         text = update_text(current, values, _SPREAD_PATHS, what=self._what)
         if dry_run:
             return  # EKS has no dry-run for UpdateAddon: the description says what would be sent
+        # No conditional UpdateAddon either: one more read right before the update narrows the
+        # window in which someone's change would be written over (it cannot close it).
+        if changed_paths(
+            dict(current), parse_configuration_values(self._describe().get("configurationValues"))
+        ):
+            raise ActuatorRetryable(
+                f"the configuration values of {self._what} changed since they were read; "
+                "not written over, to be tried again from a fresh read"
+            )
         with aws_errors(f"update {self._what}"):
             self._eks.update_addon(
                 clusterName=self._cluster,
