@@ -41,7 +41,8 @@ def _tag(loader: _CfnLoader, suffix: str, node: yaml.Node) -> Any:
     elif isinstance(node, yaml.SequenceNode):
         value = loader.construct_sequence(node, deep=True)
     else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+        assert isinstance(node, yaml.MappingNode), node  # yaml has these three node kinds only
+        value = loader.construct_mapping(node, deep=True)
     return {name: value}
 
 

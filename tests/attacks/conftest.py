@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from tests.attacks.ledger import LEDGER
+from tests.attacks.ledger import LEDGER, Row
+
+
+def _verdict(rows: list[Row]) -> str:
+    off = [r.attempt for r in rows if not r.ok]
+    if off:
+        return f"{len(off)} row(s) off: {off}"
+    denied = sum(1 for r in rows if r.expected == "denied")
+    return f"every row as expected: {denied} attempts denied, {len(rows) - denied} legitimate actions allowed"
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if not LEDGER.rows:
-        return
-    terminalreporter.section("attack table: what netguard's identities try, and what stops them")
-    terminalreporter.write_line(LEDGER.table())
-    off = [r.attempt for r in LEDGER.rows if not r.ok]
-    denied = sum(1 for r in LEDGER.rows if r.expected == "denied")
-    verdict = (
-        f"{len(off)} row(s) off: {off}"
-        if off
-        else f"every row as expected: {denied} attempts denied, "
-        f"{len(LEDGER.rows) - denied} legitimate actions allowed"
+    LEDGER.summarize(
+        terminalreporter, "attack table: what netguard's identities try, and what stops them", _verdict
     )
-    terminalreporter.write_line(verdict)

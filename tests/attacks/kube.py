@@ -8,7 +8,7 @@ from typing import Any
 
 from netguard.clients.kubernetes import JsonObject, KubeApiError, KubeForbidden
 from netguard_cli.localstack import seed
-from tests.attacks.ledger import LEDGER, Row, Verdict
+from tests.attacks.ledger import LEDGER, Kind, Row, Verdict
 
 KS = seed.KUBE_SYSTEM
 CORE = f"/api/v1/namespaces/{KS}"
@@ -41,14 +41,14 @@ def verdict(exc: BaseException | None) -> tuple[str, str]:
     return f"error {type(exc).__name__}", str(exc)[:80]
 
 
-def attempt(name: str, kind: str, expected: Verdict, action: Callable[[], object]) -> Row:
+def attempt(name: str, kind: Kind, expected: Verdict, action: Callable[[], object]) -> Row:
     try:
         action()
     except Exception as exc:  # noqa: BLE001 -- every outcome is a verdict for the table
         got, by = verdict(exc)
     else:
         got, by = verdict(None)
-    return LEDGER.add(Row(name, kind, expected, got, by))  # type: ignore[arg-type]
+    return LEDGER.add(Row(name, kind, expected, got, by))
 
 
 def hpa() -> JsonObject:

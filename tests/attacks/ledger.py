@@ -7,16 +7,19 @@ evaluating the rendered template's IAM, topic and key policies (moto does not en
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
+from tests.support.ledger import Ledger
+
 Verdict = Literal["denied", "allowed"]
+Kind = Literal["k8s", "actuator", "static"]
 
 
 @dataclass(frozen=True)
 class Row:
     attempt: str
-    kind: Literal["k8s", "actuator", "static"]
+    kind: Kind
     expected: Verdict
     got: str
     """`denied`, `allowed`, or what else happened (an error that is neither)."""
@@ -28,26 +31,13 @@ class Row:
         return self.got == self.expected
 
 
-@dataclass
-class Ledger:
-    rows: list[Row] = field(default_factory=list)
-
-    def add(self, row: Row) -> Row:
-        """Keep the row for the table; the test asserts `row.ok` itself."""
-        self.rows.append(row)
-        return row
-
-    def table(self) -> str:
-        headers = ["attempt", "kind", "expected", "got", "by"]
-        cells = [[r.attempt, r.kind, r.expected, r.got, r.by] for r in self.rows]
-        widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(headers)]
-        lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
-        lines.append("-" * len(lines[0]))
-        for row, c in zip(self.rows, cells, strict=True):
-            line = "  ".join(v.ljust(w) for v, w in zip(c, widths, strict=True)).rstrip()
-            lines.append(line if row.ok else f"{line}   <-- expected {row.expected}")
-        return "\n".join(lines)
+def _cells(row: Row) -> list[str]:
+    return [row.attempt, row.kind, row.expected, row.got, row.by]
 
 
-LEDGER = Ledger()
+LEDGER: Ledger[Row] = Ledger(
+    ["attempt", "kind", "expected", "got", "by"],
+    _cells,
+    note=lambda row: "" if row.ok else f"<-- expected {row.expected}",
+)
 """Session-wide: filled by tests/attacks, printed by its conftest's terminal summary hook."""

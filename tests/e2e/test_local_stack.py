@@ -39,7 +39,7 @@ class Run:
         failures = "\n".join(e.text for e in self.stack.events if e.source == "lambda" and e.kind == "error")
         return f"steps:\n{steps}\nskipped:\n{skipped}\nfunction failures:\n{failures or '  none'}"
 
-    def enriched(self, event_type: str, status: str) -> list[dict[str, object]]:
+    def enriched(self, event_type: str, status: str) -> list[dict[str, Any]]:
         return [
             e.data["event"]
             for e in self.stack.events
@@ -72,7 +72,7 @@ def test_enriched_event_published(run: Run) -> None:
     linklocal = [
         alert
         for event in events
-        for alert in event["alerts"]  # type: ignore[attr-defined]
+        for alert in event["alerts"]
         if alert["alert"]["labels"].get("type") == "linklocal_allowance_exceeded"
     ]
     assert {a["node"]["name"] for a in linklocal} == coredns_nodes, run.explain()
@@ -103,7 +103,7 @@ def test_remediation_raised_coredns_and_spread_it(run: Run) -> None:
     assert state.ready == state.replicas, run.explain()
     assert len(set(state.nodes)) == state.replicas, run.explain()
     reports = [e["remediation"] for e in run.enriched("remediation", "firing")]
-    applied = [r for r in reports if r["action"] == "scale_coredns" and r["outcome"] == "applied"]  # type: ignore[index]
+    applied = [r for r in reports if r["action"] == "scale_coredns" and r["outcome"] == "applied"]
     assert len(applied) == 1, run.explain()  # one action, however many alerts and deliveries
     assert run.stack.pagerduty is not None
     assert any("scale_coredns" in c.summary for c in run.stack.pagerduty.of_kind("change")), run.explain()

@@ -50,18 +50,19 @@ RAW = {
 def test_the_stack_speaks_one_dialect(stack: LocalStack) -> None:
     """Prometheus stores the chosen exporter's names only, one series per node, and the rules
     normalize them: what every scenario below then alerts on."""
-    assert stack.prometheus is not None
+    running = stack.prometheus
+    assert running is not None
     dialect = stack.settings.exporter
     (other,) = set(Dialect) - {dialect}
     wait_until(
-        lambda: len(stack.prometheus.query(RAW[dialect])) == len(stack.nodes),  # type: ignore[union-attr]
+        lambda: len(running.query(RAW[dialect])) == len(stack.nodes),
         what=f"{dialect.value} series scraped",
         timeout=60,
     )
-    assert stack.prometheus.query(RAW[other]) == []
+    assert running.query(RAW[other]) == []
     normalized = 'netguard:ena_allowance_exceeded:rate2m{type="linklocal_allowance_exceeded"}'
     wait_until(
-        lambda: len(stack.prometheus.query(normalized)) == len(stack.nodes),  # type: ignore[union-attr]
+        lambda: len(running.query(normalized)) == len(stack.nodes),
         what="the normalized series recorded",
         timeout=60,
     )

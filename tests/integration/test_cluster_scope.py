@@ -5,24 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
 
 from netguard.clients.prometheus import PrometheusClient
 from netguard.enrich.prometheus import DEFAULT_QUERY, PrometheusEnricher
 from netguard.remediate.metrics import DROPS_QUERY, FORWARDS_QUERY, drop_rates, forward_rates
 from netguard_cli.localstack.exporter import EthtoolExporter, SimulatedNode
 from netguard_cli.localstack.processes import wait_until
-from netguard_cli.localstack.prometheus import (
-    RuleScale,
-    RunningPrometheus,
-    local_scrape_jobs,
-    render_config,
-    scale_rules,
-    start_prometheus,
-)
+from netguard_cli.localstack.prometheus import RunningPrometheus
+from tests.support.prometheus import amp_prometheus
 
 pytestmark = pytest.mark.integration
 
@@ -42,41 +34,25 @@ def _short(query: str) -> str:
     return query.replace("[2m]", "[10s]")
 
 
-AMP = Path(__file__).resolve().parents[2] / "amp"
-
-
 @pytest.fixture(scope="module")
 def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPrometheus]:
     """prod: drops on node 0 only; the other cluster, same IPs: drops on node 1 only. Each cluster's
     exporter is scraped through amp/scrape.yaml's relabelling (which sets `cluster`), and the shipped
     recording rules (scaled as the local stack scales them) make the normalized series the queries read."""
     exporters = {PROD: EthtoolExporter(NODES).start(), OTHER: EthtoolExporter(NODES).start()}
-    exporters[PROD].set_rate(NODES[0].name, LINKLOCAL, 40.0)
-    exporters[OTHER].set_rate(NODES[1].name, LINKLOCAL, 30.0)
-    exporters[PROD].set_forwarding({"coredns-a": 1500.0})
-    exporters[OTHER].set_forwarding({"coredns-a": 200.0})
-    workdir = Path(tmp_path_factory.mktemp("prometheus-clusters"))
-    rules = workdir / "rules.yaml"
-    rules.write_text(
-        yaml.safe_dump(scale_rules(yaml.safe_load((AMP / "rules.yaml").read_text()), RuleScale(1 / 30)))
-    )
-    scrapes: list[dict[str, Any]] = []
-    for index, (cluster, exporter) in enumerate(exporters.items()):
-        jobs = local_scrape_jobs(
-            exporter, amp_dir=AMP, cluster=cluster, targets_dir=workdir / f"targets-{index}"
-        )
-        scrapes.extend({**job, "job_name": f"{job['job_name']}-{index}"} for job in jobs)
-    config = render_config(scrape_configs=scrapes, alertmanager_url="http://127.0.0.1:9", rule_files=[rules])
-    running = start_prometheus(config, workdir=workdir)
     try:
-        wait_until(
-            lambda: len(running.query("netguard:ena_allowance_exceeded:rate2m")) >= 4,
-            what="both clusters' normalized series recorded",
-            timeout=60,
-        )
-        yield running
+        exporters[PROD].set_rate(NODES[0].name, LINKLOCAL, 40.0)
+        exporters[OTHER].set_rate(NODES[1].name, LINKLOCAL, 30.0)
+        exporters[PROD].set_forwarding({"coredns-a": 1500.0})
+        exporters[OTHER].set_forwarding({"coredns-a": 200.0})
+        with amp_prometheus(exporters, Path(tmp_path_factory.mktemp("prometheus-clusters"))) as running:
+            wait_until(
+                lambda: len(running.query("netguard:ena_allowance_exceeded:rate2m")) >= 4,
+                what="both clusters' normalized series recorded",
+                timeout=60,
+            )
+            yield running
     finally:
-        running.stop()
         for exporter in exporters.values():
             exporter.stop()
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import math
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,8 @@ from netguard.state.idempotency import stored_key
 from netguard.state.owned import Owner, physical_pk
 from netguard_cli.commands.invoke import invoke
 from netguard_cli.localstack.processes import free_port
+from tests.support.aws import MotoServer
+from tests.support.k8s import EksWorld, K8sCluster
 from tests.support.logs import powertools_lines
 
 pytestmark = [pytest.mark.integration, pytest.mark.k8s]
@@ -99,7 +100,7 @@ class Captured:
 
 @dataclass
 class Stack:
-    world: Any
+    world: EksWorld
     queue_url: str
     table: str
     bucket: str
@@ -130,7 +131,7 @@ class Stack:
 
 
 @pytest.fixture
-def stack(eks_env, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:  # type: ignore[no-untyped-def]
+def stack(eks_env: EksWorld, monkeypatch: pytest.MonkeyPatch) -> Stack:
     """Topic + capturing queue, state table and raw bucket (unique names: this moto is shared),
     and the function's environment for two cluster names served by the local control plane."""
     suffix = uuid.uuid4().hex[:10]
@@ -351,7 +352,7 @@ def test_unparseable_message_is_published_and_kept(stack: Stack) -> None:
 class TestStorm:
     """1000 alerts: at most ceil(1000/200) DescribeInstances and a constant number of Kubernetes requests."""
 
-    def test_api_calls(self, aws_env, k8s_cluster) -> None:  # type: ignore[no-untyped-def]
+    def test_api_calls(self, aws_env: MotoServer, k8s_cluster: K8sCluster) -> None:
         from netguard.alerts import parse_message
         from netguard.alerts.models import SnsMessage
         from netguard.enrich.ec2 import Ec2Enricher
@@ -385,7 +386,9 @@ class TestStorm:
                     [webhook_alert({"instance": f"{i['PrivateIpAddress']}:9100"}) for i in instances[:n]]
                 )
             )
-            (group,) = parse_message(message)  # type: ignore[misc]
+            groups = parse_message(message)
+            assert isinstance(groups, list), groups
+            (group,) = groups
             result = pipeline.enrich(group)
             return dict(counts), sum(kube.calls.values()) - before, result
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import time
+from collections.abc import Iterator
 
 import pytest
 
@@ -13,13 +14,14 @@ from netguard.clients.kubernetes import KubeNotFound
 from netguard.dns import OwnerKind, observe_cluster_dns
 from netguard.enrich.kubernetes import KubernetesEnricher
 from netguard_cli.localstack import seed
+from tests.support.k8s import EksWorld
 
 pytestmark = [pytest.mark.integration, pytest.mark.k8s]
 
 NS = "/apis/apps/v1/namespaces/kube-system"
 
 
-def test_seeded_cluster(eks_env) -> None:  # type: ignore[no-untyped-def]
+def test_seeded_cluster(eks_env: EksWorld) -> None:
     """The EKS-like baseline: 2 CoreDNS replicas, plain Deployment owner, iptables, kube-dns IP."""
     kube = eks_env.cluster.client("enrich")
     dns = observe_cluster_dns(kube)
@@ -38,7 +40,7 @@ def test_seeded_cluster(eks_env) -> None:  # type: ignore[no-untyped-def]
     assert sum(kube.calls.values()) <= 9
 
 
-def test_hpa_and_nodelocal(eks_env) -> None:  # type: ignore[no-untyped-def]
+def test_hpa_and_nodelocal(eks_env: EksWorld) -> None:
     """An HPA on CoreDNS and a node-local-dns DaemonSet are seen (created by the admin identity)."""
     admin = eks_env.cluster.admin
     admin.create(
@@ -84,7 +86,7 @@ def test_hpa_and_nodelocal(eks_env) -> None:  # type: ignore[no-untyped-def]
     assert dns.nodelocal_enabled is True
 
 
-def test_cluster_proportional_autoscaler(eks_env) -> None:  # type: ignore[no-untyped-def]
+def test_cluster_proportional_autoscaler(eks_env: EksWorld) -> None:
     admin = eks_env.cluster.admin
     admin.create(
         "/api/v1/namespaces/kube-system/configmaps",
@@ -140,13 +142,13 @@ def test_cluster_proportional_autoscaler(eks_env) -> None:  # type: ignore[no-un
     assert owner.detail["linear"]["min"] == 3
 
 
-def test_kube_proxy_ipvs(eks_env) -> None:  # type: ignore[no-untyped-def]
+def test_kube_proxy_ipvs(eks_env: EksWorld) -> None:
     seed.set_kube_proxy_mode(eks_env.cluster.admin, "ipvs")
     assert observe_cluster_dns(eks_env.cluster.client("enrich")).kube_proxy_mode == "ipvs"
 
 
 @pytest.fixture
-def bypass_pods(eks_env):  # type: ignore[no-untyped-def]
+def bypass_pods(eks_env: EksWorld) -> Iterator[str]:
     """Pods bound to the first node by `nodeName` (placement set here, not left to the scheduler):
     four in `default`, and the cluster's DNS servers in kube-system, a CoreDNS pod (dnsPolicy Default,
     as EKS runs it) and a NodeLocal DNSCache pod (host network). All deleted afterwards."""
@@ -155,7 +157,7 @@ def bypass_pods(eks_env):  # type: ignore[no-untyped-def]
     # CoreDNS (dnsPolicy Default by design) away from the target, so the pods listed there are only
     # the four below, whatever the scheduler would have chosen.
     eks_env.cluster.place_coredns(eks_env.nodes[1].name, eks_env.nodes[2].name)
-    names = []
+    names: list[str] = []
 
     def make(
         name: str, namespace: str = "default", labels: dict[str, str] | None = None, **spec: object
@@ -203,7 +205,7 @@ SERVERS = ("kube-system/coredns-pinned", "kube-system/node-local-dns-pinned")
 
 
 @pytest.mark.parametrize("per_node_limit", [3, 0])
-def test_dns_bypass_pods(eks_env, bypass_pods: str, per_node_limit: int) -> None:  # type: ignore[no-untyped-def]
+def test_dns_bypass_pods(eks_env: EksWorld, bypass_pods: str, per_node_limit: int) -> None:
     """Host-network and dnsPolicy Default pods are found, per node or with one cluster-wide list; the
     CoreDNS and NodeLocal DNSCache pods on the same node are reported as its DNS servers instead."""
     target = bypass_pods

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from netguard.clients.prometheus import PrometheusClient
 from netguard.enrich.ec2 import Ec2Enricher
@@ -25,16 +24,10 @@ from netguard_cli.localstack.exporter import (
     SimulatedNode,
 )
 from netguard_cli.localstack.processes import wait_until
-from netguard_cli.localstack.prometheus import (
-    RuleScale,
-    RunningPrometheus,
-    local_scrape_jobs,
-    render_config,
-    scale_rules,
-    start_prometheus,
-)
+from netguard_cli.localstack.prometheus import RunningPrometheus
 from tests.support.alertbuild import alert, group
 from tests.support.fakekube import node, standard_cluster
+from tests.support.prometheus import amp_prometheus
 
 pytestmark = pytest.mark.integration
 
@@ -52,33 +45,16 @@ class NoInstances:
         return {"InstanceTypes": []}
 
 
-AMP = Path(__file__).resolve().parents[2] / "amp"
-
-
 @pytest.fixture(scope="module", params=list(Dialect))
 def prometheus(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[RunningPrometheus, EthtoolExporter]]:
     exporter = EthtoolExporter(NODES, dialect=request.param).start()
-    exporter.set_rate(NODES[0].name, "linklocal_allowance_exceeded", 40.0)
-    workdir = Path(tmp_path_factory.mktemp("prometheus"))
-    rules = workdir / "rules.yaml"
-    # The local stack's scale: the 2m windows become 10 s, so rates settle within seconds.
-    rules.write_text(
-        yaml.safe_dump(scale_rules(yaml.safe_load((AMP / "rules.yaml").read_text()), RuleScale(1 / 30)))
-    )
-    config = render_config(
-        scrape_configs=local_scrape_jobs(
-            exporter, amp_dir=AMP, cluster="prod", targets_dir=workdir / "targets"
-        ),
-        alertmanager_url="http://127.0.0.1:9",
-        rule_files=[rules],
-    )
-    running = start_prometheus(config, workdir=workdir)
     try:
-        yield running, exporter
+        exporter.set_rate(NODES[0].name, "linklocal_allowance_exceeded", 40.0)
+        with amp_prometheus({"prod": exporter}, Path(tmp_path_factory.mktemp("prometheus"))) as running:
+            yield running, exporter
     finally:
-        running.stop()
         exporter.stop()
 
 

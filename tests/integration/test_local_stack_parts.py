@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
@@ -14,13 +15,18 @@ from netguard_cli.localstack.bridge import create_bindings, event_sources, poll_
 from netguard_cli.localstack.prometheus import RuleScale, check_rules, load_rule_files, scale_rules
 from tests.support.aws import MotoServer
 
+if TYPE_CHECKING:
+    from mypy_boto3_sns.type_defs import MessageAttributeValueTypeDef
+
 CHECKOUT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.integration
 
 
-def _attributes(event_type: str, severity: str, allowances: list[str]) -> dict[str, dict[str, str]]:
-    attributes = {
+def _attributes(
+    event_type: str, severity: str, allowances: list[str]
+) -> dict[str, MessageAttributeValueTypeDef]:
+    attributes: dict[str, MessageAttributeValueTypeDef] = {
         "event_type": {"DataType": "String", "StringValue": event_type},
         "severity": {"DataType": "String", "StringValue": severity},
     }
@@ -58,8 +64,8 @@ def test_bridge_applies_the_template_filter_policies(aws_env: MotoServer, tmp_pa
 
     received: dict[str, list[str]] = {}
 
-    def record(function: str, event: dict[str, object]) -> None:
-        for item in event["Records"]:  # type: ignore[attr-defined]
+    def record(function: str, event: dict[str, Any]) -> None:
+        for item in event["Records"]:
             message = item["Sns"]["Message"] if "Sns" in item else "follow-up"
             received.setdefault(function, []).append(message)
             if "Sns" in item and item["Sns"]["TopicArn"] == topics["EnrichedTopic"]:

@@ -105,7 +105,7 @@ class Rig:
         response = sqs.receive_message(
             QueueUrl=self.followup_url, MaxNumberOfMessages=10, WaitTimeSeconds=wait
         )
-        messages = response.get("Messages", [])
+        messages: list[dict[str, Any]] = response.get("Messages", [])
         for message in messages:
             sqs.delete_message(QueueUrl=self.followup_url, ReceiptHandle=message["ReceiptHandle"])
         return messages

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.resilience.ledger import LEDGER
+from tests.resilience.ledger import LEDGER, Row
 
 _HERE = Path(__file__).parent
 
@@ -17,13 +17,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.resilience)
 
 
+def _verdict(rows: list[Row]) -> str:
+    bad = [r.fault for r in rows if r.lost or r.twice]
+    return f"{len(bad)} row(s) lost or duplicated something: {bad}" if bad else "every row: 0 lost, 0 twice"
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if not LEDGER.rows:
-        return
-    terminalreporter.section("resilience: faults injected at the handlers' boundaries")
-    terminalreporter.write_line(LEDGER.table())
-    bad = [r.fault for r in LEDGER.rows if r.lost or r.twice]
-    verdict = (
-        f"{len(bad)} row(s) lost or duplicated something: {bad}" if bad else "every row: 0 lost, 0 twice"
-    )
-    terminalreporter.write_line(verdict)
+    LEDGER.summarize(terminalreporter, "resilience: faults injected at the handlers' boundaries", _verdict)

@@ -191,7 +191,10 @@ def kube_faults(monkeypatch: pytest.MonkeyPatch, server: str) -> Iterator[KubeFa
         if fault.after:
             original(self, method, url, *args, **kwargs)
         if fault.status == 0:
-            raise urllib3.exceptions.ReadTimeoutError(None, url, "Read timed out (injected)")  # type: ignore[arg-type]
+            # The pool urllib3 itself names in a read timeout: the one this manager keeps for the URL.
+            raise urllib3.exceptions.ReadTimeoutError(
+                self.connection_from_url(url), url, "Read timed out (injected)"
+            )
         reason = _REASONS.get(fault.status, "InternalError")
         status = {
             "kind": "Status",

@@ -74,9 +74,14 @@ def valid(size: int) -> SnsMessage:
     return SnsMessage(message=render.amp_json(storm(size)), subject="[FIRING:100]")
 
 
-def _amp(labels: dict[str, str], *, annotations: dict[str, str] | None = None, **group: object) -> str:
+def _amp(
+    labels: dict[str, str],
+    *,
+    annotations: dict[str, str] | None = None,
+    group_by: tuple[str, ...] = ("alertname",),
+) -> str:
     alert = SpecAlert("firing", labels, annotations or {"summary": "s"})
-    return render.amp_json(SpecGroup([alert], **group))  # type: ignore[arg-type]
+    return render.amp_json(SpecGroup([alert], group_by=group_by))
 
 
 def _amp_many(count: int, value: Callable[[int], str], *, wrong_fingerprints: bool = False) -> str:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+from tests.support.ledger import Ledger
 
 
 @dataclass
@@ -26,45 +28,22 @@ def _cell(value: int | None) -> str:
     return "-" if value is None else str(value)
 
 
-@dataclass
-class Ledger:
-    rows: list[Row] = field(default_factory=list)
-
-    def add(self, row: Row) -> Row:
-        """Keep the row for the table; the test asserts `lost == twice == 0` itself."""
-        self.rows.append(row)
-        return row
-
-    def table(self) -> str:
-        headers = ["fault", "deliveries", "published", "slack", "pd", "k8s", "kept", "lost", "twice"]
-        cells = [
-            [
-                r.fault,
-                str(r.deliveries),
-                _cell(r.published),
-                _cell(r.slack_posts),
-                _cell(r.pd_triggers),
-                _cell(r.k8s_changes),
-                str(r.kept_failures),
-                str(r.lost),
-                str(r.twice),
-            ]
-            for r in self.rows
-        ]
-        widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(headers)]
-        line = "  ".join(
-            h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(headers, widths, strict=True))
-        )
-        out = [line, "-" * len(line)]
-        for c in cells:
-            out.append(
-                "  ".join(
-                    v.ljust(w) if i == 0 else v.rjust(w)
-                    for i, (v, w) in enumerate(zip(c, widths, strict=True))
-                )
-            )
-        return "\n".join(out)
+def _cells(row: Row) -> list[str]:
+    return [
+        row.fault,
+        str(row.deliveries),
+        _cell(row.published),
+        _cell(row.slack_posts),
+        _cell(row.pd_triggers),
+        _cell(row.k8s_changes),
+        str(row.kept_failures),
+        str(row.lost),
+        str(row.twice),
+    ]
 
 
-LEDGER = Ledger()
-"""Session-wide: filled by tests/resilience, printed by its conftest's terminal summary hook."""
+_COUNTS = ("deliveries", "published", "slack", "pd", "k8s", "kept", "lost", "twice")
+
+LEDGER: Ledger[Row] = Ledger(["fault", *_COUNTS], _cells, right_aligned=_COUNTS)
+"""Session-wide: filled by tests/resilience (each test asserts `lost == twice == 0` itself), printed by
+its conftest's terminal summary hook."""

@@ -16,7 +16,7 @@ from netguard_cli.localstack import seed
 from tests.integration.test_actuators import autoscaler_deployment
 from tests.integration.test_remediate import KS, SCALE, Rig, rig  # noqa: F401 -- `rig` is a fixture
 from tests.resilience.deliveries import LAMBDA_ATTEMPTS
-from tests.resilience.faults import aws_faults, kube_faults
+from tests.resilience.faults import AwsFault, KubeFault, aws_faults, kube_faults
 from tests.resilience.ledger import LEDGER, Row
 from tests.support.eks_addons import EksAddonEndpoint
 from tests.support.placement import HPAS, create_coredns_hpa
@@ -154,6 +154,7 @@ def test_lost_answer_is_read_back_for_every_owner(
     before = owner.floor(rig, eks_addons)
     assert before == 2
     event = rig.alert_event(*sorted(rig.coredns_nodes()))
+    injected: KubeFault | AwsFault
     if owner.path:
         with kube_faults(monkeypatch, rig.world.cluster.server) as faults:
             injected = faults.add("PATCH", owner.path, 0, times=1, after=True)

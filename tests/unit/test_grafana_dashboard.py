@@ -95,7 +95,9 @@ def exporter_series(dialect: str) -> set[str]:
     """Metric names one exporter dialect exposes."""
     exporter = EthtoolExporter([SimulatedNode("n1", "10.0.0.1")], dialect=dialect)
     samples = [line for line in exporter.render("n1").splitlines() if line and not line.startswith("#")]
-    return {re.match(r"[a-zA-Z_:][a-zA-Z0-9_:]*", s).group() for s in samples}  # type: ignore[union-attr]
+    names = [re.match(r"[a-zA-Z_:][a-zA-Z0-9_:]*", s) for s in samples]
+    assert all(names), samples  # every sample line starts with its metric name
+    return {name.group() for name in names if name}
 
 
 class TestSchema:
@@ -174,6 +176,8 @@ class TestMetrics:
         """Every alert name pattern in the ALERTS annotation matches an alert amp/rules.yaml defines."""
         _, alerts = rules_metrics()
         [expr] = [a["expr"] for a in dashboard["annotations"]["list"] if "ALERTS" in a.get("expr", "")]
-        pattern = re.search(r'alertname=~"([^"]+)"', expr).group(1)  # type: ignore[union-attr]
+        found = re.search(r'alertname=~"([^"]+)"', expr)
+        assert found, expr
+        pattern = found.group(1)
         for alternative in pattern.split("|"):
             assert any(re.fullmatch(alternative, a) for a in alerts), alternative

@@ -90,7 +90,7 @@ def alert_rules() -> Iterator[AlertRule]:
 
 
 def without_annotations() -> dict[str, Any]:
-    rules = yaml.safe_load(RULES.read_text())
+    rules: dict[str, Any] = yaml.safe_load(RULES.read_text())
     for group in rules["groups"]:
         for rule in group["rules"]:
             rule.pop("annotations", None)

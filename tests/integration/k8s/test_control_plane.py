@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import ssl
 from collections.abc import Iterator
@@ -46,7 +47,12 @@ class TestControlPlane:
         stack's CA: a local user cannot read or write objects around the API server."""
         pki = ensure_pki(k8s_cluster.directory / "pki")
         etcd = next(m for m in k8s_cluster.running.managed if m.name == "etcd")
-        flags = dict(a.removeprefix("--").split("=", 1) for a in etcd.process.args[1:] if "=" in a)  # type: ignore[union-attr]
+        args = etcd.process.args
+        assert isinstance(args, list), args  # the stack starts every component from an argument list
+        argv = [os.fsdecode(a) for a in args[1:]]
+        flags = {
+            name: value for name, _, value in (a.removeprefix("--").partition("=") for a in argv if "=" in a)
+        }
         urls = [flags["listen-client-urls"], flags["listen-peer-urls"]]
         assert all(url.startswith("https://127.0.0.1:") for url in urls)
         assert sorted(int(u.rsplit(":", 1)[1]) for u in urls) == listening_ports([etcd.pid])

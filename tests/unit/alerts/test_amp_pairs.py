@@ -3,6 +3,8 @@ the list of every reading starts with that one and holds only maps that render b
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -22,9 +24,9 @@ def _searched_or_error(body: str) -> dict[str, str]:
     return found
 
 
-def _read(reader: object, body: str) -> object:
+def _read(reader: Callable[[str], dict[str, str]], body: str) -> dict[str, str] | str:
     try:
-        return reader(body)  # type: ignore[operator]
+        return reader(body)
     except FormatError:
         return "FormatError"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -39,9 +40,9 @@ def test_every_event_file_is_covered() -> None:
     assert {p.name for p in EVENTS.glob("sns-*.json")} == set(EXPECTED) | set(BAD)
 
 
-def _parse(path: Path, capsys: pytest.CaptureFixture[str]) -> list[dict[str, object]]:
+def _parse(path: Path, capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
     assert main(["parse", str(path)]) == 0
-    out: list[dict[str, object]] = json.loads(capsys.readouterr().out)
+    out: list[dict[str, Any]] = json.loads(capsys.readouterr().out)
     return out
 
 

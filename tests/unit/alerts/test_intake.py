@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
@@ -346,12 +347,12 @@ def test_nested_sns_envelope_is_unwrapped_once() -> None:
 
 def test_no_exception_escapes(monkeypatch: pytest.MonkeyPatch) -> None:
     """A bug inside a parser becomes an Unparseable naming it, not an exception."""
-    from netguard.alerts import intake
+    from netguard.alerts import jsonmsg
 
     def boom(*_: object, **__: object) -> None:
         raise KeyError("surprise")
 
-    monkeypatch.setattr(intake.jsonmsg, "from_payload", boom)
+    monkeypatch.setattr(jsonmsg, "from_payload", boom)  # the intake calls it through the module
     outcome = parse_message(SnsMessage(message=render.netguard_json(_spec())))
     assert isinstance(outcome, Unparseable)
     assert "internal parser error (KeyError" in outcome.reason
@@ -374,17 +375,19 @@ def _five() -> SpecGroup:
         (render.default_text, lambda text, fp: text.index("\n", text.index("Source: ", text.index(fp))) + 1),
     ],
 )
-def test_a_cut_right_after_an_alert_keeps_it(renderer: object, end_of_alert: object) -> None:
+def test_a_cut_right_after_an_alert_keeps_it(
+    renderer: Callable[[SpecGroup], str], end_of_alert: Callable[[str, str], int]
+) -> None:
     """Cut just after alert k (k = 1..4): exactly k alerts are kept, all intact."""
     spec = _five()
-    text = renderer(spec)  # type: ignore[operator]
+    text = renderer(spec)
     for k in range(1, 5):
         marker = (
             fingerprint(spec.alerts[k - 1].labels)
             if renderer is not render.default_text
             else (f"instance = 10.0.0.{k - 1}:9100")
         )
-        cut = end_of_alert(text, marker)  # type: ignore[operator]
+        cut = end_of_alert(text, marker)
         group = _group(parse_message(SnsMessage(message=text[:cut], attributes={"truncated": "true"})))
         assert group.truncated
         assert [a.labels["instance"] for a in group.alerts] == [f"10.0.0.{i}:9100" for i in range(k)]

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from netguard.alerts import AlertGroup, SnsMessage, Status, Unparseable, parse_message
+from netguard.alerts import Alert, AlertGroup, SnsMessage, Status, Unparseable, parse_message
 from netguard.alerts.fingerprint import fingerprint
 from tests.unit.alerts import render
 from tests.unit.alerts.render import SpecAlert, SpecGroup
@@ -80,15 +80,15 @@ def hostile_groups(draw: st.DrawFn) -> SpecGroup:
     return SpecGroup(alerts=alerts, group_by=draw(st.sampled_from([("alertname",), ("alertname", "app")])))
 
 
-def _sent_as(alert: object, spec: SpecGroup) -> bool:
+def _sent_as(alert: Alert, spec: SpecGroup) -> bool:
     return any(
-        dict(alert.labels) == sent.labels  # type: ignore[attr-defined]
-        and dict(alert.annotations) == sent.annotations  # type: ignore[attr-defined]
-        and alert.status is Status(sent.status)  # type: ignore[attr-defined]
-        and alert.starts_at == sent.starts_at  # type: ignore[attr-defined]
-        and alert.ends_at == sent.ends_at  # type: ignore[attr-defined]
-        and alert.generator_url == sent.generator_url  # type: ignore[attr-defined]
-        and alert.fingerprint == fingerprint(sent.labels)  # type: ignore[attr-defined]
+        dict(alert.labels) == sent.labels
+        and dict(alert.annotations) == sent.annotations
+        and alert.status is Status(sent.status)
+        and alert.starts_at == sent.starts_at
+        and alert.ends_at == sent.ends_at
+        and alert.generator_url == sent.generator_url
+        and alert.fingerprint == fingerprint(sent.labels)
         for sent in spec.alerts
     )
 
@@ -114,8 +114,8 @@ def test_every_reading_is_the_one_sent_or_marked_ambiguous(spec: SpecGroup) -> N
 def test_labels_that_reproduce_the_fingerprint_win(spec: SpecGroup) -> None:
     """Hostile label values only (plain annotations): every alert sent comes back with its own labels,
     chosen by the fingerprint Alertmanager carried."""
-    for alert in spec.alerts:
-        alert.annotations = {"summary": "plain"}
+    for sent in spec.alerts:
+        sent.annotations = {"summary": "plain"}
     outcome = parse_message(SnsMessage(message=render.amp_json(spec), subject="[FIRING:1]"))
     assert not isinstance(outcome, Unparseable), outcome.reason
     (group,) = outcome

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import Enum
 
 import pytest
@@ -32,7 +33,9 @@ class Mode(Enum):
         ({"J": "[]"}, lambda r: r.json_object("J"), "J must be a JSON object, got list"),
     ],
 )
-def test_errors_say_which_setting_and_what_it_should_be(env: dict[str, str], read, message: str) -> None:  # type: ignore[no-untyped-def]
+def test_errors_say_which_setting_and_what_it_should_be(
+    env: dict[str, str], read: Callable[[EnvReader], object], message: str
+) -> None:
     with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
         read(EnvReader(env))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -22,8 +23,8 @@ INSTANCE = InstanceInfo(
 )
 
 
-def dns(on_node: tuple[str, ...] = (), **kwargs: object) -> DnsContext:
-    values: dict[str, object] = {
+def dns(on_node: tuple[str, ...] = (), **kwargs: Any) -> DnsContext:
+    values: dict[str, Any] = {
         "coredns_replicas": 2,
         "coredns_ready": 2,
         "coredns_distinct_nodes": 1,
@@ -33,7 +34,7 @@ def dns(on_node: tuple[str, ...] = (), **kwargs: object) -> DnsContext:
         "kube_proxy_mode": "iptables",
     }
     values.update(kwargs)
-    return DnsContext(**values)  # type: ignore[arg-type]
+    return DnsContext(**values)
 
 
 class TestLinklocal:

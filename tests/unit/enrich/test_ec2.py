@@ -63,8 +63,10 @@ class TestInstances:
             dns_names=[b["PrivateDnsName"].upper()],
             instance_ids=[c["InstanceId"]],
         )
-        assert lookup.find(ip=a["PrivateIpAddress"]).instance_id == a["InstanceId"]  # type: ignore[union-attr]
-        assert lookup.find(dns_name=b["PrivateDnsName"]).instance_id == b["InstanceId"]  # type: ignore[union-attr]
+        by_ip, by_name = lookup.find(ip=a["PrivateIpAddress"]), lookup.find(dns_name=b["PrivateDnsName"])
+        assert by_ip is not None
+        assert by_name is not None
+        assert (by_ip.instance_id, by_name.instance_id) == (a["InstanceId"], b["InstanceId"])
         found = lookup.find(instance_id=c["InstanceId"])
         assert found is not None
         assert found.instance_type == "m5.large"

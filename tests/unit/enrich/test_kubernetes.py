@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from netguard.enrich.kubernetes import (
@@ -120,8 +122,8 @@ class TestDnsServers:
         ({"dns_policy": "Default", "phase": "Succeeded"}, False),
     ],
 )
-def test_bypasses_cluster_dns(kwargs: dict[str, object], expected: bool) -> None:
-    assert bypasses_cluster_dns(pod("p", "n", **kwargs)) is expected  # type: ignore[arg-type]
+def test_bypasses_cluster_dns(kwargs: dict[str, Any], expected: bool) -> None:
+    assert bypasses_cluster_dns(pod("p", "n", **kwargs)) is expected
 
 
 @pytest.mark.parametrize(

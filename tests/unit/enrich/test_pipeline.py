@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
@@ -20,11 +20,15 @@ from netguard_cli.localstack.processes import free_port
 from tests.support.alertbuild import alert, group
 from tests.support.fakekube import FakeKube, node, pod, standard_cluster
 
+if TYPE_CHECKING:
+    from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_ec2.type_defs import InstanceTypeDef
+
 
 @dataclass
 class World:
-    ec2: Any
-    instances: list[dict[str, Any]]
+    ec2: EC2Client
+    instances: list[InstanceTypeDef]
     kubes: dict[str, FakeKube]
 
     def name(self, i: int) -> str:

@@ -161,7 +161,12 @@ class TestPollOnce:
         """One invocation per SNS message; handled messages are deleted; the journal says so."""
         sqs = FakeSqs([_sqs_message("a"), _sqs_message("b")])
         calls: list[object] = []
-        handled = poll_once(self._spec(tmp_path), sqs, lambda f, e: calls.append(e) or {"ok": 1})
+
+        def invoke(function: str, event: object) -> dict[str, int]:
+            calls.append(event)
+            return {"ok": 1}
+
+        handled = poll_once(self._spec(tmp_path), sqs, invoke)
         assert handled == 2
         assert len(calls) == 2
         assert sqs.deleted == ["a", "b"]

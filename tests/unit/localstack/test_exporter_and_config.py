@@ -6,6 +6,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -152,7 +153,7 @@ class TestDnsLoad:
 
 
 class TestAlertmanagerConfig:
-    def _shipped(self) -> dict[str, object]:
+    def _shipped(self) -> dict[str, Any]:
         config, _ = amp_definition_files((AMP / "alertmanager.yaml").read_text())
         return local_alertmanager_config(
             config,
@@ -165,7 +166,7 @@ class TestAlertmanagerConfig:
     def test_sns_points_at_moto(self) -> None:
         """Every SNS config gets moto's URL, the local topic and static SigV4 credentials."""
         config = self._shipped()
-        sns_configs = [s for r in config["receivers"] for s in r.get("sns_configs") or []]  # type: ignore[attr-defined]
+        sns_configs = [s for r in config["receivers"] for s in r.get("sns_configs") or []]
         assert sns_configs
         for sns in sns_configs:
             assert sns["api_url"] == "http://127.0.0.1:5000"
@@ -181,8 +182,8 @@ class TestAlertmanagerConfig:
             "1s",
             "10s",
             "480s",
-        )  # type: ignore[index]
-        for child in route.get("routes") or []:  # type: ignore[union-attr]
+        )
+        for child in route.get("routes") or []:
             assert "group_wait" not in child
             assert child["group_interval"] == "4s"
 

@@ -72,7 +72,7 @@ class TestObserveTraffic:
             pod("node-local-dns-x", "b", labels=cache),
         )
         kube.add("/api/v1/namespaces/default/pods", agent, ordinary)
-        traffic = observe_traffic(kube, ["a", "b", "c"])  # type: ignore[arg-type]
+        traffic = observe_traffic(kube, ["a", "b", "c"])
         assert traffic.coredns == ("a", "a")
         assert traffic.nodelocal == frozenset({"b"})
         assert dict(traffic.bypass) == {"c": 900.0}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -44,9 +45,9 @@ def budget() -> Budget:
 def slack_bot(
     store: MemoryStore, slack_receiver: SlackReceiver, budget: Budget
 ) -> Callable[..., SlackNotifier]:
-    def build(*, token: str = SLACK_TOKEN, channel: str = CHANNEL, **kwargs: object) -> SlackNotifier:
+    def build(*, token: str = SLACK_TOKEN, channel: str = CHANNEL, **kwargs: Any) -> SlackNotifier:
         api = SlackApi(slack_receiver.api_url, Secret(token), UrllibTransport("slack"), budget, FAST)
-        return SlackNotifier(store, api=api, channel=channel, wait_for_post_seconds=3.0, **kwargs)  # type: ignore[arg-type]
+        return SlackNotifier(store, api=api, channel=channel, wait_for_post_seconds=3.0, **kwargs)
 
     return build
 
@@ -55,9 +56,9 @@ def slack_bot(
 def slack_hook(
     store: MemoryStore, slack_receiver: SlackReceiver, budget: Budget
 ) -> Callable[..., SlackNotifier]:
-    def build(**kwargs: object) -> SlackNotifier:
+    def build(**kwargs: Any) -> SlackNotifier:
         hook = SlackWebhook(Secret(slack_receiver.webhook_url), UrllibTransport("slack"), budget, FAST)
-        return SlackNotifier(store, webhook=hook, **kwargs)  # type: ignore[arg-type]
+        return SlackNotifier(store, webhook=hook, **kwargs)
 
     return build
 
@@ -66,10 +67,10 @@ def slack_hook(
 def pagerduty(
     store: MemoryStore, pagerduty_receiver: PagerDutyReceiver, budget: Budget
 ) -> Callable[..., PagerDutyNotifier]:
-    def build(*, routing_key: str = ROUTING_KEY, **options: object) -> PagerDutyNotifier:
+    def build(*, routing_key: str = ROUTING_KEY, **options: Any) -> PagerDutyNotifier:
         client = PagerDutyClient(
             pagerduty_receiver.url, Secret(routing_key), UrllibTransport("pagerduty"), budget, FAST
         )
-        return PagerDutyNotifier(store, client, PagerDutyOptions(**options))  # type: ignore[arg-type]
+        return PagerDutyNotifier(store, client, PagerDutyOptions(**options))
 
     return build

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from netguard.alerts.models import AllowanceKind
 from netguard.config.notify import DEFAULT_SEVERITY_MAP
+from netguard.enriched import ActionKind, Outcome
 from netguard.notify import digest_event, digest_from_dict, digest_to_dict, merge
 from netguard.notify.models import Links
 from netguard.notify.pagerduty import (
@@ -212,14 +213,14 @@ class TestSlackBlocks:
     @pytest.mark.parametrize(
         ("outcome", "mode", "headline"),
         [
-            (builders.Outcome.SKIPPED, "", "*verifying*"),
-            (builders.Outcome.DRY_RUN, "dry-run", "*dry-run: would raise CoreDNS replicas* (dry-run)"),
-            (builders.Outcome.REFUSED, "enforce", "*refused raise CoreDNS replicas; escalated to on-call*"),
-            (builders.Outcome.FAILED, "enforce", "*raise CoreDNS replicas failed*"),
+            (Outcome.SKIPPED, "", "*verifying*"),
+            (Outcome.DRY_RUN, "dry-run", "*dry-run: would raise CoreDNS replicas* (dry-run)"),
+            (Outcome.REFUSED, "enforce", "*refused raise CoreDNS replicas; escalated to on-call*"),
+            (Outcome.FAILED, "enforce", "*raise CoreDNS replicas failed*"),
         ],
     )
     def test_remediation_reply_speaks_words_not_data(
-        self, outcome: builders.Outcome, mode: str, headline: str
+        self, outcome: Outcome, mode: str, headline: str
     ) -> None:
         """A reply says what happened in words: no raw mappings, no "mode unknown" (issue 21)."""
         report = builders.remediation(outcome=outcome).remediation
@@ -292,7 +293,7 @@ class TestPagerDutyPayloads:
 
     def test_change_event(self) -> None:
         """A change event carries the decision and its reasons."""
-        report = builders.remediation(action=builders.ActionKind.ENABLE_NODELOCAL).remediation
+        report = builders.remediation(action=ActionKind.ENABLE_NODELOCAL).remediation
         assert report is not None
         event = change_event(report, links=Links(slack_thread="https://slack/x"))
         assert event["payload"]["summary"].startswith(

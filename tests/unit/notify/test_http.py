@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from netguard.errors import PermanentError, RetryableError
@@ -115,7 +117,7 @@ class Clock:
 
 
 class TestRetryLoop:
-    def _flaky(self, errors: list[Exception], clock: Clock, spent: float = 0.1) -> object:
+    def _flaky(self, errors: list[Exception], clock: Clock, spent: float = 0.1) -> Callable[[float], str]:
         calls = iter(errors)
 
         def operation(timeout: float) -> str:
@@ -135,14 +137,14 @@ class TestRetryLoop:
         assert (
             with_retries(op, budget=Budget(lambda: clock.remaining), policy=POLICY, sleep=clock.sleep)
             == "done"
-        )  # type: ignore[arg-type]
+        )
         assert clock.sleeps == [3.0]
 
     def test_backoff_grows_and_is_capped(self) -> None:
         """Without Retry-After the waits are jittered exponential backoff under the cap."""
         clock = Clock(600)
         op = self._flaky([DeliveryRetryable("x", "http_503", "down")] * 4, clock)
-        with_retries(op, budget=Budget(lambda: clock.remaining), policy=POLICY, sleep=clock.sleep)  # type: ignore[arg-type]
+        with_retries(op, budget=Budget(lambda: clock.remaining), policy=POLICY, sleep=clock.sleep)
         assert len(clock.sleeps) == 4
         assert all(0 <= s <= bound for s, bound in zip(clock.sleeps, [1, 2, 4, 8], strict=True))
 
@@ -151,7 +153,7 @@ class TestRetryLoop:
         clock = Clock(10)
         op = self._flaky([DeliveryRetryable("x", "http_429", "later", retry_after=30.0)], clock)
         with pytest.raises(DeliveryRetryable):
-            with_retries(op, budget=Budget(lambda: clock.remaining), policy=POLICY, sleep=clock.sleep)  # type: ignore[arg-type]
+            with_retries(op, budget=Budget(lambda: clock.remaining), policy=POLICY, sleep=clock.sleep)
         assert clock.sleeps == []
 
     def test_stops_after_max_attempts(self) -> None:
@@ -173,7 +175,7 @@ class TestRetryLoop:
         clock = Clock(60)
         op = self._flaky([DeliveryPermanent("x", "invalid_auth", "no")], clock)
         with pytest.raises(PermanentError):
-            with_retries(op, budget=Budget(lambda: clock.remaining), policy=POLICY, sleep=clock.sleep)  # type: ignore[arg-type]
+            with_retries(op, budget=Budget(lambda: clock.remaining), policy=POLICY, sleep=clock.sleep)
         assert clock.sleeps == []
 
     def test_no_attempt_without_time(self) -> None:

@@ -7,7 +7,9 @@ from collections.abc import Callable
 
 import pytest
 
+from netguard.alerts.models import Status
 from netguard.config.notify import DedupMode
+from netguard.enriched import Outcome as ReportOutcome  # the notifier's own Outcome is a delivery's
 from netguard.notify import DeliveryPermanent, DeliveryRetryable, Outcome, PagerDutyNotifier
 from netguard.notify.slack.notifier import ref_pk
 from netguard.state import MemoryStore
@@ -122,7 +124,7 @@ class TestGroupMode:
         self, pagerduty: Build, pagerduty_receiver: PagerDutyReceiver
     ) -> None:
         """A report of a run that changed nothing in the cluster (nor would have) is no change event."""
-        [delivery] = pagerduty().notify(builders.remediation(outcome=builders.Outcome.SKIPPED, changed=False))
+        [delivery] = pagerduty().notify(builders.remediation(outcome=ReportOutcome.SKIPPED, changed=False))
         assert delivery.outcome is Outcome.SKIPPED
         assert pagerduty_receiver.events() == []
 
@@ -171,9 +173,7 @@ class TestAlertMode:
         notifier = pagerduty(dedup=DedupMode.ALERT)
         alerts = [builders.enriched_alert(node=f"node-{i}") for i in range(3)]
         notifier.notify(builders.alert_group(alerts=alerts))
-        resolved = [
-            builders.enriched_alert(node=f"node-{i}", status=builders.Status.RESOLVED) for i in range(3)
-        ]
+        resolved = [builders.enriched_alert(node=f"node-{i}", status=Status.RESOLVED) for i in range(3)]
         notifier.notify(builders.alert_group(alerts=resolved, status="resolved", event_id="r#1"))
         triggers = pagerduty_receiver.events("trigger")
         assert len({t["dedup_key"] for t in triggers}) == 3

@@ -116,7 +116,9 @@ class TestSettings:
             (PagerDutySettings, {"NOTIFY_MAX_ATTEMPTS": "0"}, "NOTIFY_MAX_ATTEMPTS=0 is below"),
         ],
     )
-    def test_invalid_values_name_the_variable(self, factory: type, env: dict[str, str], message: str) -> None:
+    def test_invalid_values_name_the_variable(
+        self, factory: type[SlackSettings | PagerDutySettings], env: dict[str, str], message: str
+    ) -> None:
         """Each mistake fails once, at cold start, with the variable's name."""
         with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
             factory.from_env({**BASE, **env})

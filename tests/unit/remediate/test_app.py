@@ -38,7 +38,7 @@ def app(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
 
 
 def invoke(app: ModuleType, service: FakeService, records: list[dict[str, Any]]) -> Any:
-    app._service = service
+    vars(app)["_service"] = service  # the handler's warm-container service, replaced for this call
     try:
         return app.lambda_handler({"Records": records}, LambdaContext(function_name="netguard-remediate"))
     finally:

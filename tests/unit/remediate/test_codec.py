@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,10 +17,11 @@ from netguard.state import MemoryStore
 DATA = Path(__file__).parent / "data"
 
 
-def _before_phase() -> dict:
+def _before_phase() -> dict[str, Any]:
     """A history as netguard stored it before the incident had a phase: captured from that version's
     `history_to_dict` (a CoreDNS raise being verified), not written by hand."""
-    return json.loads((DATA / "history_before_phase.json").read_text(encoding="utf-8"))
+    data: dict[str, Any] = json.loads((DATA / "history_before_phase.json").read_text(encoding="utf-8"))
+    return data
 
 
 class TestMigration:
@@ -72,7 +74,7 @@ class TestMigration:
             ),
         ],
     )
-    def test_phase_of_older_records(self, change: dict, phase: Phase) -> None:
+    def test_phase_of_older_records(self, change: dict[str, Any], phase: Phase) -> None:
         """What an old record's fields imply: a pending spread, checks without a change, a resolve."""
         data = migrate({**_before_phase(), **change})
         assert data["phase"] == phase.value

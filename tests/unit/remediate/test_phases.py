@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from netguard.config.clusters import ClusterConfig
 from netguard.enriched import ActionKind, Outcome, RemediationReport
+from netguard.remediate.cluster import ClusterHandle
 from netguard.remediate.incident import Phase
 from tests.unit.remediate.fakes import FakeCluster
 from tests.unit.remediate.test_service import World
+
+
+class _Unreachable(FakeCluster):
+    def connect(self, config: ClusterConfig, now: float) -> ClusterHandle:
+        raise ConnectionError("apiserver down")
 
 
 def _told(reports: list[RemediationReport]) -> list[RemediationReport]:
@@ -71,12 +78,7 @@ class TestPhasesThroughAnIncident:
 
     def test_unreadable_cluster_is_told_and_keeps_the_phase(self) -> None:
         """netguard cannot look: people hear of it, the phase stays, and nothing is a change event."""
-        world = World()
-
-        def broken(config: object, now: float) -> object:
-            raise ConnectionError("apiserver down")
-
-        world.service._connect = broken  # type: ignore[assignment]
+        world = World(_Unreachable())
         handled = world.alert("node-0")
         report = handled.report
         assert (report.outcome, report.tell, report.changed) == (Outcome.FAILED, True, False)

@@ -222,7 +222,9 @@ class TestLock:
         store.create(pk="cluster#prod", sk="lock", data={"owner": "crashed"}, ttl_seconds=300)
         clock[0] += 301
         with ClusterLock(store, "prod", owner="me", wait_seconds=0):
-            assert store.get(pk="cluster#prod", sk="lock").data["owner"] == "me"  # type: ignore[union-attr]
+            lock = store.get(pk="cluster#prod", sk="lock")
+            assert lock is not None
+            assert lock.data["owner"] == "me"
 
 
 class TestHistoryAndAudit:

@@ -41,11 +41,12 @@ class World:
             store=self.store,
             publisher=self.out,
             followups=self.out,
-            kill_switch=self.kill,
+            # An in-memory stand-in: the service takes the SSM-backed class itself (no protocol).
+            kill_switch=self.kill,  # type: ignore[arg-type]
             connect=self.cluster.connect,
             fresh=fresh,
             forwards=forwards,
-            clock=self.clock,  # type: ignore[arg-type]
+            clock=self.clock,
         )
 
     def alert(self, *nodes: str, event_id: str = "m1", status: str = "firing", **kwargs: Any) -> Any:
@@ -314,6 +315,8 @@ class TestOperator:
         nodelocal = world.service.operator("prod", operator.revert_nodelocal, by="alice")
         coredns = world.service.operator("prod", operator.revert_coredns, by="alice")
         assert world.cluster.changes[-2:] == ["disable nodelocal", "restore 4->2"]
+        assert nodelocal is not None
+        assert coredns is not None
         assert nodelocal.report.outcome is Outcome.APPLIED
         assert coredns.report.outcome is Outcome.APPLIED
         history = world.service.history("prod")
@@ -326,6 +329,7 @@ class TestOperator:
         world.alert("node-0", event_id="m1")
         world.kill.engaged = True
         handled = world.service.operator("prod", operator.revert_coredns, dry_run=True)
+        assert handled is not None
         assert handled.report.outcome is Outcome.DRY_RUN
         assert world.cluster.changes == ["scale 2->4"]
 

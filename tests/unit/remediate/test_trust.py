@@ -12,7 +12,7 @@ from netguard.remediate import operator
 from tests.unit.remediate.fakes import NOW, event, linklocal_alert
 from tests.unit.remediate.test_service import World
 
-UNRELATED = {
+UNRELATED: dict[str, Any] = {
     "alertname": "HighErrorRate",
     "labels": {"route": "linklocal_allowance_exceeded", "netguard_remediate": None},
     "annotations": {"for": "1s", "summary": "linklocal_allowance_exceeded"},

@@ -6,10 +6,11 @@ import json
 from typing import Any
 
 import pytest
+import urllib3
 from hypothesis import given
 from hypothesis import strategies as st
 
-from netguard.clients.kubernetes import KubeForbidden, KubeUnavailable
+from netguard.clients.kubernetes import KubeApiError, KubeForbidden, KubeUnavailable
 from netguard.dns import ClusterDns, OwnerKind, ReplicaOwner
 from netguard.remediate.actuators import (
     ActuatorError,
@@ -231,7 +232,7 @@ class TestDeploymentScale:
             (KubeUnavailable(503, "ServiceUnavailable", "down", verb="PATCH", path=SCALE), ActuatorRetryable),
         ],
     )
-    def test_api_errors_classified(self, error: Exception, kind: type[Exception]) -> None:
+    def test_api_errors_classified(self, error: KubeApiError, kind: type[Exception]) -> None:
         """Forbidden is fatal (and names the request); unavailable is retryable."""
         api = api_with_coredns(2)
         api.fail("PATCH", SCALE, error)
@@ -243,15 +244,15 @@ class TestDeploymentScale:
 
     def test_concurrent_change_is_retryable(self) -> None:
         """A change between read and write turns into a retryable conflict, not a blind overwrite."""
-        api = api_with_coredns(2)
-        original_get = api.serve_get
 
-        def racing_get(path: str) -> dict[str, Any]:
-            seen = original_get(path)
-            api.objects[DEPLOYMENT]["metadata"]["resourceVersion"] = "999999"
-            return seen
+        class Racing(FakeApiServer):
+            def serve_get(self, path: str) -> dict[str, Any]:
+                seen = super().serve_get(path)
+                self.objects[DEPLOYMENT]["metadata"]["resourceVersion"] = "999999"
+                return seen
 
-        api.serve_get = racing_get  # type: ignore[method-assign]
+        api = Racing()
+        api.put(DEPLOYMENT, {"metadata": {"name": "coredns"}, "spec": {"replicas": 2}})
         with pytest.raises(ActuatorRetryable, match="someone else"):
             DeploymentScaleActuator(api).raise_floor(4, dry_run=False)
         assert api.objects[DEPLOYMENT]["spec"]["replicas"] == 2
@@ -363,17 +364,26 @@ class TestProportionalAutoscaler:
 
 
 class _LostAnswer(FakeApiServer):
-    """The PATCH reaches the server and is applied; its answer is lost (a read timeout)."""
+    """The PATCH reaches the server and is applied; its answer is lost (a read timeout, raised where
+    the official client's transport raises it, so `Kube` turns it into KubeUnavailable)."""
 
-    def patch(self, path: str, body: Any, **kwargs: Any) -> dict[str, Any]:
-        super().patch(path, body, **kwargs)
-        raise KubeUnavailable(0, "ConnectionError", "read timed out", verb="PATCH", path=path)
+    lost = 0
+
+    def serve_patch(
+        self, path: str, body: Any, *, field_manager: str = "netguard", dry_run: bool = False
+    ) -> dict[str, Any]:
+        super().serve_patch(path, body, field_manager=field_manager, dry_run=dry_run)
+        self.lost += 1
+        raise urllib3.exceptions.ReadTimeoutError(
+            urllib3.HTTPConnectionPool("memory"), path, "read timed out"
+        )
 
 
 def test_a_lost_answer_to_an_applied_scale_is_success() -> None:
     """The scale is read back: the change is in place, so no error (a retry would raise it twice)."""
     api = _LostAnswer()
     api.put(DEPLOYMENT, {"metadata": {"name": "coredns"}, "spec": {"replicas": 2}})
-    result = DeploymentScaleActuator(api).raise_floor(4, dry_run=False)  # type: ignore[arg-type]
+    result = DeploymentScaleActuator(api).raise_floor(4, dry_run=False)
+    assert api.lost == 1
     assert (result.applied, result.after["replicas"]) == (True, 4)
     assert api.objects[DEPLOYMENT]["spec"]["replicas"] == 4

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, ReadTimeoutError
 
 from netguard.clients.kubernetes import (
     KubeApiError,
@@ -21,7 +21,16 @@ PATH = "/apis/apps/v1/namespaces/kube-system/deployments/coredns/scale"
 
 def client_error(code: str, status: int) -> ClientError:
     return ClientError(
-        {"Error": {"Code": code, "Message": "m"}, "ResponseMetadata": {"HTTPStatusCode": status}},
+        {
+            "Error": {"Code": code, "Message": "m"},
+            "ResponseMetadata": {
+                "RequestId": "r",
+                "HostId": "h",
+                "HTTPStatusCode": status,
+                "HTTPHeaders": {},
+                "RetryAttempts": 0,
+            },
+        },
         "UpdateAddon",
     )
 
@@ -58,9 +67,9 @@ def test_kube_errors(error: KubeApiError, kind: type[NetguardError]) -> None:
         (ReadTimeoutError(endpoint_url="https://eks.us-east-1.amazonaws.com"), ActuatorRetryable),
     ],
 )
-def test_aws_errors(error: Exception, kind: type[NetguardError]) -> None:
+def test_aws_errors(error: BotoCoreError | ClientError, kind: type[NetguardError]) -> None:
     """botocore failures map by error code and status; connection trouble is retryable."""
-    assert type(aws_error(error, "update add-on")) is kind  # type: ignore[arg-type]
+    assert type(aws_error(error, "update add-on")) is kind
 
 
 def test_kinds_fit_the_handlers_mapping() -> None:

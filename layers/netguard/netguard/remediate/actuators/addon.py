@@ -1,8 +1,10 @@
 """CoreDNS as the EKS managed add-on: its replica floor is a configuration value, set by UpdateAddon.
 
 `replicaCount` (or `autoScaling.minReplicas` when `autoScaling.enabled`) is merged into the add-on's
-current configuration values, every other value kept, with `resolveConflicts=PRESERVE`. The merge
-functions are pure; `EksAddonActuator` is the adapter over an injected boto3 EKS client.
+current configuration values, every other value kept, with `resolveConflicts=PRESERVE`; before each
+UpdateAddon, `update_text` refuses a document that differs from the values just read anywhere but
+the paths netguard owns. The merge functions and that guard are pure; `EksAddonActuator` is the
+adapter over an injected boto3 EKS client.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import yaml
@@ -33,6 +35,16 @@ ADDON_NAME = "coredns"
 EKS_DEFAULT_REPLICAS = 2
 """What the coredns add-on runs when `replicaCount` is not set."""
 _BUSY_STATUSES = frozenset({"CREATING", "UPDATING", "DELETING"})
+
+Path = tuple[Any, ...]
+"""Keys from the top of a configuration document down to one value (YAML keys need not be strings)."""
+
+FLOOR_PATHS: tuple[Path, ...] = (
+    ("replicaCount",),
+    ("autoScaling", "minReplicas"),
+    ("autoScaling", "maxReplicas"),
+)
+"""Every configuration path the floor actuator may write: `floor_keys` picks among them by mode."""
 
 
 # --- pure: configuration values ------------------------------------------------------------------
@@ -92,15 +104,17 @@ def with_floor(values: Mapping[str, Any], target: int) -> dict[str, Any]:
 
 def with_original_floor(current: Mapping[str, Any], original: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of `current` whose floor values are those of `original`: the floor key is put back (or
-    removed when `original` had none); every other value, including ones changed since, is kept."""
+    removed when `original` had none); every other value, including ones changed since, is kept.
+
+    Only the floor paths are read from `original` (a recorded snapshot, stored outside the cluster):
+    its `corefile` or any other value never flows back. A section the operator has removed since
+    (`autoScaling`) is not recreated: netguard's raise went with it."""
     restored = copy.deepcopy(dict(current))
     for path in floor_keys(original):
         old = _lookup(original, path)
-        parent = restored
-        for key in path[:-1]:
-            if not isinstance(parent.get(key), dict):
-                parent[key] = {}
-            parent = parent[key]
+        parent = _lookup(restored, path[:-1])
+        if not isinstance(parent, dict):
+            continue
         if old is not _MISSING:
             parent[path[-1]] = copy.deepcopy(old)
         elif path[-1] != "maxReplicas":  # netguard raises a maximum only when one is set
@@ -117,6 +131,91 @@ def schema_accepts(schema: Mapping[str, Any], path: tuple[str, ...]) -> bool:
             return False
         node = properties[key]
     return True
+
+
+def changed_paths(old: Any, new: Any, prefix: Path = ()) -> list[Path]:
+    """The paths where two configuration documents differ: objects are compared key by key, down to
+    the first value that differs; lists and scalars are compared whole (strictly: `1`, `1.0` and
+    `true` differ). A key on one side only is a difference at that key."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        paths: list[Path] = []
+        for key in [*old, *(k for k in new if k not in old)]:
+            if key not in old or key not in new:
+                paths.append((*prefix, key))
+            else:
+                paths.extend(changed_paths(old[key], new[key], (*prefix, key)))
+        return paths
+    return [] if _same(old, new) else [prefix]
+
+
+def _same(a: Any, b: Any) -> bool:
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
+
+
+def dotted(path: Path) -> str:
+    return ".".join(str(key) for key in path) or "(the whole document)"
+
+
+def check_only_owned(
+    current: Mapping[str, Any], sent: Mapping[str, Any], owned: Iterable[Path], *, what: str
+) -> None:
+    """Refuse (ActuatorError naming the paths) a document `sent` that differs from `current`, the
+    values just read, at a path that is none of `owned` and lies under none of them: a key added,
+    removed or changed anywhere else, a section created around an owned path included.
+
+    Why: UpdateAddon's `configurationValues` is the add-on's whole set of values, not a patch, so
+    netguard must send the operator's other values back, and sending them back is the one way it
+    could change them. IAM cannot condition on configuration values (`eks:UpdateAddon` on the
+    add-on's ARN allows any values), so this property of the code is the only boundary between the
+    remediation role and the cluster's DNS: a `corefile` sent by netguard would be applied by EKS
+    itself, outside the admission policy (docs/security.md, the row about `corefile`)."""
+    owned = tuple(owned)
+    outside = [
+        path
+        for path in changed_paths(dict(current), dict(sent))
+        if not any(path[: len(mine)] == mine for mine in owned)
+    ]
+    if outside:
+        raise ActuatorError(
+            f"refusing to update {what}: the values sent would change "
+            f"{', '.join(dotted(p) for p in outside)}, which netguard does not own "
+            f"(it writes only {', '.join(dotted(p) for p in owned)})"
+        )
+
+
+def update_text(
+    current: Mapping[str, Any], outgoing: Mapping[str, Any], owned: Iterable[Path], *, what: str
+) -> str:
+    """The configurationValues text to send for `outgoing`, checked by `check_only_owned` as EKS will
+    read it (JSON parsed back, so a value JSON would carry differently counts as changed). Called
+    right before every UpdateAddon, dry-run included."""
+    try:
+        text = json.dumps(outgoing, sort_keys=True, allow_nan=False)
+    except (TypeError, ValueError) as exc:  # a YAML date or .inf has no JSON form EKS would read back
+        raise ActuatorError(
+            f"refusing to update {what}: its configuration values have no JSON form: {exc}"
+        ) from exc
+    check_only_owned(current, json.loads(text), owned, what=what)
+    return text
+
+
+def check_floor_values(current: Mapping[str, Any], outgoing: Mapping[str, Any], *, what: str) -> None:
+    """Every floor value netguard changes is a positive integer or removed (the add-on's default):
+    a recorded original read back from the state table never sets a floor of zero or a non-number."""
+    for path in FLOOR_PATHS:
+        value = _lookup(outgoing, path)
+        if value is _MISSING or _same(value, _lookup(current, path)):
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ActuatorError(
+                f"refusing to update {what}: {dotted(path)} would be {value!r}, not a positive integer"
+            )
 
 
 class _Missing:
@@ -234,7 +333,22 @@ class EksAddonActuator(FloorActuator[Mapping[str, Any], dict[str, Any]]):
 
     def _write(self, obj: Mapping[str, Any], want: dict[str, Any], *, dry_run: bool) -> dict[str, Any]:
         self._check_ready(obj, want)
-        return self._apply(obj, want, dry_run=dry_run)
+        current = parse_configuration_values(obj.get("configurationValues"))
+        if not dry_run:
+            # EKS has no conditional UpdateAddon: values someone changes between this read and the
+            # update would be overwritten with what was read. One more DescribeAddon right before
+            # the update narrows that window to the time of one request (it cannot close it); values
+            # that moved since `obj` are retried from a fresh read rather than written over.
+            fresh = self._describe()
+            self._check_not_busy(fresh)
+            if not _same(parse_configuration_values(fresh.get("configurationValues")), current):
+                raise ActuatorRetryable(
+                    f"the configuration values of {self._what} changed since they were read; "
+                    "not written over, to be tried again from a fresh read"
+                )
+        text = update_text(current, want, FLOOR_PATHS, what=self._what)
+        check_floor_values(current, want, what=self._what)
+        return self._apply(obj, want, text, dry_run=dry_run)
 
     # --- helpers ---------------------------------------------------------------------------------
 
@@ -259,9 +373,7 @@ class EksAddonActuator(FloorActuator[Mapping[str, Any], dict[str, Any]]):
     def _check_ready(self, addon: Mapping[str, Any], values: Mapping[str, Any]) -> None:
         """Refuse before writing: an add-on busy with another change, or a version whose configuration
         schema does not know the values netguard would write."""
-        status = str(addon.get("status") or "")
-        if status in _BUSY_STATUSES:
-            raise ActuatorRetryable(f"{self._what} is {status}; an add-on takes one change at a time")
+        self._check_not_busy(addon)
         version = str(addon.get("addonVersion") or "")
         schema = configuration_schema(self._eks, self._addon, version, what=self._what)
         for path in floor_keys(values):
@@ -271,8 +383,15 @@ class EksAddonActuator(FloorActuator[Mapping[str, Any], dict[str, Any]]):
                     f"{'.'.join(path)}; upgrade the add-on or raise CoreDNS replicas by hand"
                 )
 
-    def _apply(self, addon: Mapping[str, Any], values: Mapping[str, Any], *, dry_run: bool) -> dict[str, Any]:
-        text = json.dumps(values, sort_keys=True)
+    def _check_not_busy(self, addon: Mapping[str, Any]) -> None:
+        status = str(addon.get("status") or "")
+        if status in _BUSY_STATUSES:
+            raise ActuatorRetryable(f"{self._what} is {status}; an add-on takes one change at a time")
+
+    def _apply(
+        self, addon: Mapping[str, Any], values: Mapping[str, Any], text: str, *, dry_run: bool
+    ) -> dict[str, Any]:
+        """Send `text` (the guarded form of `values`, from `update_text`) and nothing else."""
         after = self._snapshot({**addon, "configurationValues": text})
         if dry_run:
             # EKS has no dry-run for UpdateAddon: describe what would be sent and send nothing.

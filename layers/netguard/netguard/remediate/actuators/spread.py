@@ -32,9 +32,11 @@ from netguard.clients.kubernetes import (
 from netguard.dns.observe import HOSTNAME, spreads_by_host
 from netguard.remediate.actuators.addon import (
     ADDON_NAME,
+    changed_paths,
     configuration_schema,
     parse_configuration_values,
     schema_accepts,
+    update_text,
 )
 from netguard.remediate.actuators.errors import (
     ActuatorError,
@@ -258,6 +260,10 @@ class DeploymentSpreadOwner:
         return True, f"topologySpreadConstraints of {self._what} back to {json.dumps(wanted)}"
 
 
+_SPREAD_PATHS = (("topologySpreadConstraints",), ("affinity",))
+"""The add-on configuration paths the spread writes; every other value is sent back unchanged."""
+
+
 class AddonSpreadOwner:
     """The EKS managed add-on: the spread goes into its configuration values, if its schema allows."""
 
@@ -311,7 +317,7 @@ class AddonSpreadOwner:
                 " evicted); upgrade the add-on to keep replicas apart",
                 before,
             )
-        self._update(with_spread_values(values, key, self._labels), dry_run=dry_run)
+        self._update(values, with_spread_values(values, key, self._labels), dry_run=dry_run)
         return (
             True,
             f"{key} (one CoreDNS replica per node) in the configuration values of {self._what}",
@@ -328,17 +334,29 @@ class AddonSpreadOwner:
                 restored[key] = copy.deepcopy(original[key])
         if restored == values:
             return False, f"{self._what} already has its original spread values"
-        self._update(restored, dry_run=dry_run)
+        self._update(values, restored, dry_run=dry_run)
         return True, f"spread values of {self._what} restored"
 
-    def _update(self, values: Mapping[str, Any], *, dry_run: bool) -> None:
+    def _update(self, current: Mapping[str, Any], values: Mapping[str, Any], *, dry_run: bool) -> None:
+        # The document replaces all the add-on's values: refused if it would change anything but the
+        # spread keys (`corefile` above all; see `update_text`), in dry-run as well.
+        text = update_text(current, values, _SPREAD_PATHS, what=self._what)
         if dry_run:
             return  # EKS has no dry-run for UpdateAddon: the description says what would be sent
+        # No conditional UpdateAddon either: one more read right before the update narrows the
+        # window in which someone's change would be written over (it cannot close it).
+        if changed_paths(
+            dict(current), parse_configuration_values(self._describe().get("configurationValues"))
+        ):
+            raise ActuatorRetryable(
+                f"the configuration values of {self._what} changed since they were read; "
+                "not written over, to be tried again from a fresh read"
+            )
         with aws_errors(f"update {self._what}"):
             self._eks.update_addon(
                 clusterName=self._cluster,
                 addonName=self._addon,
-                configurationValues=json.dumps(values, sort_keys=True),
+                configurationValues=text,
                 resolveConflicts="PRESERVE",
             )
 
