@@ -38,9 +38,9 @@ class Release:
             store=store,
             publisher=self.out,
             followups=self.out,
-            kill_switch=FakeKillSwitch(),
+            kill_switch=FakeKillSwitch(),  # type: ignore[arg-type]  # a stand-in: KillSwitch has no protocol
             connect=cluster.connect,
-            clock=clock,  # type: ignore[arg-type]
+            clock=clock,
         )
 
     def alert(self, event_id: str) -> Any:
