@@ -308,10 +308,20 @@ _OPERATORS: dict[str, tuple[Callable[[str, str], bool], bool]] = {
 
 
 def _conditions_hold(conditions: Mapping[str, Mapping[str, Any]], context: Mapping[str, str]) -> bool:
-    for operator, keys in conditions.items():
-        if operator not in _OPERATORS:
-            raise AssertionError(f"condition operator {operator} is not evaluated here: add it")
+    for qualified, keys in conditions.items():
+        qualifier, _, operator = qualified.rpartition(":")
+        if operator not in _OPERATORS or qualifier not in ("", "ForAllValues"):
+            raise AssertionError(f"condition operator {qualified} is not evaluated here: add it")
         test, negated = _OPERATORS[operator]
+        if qualifier == "ForAllValues":
+            # Every value of the (multivalued) key must match a pattern. As in IAM, a request without
+            # the key matches too: that is why every LeadingKeys grant also names its actions, which
+            # always carry the key (GetItem, PutItem, DeleteItem, Query).
+            for key, patterns in keys.items():
+                value = context.get(key)
+                if value is not None and not any(test(str(p), value) for p in as_list(patterns)):
+                    return False
+            continue
         for key, patterns in keys.items():
             value = context.get(key)
             any_match = value is not None and any(test(str(p), value) for p in as_list(patterns))

@@ -5,7 +5,9 @@ creates (as tests/bench/_invoke.py counts them), through the paths its events ta
 events of every input format, duplicates, parts, resolution, remediation reports, and a delivery
 that fails downstream (Lambda retries it; its idempotency record is released). A call without a
 grant fails (the function would be denied in AWS); for DynamoDB, a granted action no run calls
-fails too (the grant is more than the code needs).
+fails too (the grant is more than the code needs). DynamoDB calls are recorded with their partition
+key too and decided by the rendered policies with it as `dynamodb:LeadingKeys`: a call outside the
+function's partitions fails, and so does a granted (action, key pattern) pair no call used.
 """
 
 from __future__ import annotations
@@ -49,15 +51,22 @@ _IAM_SERVICE = {"dynamodb": "dynamodb", "sns": "sns", "sqs": "sqs", "s3": "s3", 
                 "ssm": "ssm", "secretsmanager": "secretsmanager", "kms": "kms"}  # fmt: skip
 
 
+PARAMETERS = {
+    "ClusterName": seed.CLUSTER_NAME,
+    "SlackSecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:slack-AbC123",
+    "PagerDutySecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:pd-AbC123",
+}
+"""The rendering: every notifier configured, the previous key scheme still read (the default)."""
+
+
+def _statements(function: str) -> list[dict[str, Any]]:
+    statements: list[dict[str, Any]] = cfn.render(PARAMETERS).identity[cfn.role_arn(function)]
+    return statements
+
+
 def _granted(function: str) -> set[str]:
-    """The actions the rendered template grants the function's role (every notifier configured)."""
-    parameters = {
-        "ClusterName": seed.CLUSTER_NAME,
-        "SlackSecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:slack-AbC123",
-        "PagerDutySecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:pd-AbC123",
-    }
-    statements = cfn.render(parameters).identity[cfn.role_arn(function)]
-    return {a for s in statements if s["Effect"] == "Allow" for a in cfn.as_list(s["Action"])}
+    """The actions the rendered template grants the function's role."""
+    return {a for s in _statements(function) if s["Effect"] == "Allow" for a in cfn.as_list(s["Action"])}
 
 
 def _is_granted(action: str, granted: set[str]) -> bool:
@@ -70,6 +79,8 @@ class Recorder:
 
     monkeypatch: pytest.MonkeyPatch
     calls: set[str] = field(default_factory=set)
+    keyed: set[tuple[str, str]] = field(default_factory=set)
+    """DynamoDB calls with the partition key each addressed: (action, pk)."""
     active: bool = False
     """Only the handler's calls count, not the test's own set-up."""
 
@@ -86,7 +97,12 @@ class Recorder:
                 service = model.service_model.service_name
                 calls.add(f"{_IAM_SERVICE[service]}:{model.name}")
 
+            def before_parameters(params: dict[str, Any], model: Any, **_: Any) -> None:
+                if recorder.active and model.service_model.service_name == "dynamodb":
+                    recorder.keyed.add((f"dynamodb:{model.name}", _partition_key(params)))
+
             made.meta.events.register("before-call", before_call)
+            made.meta.events.register("before-parameter-build", before_parameters)
             return made
 
         self.monkeypatch.setattr(boto3.session.Session, "client", client)
@@ -119,12 +135,48 @@ def recorder(monkeypatch: pytest.MonkeyPatch) -> Recorder:
     return made
 
 
-def _check(function: str, called: set[str]) -> None:
+def _partition_key(params: dict[str, Any]) -> str:
+    """The partition key a DynamoDB request addresses: what IAM sees as `dynamodb:LeadingKeys`."""
+    if "Key" in params:
+        return str(params["Key"]["pk"]["S"])
+    if "Item" in params:
+        return str(params["Item"]["pk"]["S"])
+    # A Query: netguard's condition is always `pk = :pk [AND begins_with(sk, :prefix)]`.
+    condition = str(params["KeyConditionExpression"])
+    name = condition.split("=", 1)[1].split(maxsplit=1)[0]
+    return str(params["ExpressionAttributeValues"][name]["S"])
+
+
+def _check(function: str, recorder: Recorder) -> None:
+    called = recorder.calls
     granted = _granted(function)
     assert called, "no AWS call recorded: the hook saw nothing"
     ungranted = sorted(c for c in called if not _is_granted(c, granted))
     dynamodb_unused = sorted(g for g in granted if g.startswith("dynamodb:") and g not in called)
     assert (ungranted, dynamodb_unused) == ([], []), f"{function}: calls {sorted(called)}"
+    _check_partitions(function, recorder.keyed)
+
+
+def _check_partitions(function: str, keyed: set[tuple[str, str]]) -> None:
+    """Every DynamoDB call allowed with its partition key; every granted key pattern used."""
+    rendered = cfn.render(PARAMETERS)
+    table = cfn.attribute("StateTable", "Arn", rendered.resources)
+    role = cfn.role_arn(function)
+    denied = []
+    for action, pk in sorted(keyed):
+        request = cfn.Request(role, action, table, {"dynamodb:LeadingKeys": pk})
+        if cfn.decide(rendered, request)[0] != "allowed":
+            denied.append((action, pk))
+    unused = []
+    for statement in _statements(function):
+        keys = (statement.get("Condition") or {}).get("ForAllValues:StringLike", {})
+        for action in cfn.as_list(statement["Action"]):
+            for pattern in cfn.as_list(keys.get("dynamodb:LeadingKeys", [])):
+                if not any(a == action and cfn.matches(pattern, pk) for a, pk in keyed):
+                    unused.append((action, pattern))
+    assert (denied, unused) == ([], []), (
+        f"{function}: denied calls, then unused grants; calls {sorted(keyed)}"
+    )
 
 
 def _file_event(name: str) -> dict[str, Any]:
@@ -168,7 +220,7 @@ def test_enrich_calls_only_what_it_is_granted(
     failing = {**env, "ENRICHED_TOPIC_ARN": env["ENRICHED_TOPIC_ARN"] + "-gone"}
     fresh = json.loads(json.dumps(events[1]).replace(events[1]["Records"][0]["Sns"]["MessageId"], "fresh-id"))
     assert recorder.run("enrich", failing, fresh) != ["ok"]
-    _check("EnrichFunction", recorder.calls)
+    _check("EnrichFunction", recorder)
 
 
 def _fresh_group(event: dict[str, Any]) -> dict[str, Any]:
@@ -226,7 +278,7 @@ def test_notifier_calls_only_what_it_is_granted(
     finally:
         slack.stop()
         pagerduty.stop()
-    _check(logical_id, recorder.calls)
+    _check(logical_id, recorder)
 
 
 def test_remediate_calls_only_what_it_is_granted(
@@ -262,4 +314,4 @@ def test_remediate_calls_only_what_it_is_granted(
 
     outcomes = recorder.run("remediate", env, event(), event())
     assert outcomes.count("ok") == len(outcomes), outcomes
-    _check("RemediateFunction", recorder.calls)
+    _check("RemediateFunction", recorder)

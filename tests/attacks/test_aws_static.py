@@ -53,6 +53,95 @@ NOTIFIERS = {
     "PagerDutySecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:pd-AbC123",
 }
 
+PARTITION_ROWS: list[tuple[str, str, str, str, str, dict[str, str], Verdict]] = [
+    (
+        "notify_slack",
+        SLACK,
+        "PutItem",
+        "remediate#cluster#prod",
+        "takes the remediation lock",
+        {},
+        "denied",
+    ),
+    (
+        "notify_pagerduty",
+        PAGERDUTY,
+        "PutItem",
+        "remediate#cluster#prod",
+        "rewrites the history",
+        {},
+        "denied",
+    ),
+    ("enrich", ENRICH, "DeleteItem", "remediate#cluster#prod", "drops the lock", {}, "denied"),
+    (
+        "notify_pagerduty",
+        PAGERDUTY,
+        "PutItem",
+        "slack#ref#g1",
+        "Slack's message reference",
+        {},
+        "denied",
+    ),
+    (
+        "notify_pagerduty",
+        PAGERDUTY,
+        "GetItem",
+        "slack#parts#g1",
+        "Slack's message parts",
+        {},
+        "denied",
+    ),
+    (
+        "notify_slack",
+        SLACK,
+        "PutItem",
+        "pagerduty#group#g1",
+        "PagerDuty's dedup record",
+        {},
+        "denied",
+    ),
+    ("remediate", REMEDIATE, "PutItem", "enrich#idem#enrich", "enrich's idempotency", {}, "denied"),
+    ("notify_slack", SLACK, "PutItem", "x#slack#ref#g1", "its prefix, not leading", {}, "denied"),
+    ("remediate", REMEDIATE, "PutItem", "cluster#prod", "an item of the old scheme", {}, "denied"),
+    ("notify_slack", SLACK, "DeleteItem", "group#g1", "an item of the old scheme", {}, "denied"),
+    ("enrich", ENRICH, "GetItem", "cluster#prod", "the old scheme's lock", {}, "denied"),
+    (
+        "remediate",
+        REMEDIATE,
+        "GetItem",
+        "cluster#prod",
+        "LegacyStateReads=false",
+        {"LegacyStateReads": "false"},
+        "denied",
+    ),
+    (
+        "notify_pagerduty",
+        PAGERDUTY,
+        "GetItem",
+        "group#g1",
+        "LegacyStateReads=false",
+        {"LegacyStateReads": "false"},
+        "denied",
+    ),
+    ("enrich", ENRICH, "PutItem", "enrich#idem#enrich", "", {}, "allowed"),
+    ("notify_slack", SLACK, "Query", "slack#parts#g1", "", {}, "allowed"),
+    ("notify_pagerduty", PAGERDUTY, "PutItem", "pagerduty#group#g1", "", {}, "allowed"),
+    ("notify_pagerduty", PAGERDUTY, "GetItem", "slack#ref#g1", "the thread to link", {}, "allowed"),
+    ("remediate", REMEDIATE, "PutItem", "remediate#cluster#prod", "its lock", {}, "allowed"),
+    (
+        "remediate",
+        REMEDIATE,
+        "GetItem",
+        "cluster#prod",
+        "old history, LegacyStateReads",
+        {},
+        "allowed",
+    ),
+    ("notify_slack", SLACK, "Query", "group#g1", "old parts, LegacyStateReads", {}, "allowed"),
+]
+"""(who, role, action, partition key, why, parameters, expected): DynamoDB calls outside and inside
+each function's own partitions (`dynamodb:LeadingKeys`)."""
+
 ATTEMPTS = [
     # --- AlertsTopic and its key: only the configured workspace ------------------------------------
     Attempt(
@@ -254,9 +343,19 @@ ATTEMPTS = [
             ("remediate", REMEDIATE, "ConditionCheckItem"),
         ]
     ],
-    Attempt(
-        "remediate dynamodb:PutItem (its lock)", OWN, REMEDIATE, "dynamodb:PutItem", "StateTable", "allowed"
-    ),
+    # --- the state table: each function only in its own partitions (dynamodb:LeadingKeys) ------------
+    *[
+        Attempt(
+            f"{who} dynamodb:{action} {pk}" + (f" ({why})" if why else ""),
+            {**OWN, **NOTIFIERS, **parameters},
+            role,
+            f"dynamodb:{action}",
+            "StateTable",
+            expected,
+            {"dynamodb:LeadingKeys": pk},
+        )
+        for who, role, action, pk, why, parameters, expected in PARTITION_ROWS
+    ],
 ]
 
 

@@ -20,6 +20,7 @@ from netguard.enrich.process import IDEMPOTENCY_PK
 from netguard.enrich.publish import SNS_MAX_BYTES
 from netguard.enriched import EnrichedEvent, EventType, event_from_json
 from netguard.state.idempotency import stored_key
+from netguard.state.owned import Owner, physical_pk
 from netguard_cli.commands.invoke import invoke
 from netguard_cli.localstack.processes import free_port
 from tests.support.aws import MotoServer
@@ -262,7 +263,7 @@ def test_duplicate_delivery_publishes_once(stack: Stack, capsys: pytest.CaptureF
     item = boto3.client("dynamodb").get_item(
         TableName=stack.table,
         Key={
-            "pk": {"S": IDEMPOTENCY_PK},
+            "pk": {"S": physical_pk(Owner.ENRICH, IDEMPOTENCY_PK)},
             "sk": {"S": stored_key(IDEMPOTENCY_PK, event["Records"][0]["Sns"]["MessageId"])},
         },
     )

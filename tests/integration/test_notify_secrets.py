@@ -61,9 +61,7 @@ def test_secrets_never_leak(
 
     assert len(errors) == 2, errors  # the PagerDuty outage and the webhook timeouts were raised for retry
     captured = capfd.readouterr()
-    stored = json.dumps(
-        [notify_env.items(f"failure#{f}") for f in ("notify_slack", "notify_pagerduty")], default=str
-    )
+    stored = json.dumps([notify_env.failures(f) for f in ("notify_slack", "notify_pagerduty")], default=str)
     haystacks = {
         "stdout": captured.out,
         "stderr": captured.err,

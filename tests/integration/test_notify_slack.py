@@ -13,7 +13,7 @@ pytestmark = pytest.mark.integration
 
 
 def _ref(env: NotifyEnv, group_id: str) -> dict[str, object]:
-    [item] = [i for i in env.items(f"group#{group_id}") if i["sk"] == "slack"]
+    [item] = [i for i in env.items(f"slack#ref#{group_id}") if i["sk"] == "slack"]
     return dict(item["data"])
 
 
@@ -31,7 +31,7 @@ class TestBotMode:
         assert update.body["ts"] == ref["ts"]
         assert [r.body["thread_ts"] for r in notify_env.slack.thread_replies()] == [ref["ts"]]
         assert len(notify_env.slack.posts()) == 1
-        [item] = [i for i in notify_env.items(f"group#{firing.group_id}") if i["sk"] == "slack"]
+        [item] = [i for i in notify_env.items(f"slack#ref#{firing.group_id}") if i["sk"] == "slack"]
         assert item["expires_at"] > 0
 
     def test_sns_redelivery_is_a_duplicate(self, notify_env: NotifyEnv) -> None:

@@ -237,7 +237,7 @@ class TestPlainDeployment:
         audit = aws.client("dynamodb").query(
             TableName=rig.table,
             KeyConditionExpression="pk = :pk AND begins_with(sk, :a)",
-            ExpressionAttributeValues={":pk": {"S": f"cluster#{CLUSTER}"}, ":a": {"S": "audit#"}},
+            ExpressionAttributeValues={":pk": {"S": f"remediate#cluster#{CLUSTER}"}, ":a": {"S": "audit#"}},
         )
         assert [json.loads(i["data"]["S"])["decision_id"] for i in audit["Items"]] == [report.decision_id]
 

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from netguard.enrich.process import IDEMPOTENCY_PK, PARTS_PK
 from netguard.enriched import EventType
-from netguard.state.dynamodb import DynamoStore
+from netguard.state import DynamoStore, OwnedStore, Owner
 from netguard.state.idempotency import stored_key
 from tests.integration.test_enrich import (  # noqa: F401 -- `stack` is a fixture
     Stack,
@@ -153,7 +153,9 @@ def test_killed_after_publishing_and_retried(stack: Stack) -> None:
     def lease_expires(attempt: int) -> None:
         if attempt == 2:  # Lambda's second retry comes after the in-progress window has passed
             # The killed sandbox left the message and its event part in progress; their windows pass.
-            store = DynamoStore(boto3.client("dynamodb"), stack.table)
+            store = OwnedStore.of(
+                DynamoStore(boto3.client("dynamodb"), stack.table), Owner.ENRICH, read_legacy=False
+            )
             part_id = after_kill[0].event.event_id
             for partition, key in ((IDEMPOTENCY_PK, message_id), (PARTS_PK, part_id)):
                 sort_key = stored_key(partition, key)

@@ -497,7 +497,9 @@ class NotifyEnv:
         ]
 
     def failures(self, function: str) -> list[dict[str, Any]]:
-        return [i["data"] for i in self.items(f"failure#{function}")]
+        """The failure records a notifier kept, in its own partitions (`slack#…`, `pagerduty#…`)."""
+        owner = function.removeprefix("notify_")
+        return [i["data"] for i in self.items(f"{owner}#failure#{function}")]
 
 
 @pytest.fixture

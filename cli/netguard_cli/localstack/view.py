@@ -12,7 +12,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from netguard.clients.kubernetes import Kube, KubeNotFound
-from netguard.state import DynamoStore
+from netguard.remediate.audit import AuditLog
+from netguard.state import DynamoStore, OwnedStore, Owner
 from netguard_cli.localstack.blockkit import message_to_text
 from netguard_cli.localstack.report import redact
 from netguard_cli.localstack.stack import COREDNS_SELECTOR, LocalStack
@@ -88,13 +89,15 @@ def stack_view(stack: LocalStack, *, limit: int = 50) -> dict[str, Any]:
         {"at": e.at, "kind": e.kind, "body": redact(e.data["body"])}
         for e in stack.find(lambda e: e.source == "pagerduty" and isinstance(e.data.get("body"), Mapping))
     ]
-    store = DynamoStore(stack.aws("dynamodb"), "netguard-state")
-    audit = store.query(pk=f"cluster#{stack.settings.cluster_name}", sk_prefix="audit#", limit=limit)
+    table = DynamoStore(stack.aws("dynamodb"), "netguard-state")
+    audit = AuditLog(OwnedStore.of(table, Owner.REMEDIATE, read_legacy=True)).recent(
+        stack.settings.cluster_name, limit=limit
+    )
     view: dict[str, Any] = {
         "enriched_events": enriched[-limit:],
         "slack_messages": slack[-limit:],
         "pagerduty_events": pagerduty[-limit:],
-        "remediation_audit": [dict(i.data) for i in audit],
+        "remediation_audit": [dict(record) for record in audit],
         "load": getattr(stack.load, "describe", dict)(),
     }
     if stack.kube is not None:

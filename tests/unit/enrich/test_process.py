@@ -60,7 +60,7 @@ class BrokenStore(MemoryStore):
     def get(self, *, pk: str, sk: str) -> Item | None:
         raise StateUnavailable("throttled")
 
-    def create(self, *, pk: str, sk: str, data: Any, ttl_seconds: int) -> Item:
+    def create(self, *, pk: str, sk: str, data: Any, ttl_seconds: int, version: int = 1) -> Item:
         raise StateUnavailable("throttled")
 
     def put(self, *, pk: str, sk: str, data: Any, ttl_seconds: int) -> Item:

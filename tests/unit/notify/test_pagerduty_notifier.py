@@ -11,6 +11,7 @@ from netguard.alerts.models import Status
 from netguard.config.notify import DedupMode
 from netguard.enriched import Outcome as ReportOutcome  # the notifier's own Outcome is a delivery's
 from netguard.notify import DeliveryPermanent, DeliveryRetryable, Outcome, PagerDutyNotifier
+from netguard.notify.slack.notifier import ref_pk
 from netguard.state import MemoryStore
 from tests.support import builders
 from tests.support.receivers import PagerDutyReceiver, Reply
@@ -53,7 +54,7 @@ class TestGroupMode:
         """The Slack permalink stored by notify_slack becomes a link of the incident."""
         event = builders.alert_group()
         store.put(
-            pk=f"group#{event.group_id}",
+            pk=ref_pk(event.group_id),
             sk="slack",
             ttl_seconds=60,
             data={"status": "firing", "permalink": "https://example.slack.com/archives/C1/p1"},

@@ -11,6 +11,7 @@ import pytest
 
 from netguard.alerts.models import frozen_map
 from netguard.notify import DeliveryPermanent, Outcome, SlackNotifier
+from netguard.notify.slack.notifier import ref_pk
 from netguard.state import MemoryStore
 from tests.support import builders
 from tests.support.receivers import CHANNEL, Reply, SlackReceiver
@@ -19,7 +20,7 @@ Build = Callable[..., SlackNotifier]
 
 
 def _ref(store: MemoryStore, group_id: str) -> dict[str, object]:
-    item = store.get(pk=f"group#{group_id}", sk="slack")
+    item = store.get(pk=ref_pk(group_id), sk="slack")
     assert item is not None
     return dict(item.data)
 

@@ -95,7 +95,7 @@ class TestOnce:
         """The table failing before the action: OnceUnavailable with ran=False, the action not run."""
 
         class Down(MemoryStore):
-            def create(self, *, pk: str, sk: str, data: Any, ttl_seconds: int) -> Item:
+            def create(self, *, pk: str, sk: str, data: Any, ttl_seconds: int, version: int = 1) -> Item:
                 raise StateUnavailable("throttled")
 
         action = Counter()

@@ -31,9 +31,13 @@ class Settings:
     enriched_topic_arn: str
     """ENRICHED_TOPIC_ARN: where enriched events are published."""
     state_table: str
-    """STATE_TABLE: DynamoDB table for idempotency records (`idem#enrich`)."""
+    """STATE_TABLE: DynamoDB table for idempotency records (`enrich#idem#enrich`)."""
     region: str
     """AWS_REGION: the function's region; EC2 look-ups for unconfigured clusters use it."""
+    legacy_state_reads: bool = True
+    """LEGACY_STATE_READS: also read the items the key scheme before owner prefixes wrote (until their
+    TTL has passed since the upgrade; `state.owned`). false once it has: the template then drops the
+    read grant too."""
     raw_bucket: str | None = None
     """RAW_BUCKET: S3 bucket where unparseable messages are kept whole (unset: not kept, and said so)."""
     cluster_label: str = "cluster"
@@ -85,6 +89,7 @@ class Settings:
         return cls(
             enriched_topic_arn=env.str("ENRICHED_TOPIC_ARN"),
             state_table=env.str("STATE_TABLE"),
+            legacy_state_reads=env.bool("LEGACY_STATE_READS", True),
             region=region,
             raw_bucket=env.optional("RAW_BUCKET"),
             cluster_label=read_cluster_label(env),

@@ -65,6 +65,10 @@ class DeliverySettings:
 
     state_table: str
     """STATE_TABLE: the DynamoDB table (pk S, sk S, TTL attribute expires_at)."""
+    legacy_state_reads: bool = True
+    """LEGACY_STATE_READS: also read the items the key scheme before owner prefixes wrote (until their
+    TTL has passed since the upgrade; `state.owned`). false once it has: the template then drops the
+    read grant too."""
     cluster: str = ""
     """CLUSTER: shown when an event does not name its cluster."""
     alertmanager_url: str = ""
@@ -87,6 +91,7 @@ class DeliverySettings:
             alertmanager = _url(reader, "ALERTMANAGER_URL", "")
         return cls(
             state_table=reader.str("STATE_TABLE"),
+            legacy_state_reads=reader.bool("LEGACY_STATE_READS", True),
             cluster=reader.str("CLUSTER", ""),
             alertmanager_url=alertmanager,
             secret_cache_seconds=reader.int("SECRET_CACHE_SECONDS", 300, minimum=0, maximum=3600),

@@ -135,6 +135,10 @@ class Settings:
     """CLUSTER_LABEL: the series label naming the cluster; every PromQL query carries it as a matcher.
     `none` (a workspace whose series carry no cluster label) queries unscoped."""
     lock_wait_seconds: float = 20.0
+    legacy_state_reads: bool = True
+    """LEGACY_STATE_READS: also read the items the key scheme before owner prefixes wrote (until their
+    TTL has passed since the upgrade; `state.owned`). false once it has: the template then drops the
+    read grant too."""
 
     @property
     def policy(self) -> PolicySettings:
@@ -169,6 +173,7 @@ class Settings:
             state_table=env.str("STATE_TABLE"),
             followup_queue_url=env.str("FOLLOWUP_QUEUE_URL"),
             kill_switch_parameter=env.str("KILL_SWITCH_PARAMETER"),
+            legacy_state_reads=env.bool("LEGACY_STATE_READS", True),
             region=region,
             clusters=MappingProxyType(clusters),
             default_cluster=default,

@@ -23,7 +23,7 @@ from netguard.enrich.pipeline import Pipeline
 from netguard.enrich.process import MessageProcessor
 from netguard.enrich.prometheus import PrometheusEnricher
 from netguard.enrich.publish import RawArchive, SnsPublisher
-from netguard.state.dynamodb import DynamoStore
+from netguard.state import DynamoStore, OwnedStore, Owner
 
 
 def build_pipeline(settings: Settings, *, client: Callable[..., Any] = aws.client) -> Pipeline:
@@ -72,7 +72,11 @@ def build_processor(
         parse=parse,
         pipeline=build_pipeline(settings, client=client),
         publisher=SnsPublisher(client("sns", settings.region), settings.enriched_topic_arn),
-        store=DynamoStore(client("dynamodb", settings.region), settings.state_table),
+        store=OwnedStore.of(
+            DynamoStore(client("dynamodb", settings.region), settings.state_table),
+            Owner.ENRICH,
+            read_legacy=settings.legacy_state_reads,
+        ),
         archive=RawArchive(client("s3", settings.region), settings.raw_bucket)
         if settings.raw_bucket
         else None,

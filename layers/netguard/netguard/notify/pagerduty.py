@@ -26,8 +26,8 @@ from netguard.notify.http import Budget, RetryPolicy, Transport, classify, with_
 from netguard.notify.models import Delivery, GroupDigest, Json, Links, Outcome, Receiver
 from netguard.notify.secrets import Secret
 from netguard.notify.slack.blocks import silence_url
-from netguard.notify.slack.notifier import ref_pk, slack_permalink
-from netguard.state import Item, StateConflict, StateStore
+from netguard.notify.slack.notifier import slack_permalink
+from netguard.state import Item, StateConflict, StateReader, StateStore
 
 log = logging.getLogger(__name__)
 
@@ -200,13 +200,27 @@ class PagerDutyOptions:
     ttl_seconds: int = 30 * 86_400
 
 
+def incident_pk(group_id: str) -> str:
+    return f"group#{group_id}"
+
+
 class PagerDutyNotifier:
     """`Notifier` for PagerDuty: trigger/resolve per dedup key exactly once per status."""
 
     receiver = Receiver.PAGERDUTY
 
-    def __init__(self, store: StateStore, client: PagerDutyClient, options: PagerDutyOptions) -> None:
+    def __init__(
+        self,
+        store: StateStore,
+        client: PagerDutyClient,
+        options: PagerDutyOptions,
+        *,
+        slack_refs: StateReader | None = None,
+    ) -> None:
+        """`slack_refs`: where Slack keeps its message references (read only; default `store`, as
+        when both notifiers share one store in tests and `netguard parse`)."""
         self._store = store
+        self._slack_refs: StateReader = store if slack_refs is None else slack_refs
         self._client = client
         self._options = options
 
@@ -260,7 +274,7 @@ class PagerDutyNotifier:
         source: str,
         alerts: tuple[Alert, ...],
     ) -> Delivery:
-        pk, sk = ref_pk(event.group_id), f"pd#{name}"
+        pk, sk = incident_pk(event.group_id), f"pd#{name}"
         action = "trigger" if status == "firing" else "resolve"
         for _ in range(5):
             current = self._store.get(pk=pk, sk=sk)
@@ -337,7 +351,7 @@ class PagerDutyNotifier:
             graph=digest.graph_url,
             runbook=digest.runbook_url,
             silence=silence_url(self._options.alertmanager_url, labels),
-            slack_thread=slack_permalink(self._store, group_id),
+            slack_thread=slack_permalink(self._slack_refs, group_id),
         )
 
     def _change(self, event: EnrichedEvent) -> Delivery:
@@ -351,7 +365,7 @@ class PagerDutyNotifier:
             return Delivery(Receiver.PAGERDUTY, Outcome.SKIPPED, "change", "nothing changed in the cluster")
         group_id = report.group_id or event.group_id
         self._client.change(
-            change_event(report, links=Links(slack_thread=slack_permalink(self._store, group_id)))
+            change_event(report, links=Links(slack_thread=slack_permalink(self._slack_refs, group_id)))
         )
         return Delivery(Receiver.PAGERDUTY, Outcome.SENT, "change", report.action.value)
 

@@ -21,7 +21,7 @@ from netguard.notify.pagerduty import PagerDutyClient, PagerDutyNotifier, PagerD
 from netguard.notify.runner import handle_event
 from netguard.notify.secrets import SecretCache
 from netguard.notify.slack import SlackApi, SlackNotifier, SlackWebhook
-from netguard.state import DynamoStore, StateStore
+from netguard.state import DynamoStore, OwnedStore, Owner, StateReader, StateStore
 
 
 class _NotifierSettings(Protocol):
@@ -37,6 +37,9 @@ class Runtime:
     """What one warm container keeps."""
 
     store: StateStore
+    """The function's own partitions."""
+    slack_refs: StateReader
+    """Slack's message references (PagerDuty links to the thread)."""
     secrets: SecretCache
     ledger: EventLedger
     transport: Transport
@@ -52,9 +55,12 @@ def build_runtime(
     secretsmanager: Any,
     transport: Transport | None = None,
 ) -> Runtime:
-    store = DynamoStore(dynamodb, delivery.state_table)
+    table = DynamoStore(dynamodb, delivery.state_table)
+    legacy = delivery.legacy_state_reads
+    store = OwnedStore.of(table, Owner(receiver), read_legacy=legacy)
     return Runtime(
         store=store,
+        slack_refs=OwnedStore.of(table, Owner.SLACK, read_legacy=legacy),
         secrets=SecretCache(secretsmanager, ttl_seconds=delivery.secret_cache_seconds),
         ledger=EventLedger(store, function, done_ttl_seconds=delivery.idempotency_ttl_hours * 3600),
         transport=transport or UrllibTransport(receiver),
@@ -99,7 +105,7 @@ def pagerduty_notifier(settings: PagerDutySettings, runtime: Runtime, budget: Bu
         alertmanager_url=settings.delivery.alertmanager_url,
         ttl_seconds=settings.delivery.state_ttl_days * DAY,
     )
-    return PagerDutyNotifier(runtime.store, client, options)
+    return PagerDutyNotifier(runtime.store, client, options, slack_refs=runtime.slack_refs)
 
 
 class NotifierFunction(Generic[SettingsT]):

@@ -15,7 +15,7 @@ from netguard.remediate.cluster import Connector, connect_cluster
 from netguard.remediate.killswitch import KillSwitch
 from netguard.remediate.metrics import drop_rates, forward_rates
 from netguard.remediate.service import RemediationService, SnsPublisher, SqsFollowUps
-from netguard.state import DynamoStore
+from netguard.state import DynamoStore, OwnedStore, Owner
 
 
 def build_service(
@@ -30,7 +30,11 @@ def build_service(
         forwards = forward_rates(client.query, cluster_label=label)
     return RemediationService(
         settings,
-        store=DynamoStore(aws.client("dynamodb", region), settings.state_table),
+        store=OwnedStore.of(
+            DynamoStore(aws.client("dynamodb", region), settings.state_table),
+            Owner.REMEDIATE,
+            read_legacy=settings.legacy_state_reads,
+        ),
         publisher=SnsPublisher(aws.client("sns", region), settings.enriched_topic_arn),
         followups=SqsFollowUps(aws.client("sqs", region), settings.followup_queue_url),
         kill_switch=KillSwitch(

@@ -4,7 +4,8 @@ from netguard.state.dynamodb import DynamoStore
 from netguard.state.errors import OnceUnavailable, PayloadMismatch, StateConflict, StateUnavailable
 from netguard.state.idempotency import Once, OnceOutcome, StatePersistenceLayer
 from netguard.state.models import Item
-from netguard.state.store import MemoryStore, StateStore
+from netguard.state.owned import OwnedStore, Owner
+from netguard.state.store import MemoryStore, StateReader, StateStore
 
 __all__ = [
     "DynamoStore",
@@ -13,9 +14,12 @@ __all__ = [
     "Once",
     "OnceOutcome",
     "OnceUnavailable",
+    "OwnedStore",
+    "Owner",
     "PayloadMismatch",
     "StateConflict",
     "StatePersistenceLayer",
+    "StateReader",
     "StateStore",
     "StateUnavailable",
 ]

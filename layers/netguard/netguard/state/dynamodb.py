@@ -36,8 +36,10 @@ class DynamoStore:
             return None
         return item
 
-    def create(self, *, pk: str, sk: str, data: Mapping[str, Any], ttl_seconds: int) -> Item:
-        item = self._item(pk, sk, data, ttl_seconds, version=1)
+    def create(
+        self, *, pk: str, sk: str, data: Mapping[str, Any], ttl_seconds: int, version: int = 1
+    ) -> Item:
+        item = self._item(pk, sk, data, ttl_seconds, version=version)
         self._conditional_put(item, _ABSENT_OR_EXPIRED, {":now": _n(int(self._clock()))})
         return item
 

@@ -1,9 +1,10 @@
 """What the state table holds: items addressed by a partition and a sort key, with a TTL.
 
-One DynamoDB table serves every function (single-table design). Keys by convention:
-`pk="idem#<function>"`, `sk=<message id/part>` for idempotency; `pk="group#<group id>"` for
-Slack/PagerDuty references; `pk="cluster#<name>"` with `sk="lock" | "remediation" | "audit#<time>#<id>"`
-for remediation state.
+One DynamoDB table serves every function (single-table design). Each function's partitions start with
+its owner prefix (`state.owned`); after it, keys by convention: `pk="idem#<function>"`,
+`sk=<message id/part>` for idempotency; `pk="ref#<group id>"` / `"parts#<group id>"` for Slack's
+message and its parts, `pk="group#<group id>"` for PagerDuty's dedup records; `pk="cluster#<name>"`
+with `sk="lock" | "remediation" | "audit#<time>#<id>"` for remediation state.
 """
 
 from __future__ import annotations

@@ -13,12 +13,19 @@ from netguard.state.models import Item
 Clock = Callable[[], float]
 
 
-class StateStore(Protocol):
+class StateReader(Protocol):
+    """What a function may do with another function's partitions: read one item."""
+
     def get(self, *, pk: str, sk: str) -> Item | None:
         """The live item, or None when absent or expired."""
 
-    def create(self, *, pk: str, sk: str, data: Mapping[str, Any], ttl_seconds: int) -> Item:
-        """Write only if absent (or expired); else raise `StateConflict` with the current item."""
+
+class StateStore(StateReader, Protocol):
+    def create(
+        self, *, pk: str, sk: str, data: Mapping[str, Any], ttl_seconds: int, version: int = 1
+    ) -> Item:
+        """Write only if absent (or expired); else raise `StateConflict` with the current item.
+        `version`: the new item's version (1, or a migrated item's next one: `state.owned`)."""
 
     def replace(
         self, *, pk: str, sk: str, data: Mapping[str, Any], ttl_seconds: int, expected_version: int
@@ -52,13 +59,20 @@ class MemoryStore:
         return item
 
     def _write(
-        self, pk: str, sk: str, data: Mapping[str, Any], ttl_seconds: int, previous: Item | None
+        self,
+        pk: str,
+        sk: str,
+        data: Mapping[str, Any],
+        ttl_seconds: int,
+        previous: Item | None,
+        *,
+        version: int = 1,
     ) -> Item:
         item = Item(
             pk=pk,
             sk=sk,
             data=dict(data),
-            version=(previous.version + 1) if previous else 1,
+            version=(previous.version + 1) if previous else version,
             expires_at=int(self._clock()) + ttl_seconds,
         )
         self._items[(pk, sk)] = item
@@ -68,12 +82,14 @@ class MemoryStore:
         with self._lock:
             return self._live(pk, sk)
 
-    def create(self, *, pk: str, sk: str, data: Mapping[str, Any], ttl_seconds: int) -> Item:
+    def create(
+        self, *, pk: str, sk: str, data: Mapping[str, Any], ttl_seconds: int, version: int = 1
+    ) -> Item:
         with self._lock:
             current = self._live(pk, sk)
             if current is not None:
                 raise StateConflict(pk, sk, current)
-            return self._write(pk, sk, data, ttl_seconds, None)
+            return self._write(pk, sk, data, ttl_seconds, None, version=version)
 
     def replace(
         self, *, pk: str, sk: str, data: Mapping[str, Any], ttl_seconds: int, expected_version: int

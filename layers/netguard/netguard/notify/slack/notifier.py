@@ -1,9 +1,10 @@
 """Slack delivery with state: one message per alert group and status, edited in place.
 
-The group's message reference (`group#<id>` / `slack`) is a small state machine: a conditional write
+The group's message reference (`ref#<id>` / `slack`) is a small state machine: a conditional write
 decides who posts a firing or resolved message, so duplicates and concurrent deliveries post once.
-Parts of a multi-part group are stored as digests (`slack-part#<episode>#<status>#<index>`) and the
-message is re-rendered from all stored parts; later parts edit it (bot mode) or are folded (webhook).
+Parts of a multi-part group are stored as digests (`parts#<id>` / `slack-part#<episode>#<status>#<index>`)
+and the message is re-rendered from all stored parts; later parts edit it (bot mode) or are folded
+(webhook).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from netguard.notify.slack.blocks import (
     unparseable_message,
     url_problem,
 )
-from netguard.state import Item, StateConflict, StateStore
+from netguard.state import Item, StateConflict, StateReader, StateStore
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +40,16 @@ STALE = "older than what was posted already, by the alerts' own times"
 
 
 def ref_pk(group_id: str) -> str:
-    return f"group#{group_id}"
+    """The partition of a group's message reference (PagerDuty may read it: its own partition, so
+    that grant reads no message parts)."""
+    return f"ref#{group_id}"
 
 
-def slack_permalink(store: StateStore, group_id: str) -> str:
+def parts_pk(group_id: str) -> str:
+    return f"parts#{group_id}"
+
+
+def slack_permalink(store: StateReader, group_id: str) -> str:
     """The Slack thread of a group when one was posted (PagerDuty links to it)."""
     item = store.get(pk=ref_pk(group_id), sk=REF_SK) if group_id else None
     return str(item.data.get("permalink") or "") if item else ""
@@ -145,8 +152,8 @@ class SlackNotifier:
 
     def _post_new(self, claimed: Item, digest: GroupDigest) -> Delivery:
         episode = str(claimed.data["episode"])
-        self._save_part(claimed.pk, episode, digest)
-        merged = self._merged(claimed.pk, episode, digest.status)
+        self._save_part(episode, digest)
+        merged = self._merged(digest.group_id, episode, digest.status)
         message = self._message(merged)
         try:
             ref = self._post(message)
@@ -160,7 +167,7 @@ class SlackNotifier:
         self._set_fields(
             claimed.pk, episode, posting=False, channel=ref.channel, ts=ref.ts, permalink=permalink
         )
-        again = self._merged(claimed.pk, episode, digest.status)
+        again = self._merged(digest.group_id, episode, digest.status)
         if again.parts != merged.parts:  # parts that arrived while we posted
             try:
                 self._update(ref, self._message(again), claimed.pk, episode)
@@ -173,7 +180,7 @@ class SlackNotifier:
         episode = str(current.data.get("episode", ""))
         if seen != current.data.get("seen"):  # keep the alerts' times, so a late delivery is known
             self._set_fields(current.pk, episode, seen=seen)
-        changed = self._save_part(current.pk, episode, digest)
+        changed = self._save_part(episode, digest)
         if self._webhook is not None:
             return Delivery(
                 Receiver.SLACK,
@@ -190,7 +197,7 @@ class SlackNotifier:
             return Delivery(Receiver.SLACK, Outcome.DUPLICATE, "update", "already shown")
         ref = SlackRef(str(data["channel"]), str(data["ts"]), str(data.get("permalink", "")))
         self._update(
-            ref, self._message(self._merged(current.pk, episode, digest.status)), current.pk, episode
+            ref, self._message(self._merged(digest.group_id, episode, digest.status)), current.pk, episode
         )
         return Delivery(
             Receiver.SLACK, Outcome.UPDATED, "update", f"part {digest.parts[0]}/{digest.part_count}"
@@ -198,8 +205,8 @@ class SlackNotifier:
 
     def _resolve(self, claimed: Item, digest: GroupDigest) -> Delivery:
         episode = str(claimed.data.get("episode", ""))
-        self._save_part(claimed.pk, episode, digest)
-        merged = self._merged(claimed.pk, episode, "resolved")
+        self._save_part(episode, digest)
+        merged = self._merged(digest.group_id, episode, "resolved")
         message = self._message(merged)
         data = self._wait_for_post(claimed) if self._api is not None else dict(claimed.data)
         if self._api is None or not data.get("ts"):
@@ -305,8 +312,9 @@ class SlackNotifier:
                 pk, episode, channel=fresh.channel, ts=fresh.ts, permalink=self._permalink(fresh)
             )
 
-    def _save_part(self, pk: str, episode: str, digest: GroupDigest) -> bool:
+    def _save_part(self, episode: str, digest: GroupDigest) -> bool:
         """Store this part's digest; False when the same content was stored already."""
+        pk = parts_pk(digest.group_id)
         sk = f"{PART_PREFIX}{episode}#{digest.status}#{digest.parts[0]:05d}"
         data = digest_to_dict(digest)
         existing = self._store.get(pk=pk, sk=sk)
@@ -315,9 +323,12 @@ class SlackNotifier:
         self._store.put(pk=pk, sk=sk, data=data, ttl_seconds=self._ttl)
         return True
 
-    def _merged(self, pk: str, episode: str, status: str) -> GroupDigest:
+    def _merged(self, group_id: str, episode: str, status: str) -> GroupDigest:
         items = self._store.query(
-            pk=pk, sk_prefix=f"{PART_PREFIX}{episode}#{status}#", limit=1000, newest_first=False
+            pk=parts_pk(group_id),
+            sk_prefix=f"{PART_PREFIX}{episode}#{status}#",
+            limit=1000,
+            newest_first=False,
         )
         return merge(digest_from_dict(i.data) for i in items)
 
