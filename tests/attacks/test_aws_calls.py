@@ -56,17 +56,20 @@ PARAMETERS = {
     "SlackSecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:slack-AbC123",
     "PagerDutySecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:pd-AbC123",
 }
-"""The rendering: every notifier configured, the previous key scheme still read (the default)."""
+"""The rendering: every notifier configured; `LegacyStateReads` as the run sets it."""
 
 
-def _statements(function: str) -> list[dict[str, Any]]:
-    statements: list[dict[str, Any]] = cfn.render(PARAMETERS).identity[cfn.role_arn(function)]
+def _statements(function: str, legacy: str) -> list[dict[str, Any]]:
+    rendered = cfn.render({**PARAMETERS, "LegacyStateReads": legacy})
+    statements: list[dict[str, Any]] = rendered.identity[cfn.role_arn(function)]
     return statements
 
 
-def _granted(function: str) -> set[str]:
+def _granted(function: str, legacy: str) -> set[str]:
     """The actions the rendered template grants the function's role."""
-    return {a for s in _statements(function) if s["Effect"] == "Allow" for a in cfn.as_list(s["Action"])}
+    return {
+        a for s in _statements(function, legacy) if s["Effect"] == "Allow" for a in cfn.as_list(s["Action"])
+    }
 
 
 def _is_granted(action: str, granted: set[str]) -> bool:
@@ -78,6 +81,9 @@ class Recorder:
     """Runs a handler in this process, recording every AWS call its clients make."""
 
     monkeypatch: pytest.MonkeyPatch
+    legacy: str = "true"
+    """`LegacyStateReads` / `LEGACY_STATE_READS`: both ways, so turning the old scheme's reads off
+    leaves no call that its (then absent) grant would have allowed."""
     calls: set[str] = field(default_factory=set)
     keyed: set[tuple[str, str]] = field(default_factory=set)
     """DynamoDB calls with the partition key each addressed: (action, pk)."""
@@ -109,7 +115,7 @@ class Recorder:
 
     def run(self, function: str, env: dict[str, str], *events: dict[str, Any]) -> list[str]:
         """Invoke the handler once per event (a fresh cold start); what each raised, if it did."""
-        for name, value in env.items():
+        for name, value in {**env, "LEGACY_STATE_READS": self.legacy}.items():
             self.monkeypatch.setenv(name, value)
         aws.clear()
         module = load_handler_module(function)
@@ -128,9 +134,9 @@ class Recorder:
         return outcomes
 
 
-@pytest.fixture
-def recorder(monkeypatch: pytest.MonkeyPatch) -> Recorder:
-    made = Recorder(monkeypatch)
+@pytest.fixture(params=["true", "false"], ids=["legacy-reads", "no-legacy-reads"])
+def recorder(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Recorder:
+    made = Recorder(monkeypatch, legacy=request.param)
     made.install()
     return made
 
@@ -149,17 +155,17 @@ def _partition_key(params: dict[str, Any]) -> str:
 
 def _check(function: str, recorder: Recorder) -> None:
     called = recorder.calls
-    granted = _granted(function)
+    granted = _granted(function, recorder.legacy)
     assert called, "no AWS call recorded: the hook saw nothing"
     ungranted = sorted(c for c in called if not _is_granted(c, granted))
     dynamodb_unused = sorted(g for g in granted if g.startswith("dynamodb:") and g not in called)
     assert (ungranted, dynamodb_unused) == ([], []), f"{function}: calls {sorted(called)}"
-    _check_partitions(function, recorder.keyed)
+    _check_partitions(function, recorder.keyed, recorder.legacy)
 
 
-def _check_partitions(function: str, keyed: set[tuple[str, str]]) -> None:
+def _check_partitions(function: str, keyed: set[tuple[str, str]], legacy: str) -> None:
     """Every DynamoDB call allowed with its partition key; every granted key pattern used."""
-    rendered = cfn.render(PARAMETERS)
+    rendered = cfn.render({**PARAMETERS, "LegacyStateReads": legacy})
     table = cfn.attribute("StateTable", "Arn", rendered.resources)
     role = cfn.role_arn(function)
     denied = []
@@ -168,7 +174,7 @@ def _check_partitions(function: str, keyed: set[tuple[str, str]]) -> None:
         if cfn.decide(rendered, request)[0] != "allowed":
             denied.append((action, pk))
     unused = []
-    for statement in _statements(function):
+    for statement in _statements(function, legacy):
         keys = (statement.get("Condition") or {}).get("ForAllValues:StringLike", {})
         for action in cfn.as_list(statement["Action"]):
             for pattern in cfn.as_list(keys.get("dynamodb:LeadingKeys", [])):
