@@ -6,16 +6,9 @@ import pytest
 
 from netguard.state import MemoryStore, OwnedStore, Owner, StateConflict
 from netguard.state.owned import slack_legacy_key
+from tests.unit.remediate.fakes import Clock
 
 TTL = 600
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
