@@ -114,6 +114,17 @@ def _rows(figures: Mapping[str, Any]) -> list[tuple[str, str, str, str, str]]:
                 "",
             )
         )
+        steady = functions.get(f"{function}_without_legacy_reads")
+        if isinstance(steady, Mapping):
+            rows.append(
+                (
+                    f"{function} DynamoDB calls, 1000 alerts, reading the previous key scheme",
+                    str(_dynamodb_calls(row)),
+                    f"LEGACY_STATE_READS=false {_dynamodb_calls(steady)}",
+                    _ratio(_dynamodb_calls(row) / max(1, _dynamodb_calls(steady))),
+                    "",
+                )
+            )
         calls = row["aws_calls_per_1000_alerts"] + row["kubernetes_calls_per_1000_alerts"]
         calls += sum(row.get("receiver_calls_per_1000_alerts", {}).values())
         rows.append(
@@ -127,6 +138,11 @@ def _rows(figures: Mapping[str, Any]) -> list[tuple[str, str, str, str, str]]:
             )
         )
     return rows
+
+
+def _dynamodb_calls(row: Mapping[str, Any]) -> int:
+    by_operation: Mapping[str, int] = row.get("aws_calls_1000_alerts_by_operation", {})
+    return sum(count for operation, count in by_operation.items() if operation.startswith("dynamodb "))
 
 
 def table(report: Mapping[str, Any]) -> str:

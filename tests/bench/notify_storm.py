@@ -26,6 +26,7 @@ from tests.support import builders
 from tests.support.receivers import CHANNEL, ROUTING_KEY, SLACK_TOKEN, PagerDutyReceiver, SlackReceiver
 
 REGION = "us-east-1"
+WITHOUT_LEGACY_READS = "_without_legacy_reads"
 
 
 def core() -> dict[str, Any]:
@@ -108,6 +109,13 @@ def functions() -> dict[str, Any]:
             result = _harness.function_figures(function, _event, env, hosts)
             _harness.print_function(function, result)
             figures[function] = result
+            # The baseline of what reading the previous key scheme costs (state/owned.py): the same
+            # runs once LegacyStateReads is off, as a stack installed fresh or past the TTL runs.
+            steady = _harness.function_figures(
+                function, _event, {**env, "LEGACY_STATE_READS": "false"}, hosts
+            )
+            _harness.print_function(f"{function} (LEGACY_STATE_READS=false)", steady)
+            figures[f"{function}{WITHOUT_LEGACY_READS}"] = steady
         return figures
     finally:
         slack.stop()
