@@ -98,9 +98,11 @@ class OwnedStore:
     def create(
         self, *, pk: str, sk: str, data: Mapping[str, Any], ttl_seconds: int, version: int = 1
     ) -> Item:
-        old = self._only_old(pk, sk)
+        old = self._old(pk, sk)
         if old is not None:
-            raise StateConflict(pk, sk, self._logical(old, pk))
+            # Taken: by the owner's item if there is one (it hides the old), else by the old item.
+            current = self._store.get(pk=self._pk(pk), sk=sk) or old
+            raise StateConflict(pk, sk, self._logical(current, pk))
         try:
             item = self._store.create(
                 pk=self._pk(pk), sk=sk, data=data, ttl_seconds=ttl_seconds, version=version
@@ -114,20 +116,21 @@ class OwnedStore:
     ) -> Item:
         new_pk = self._pk(pk)
         try:
-            old = self._only_old(pk, sk)
-            if old is not None:
-                if old.version == expected_version:
-                    # The old item moves to the owner's partition: this write is its next version.
-                    item = self._store.create(
-                        pk=new_pk, sk=sk, data=data, ttl_seconds=ttl_seconds, version=expected_version + 1
-                    )
-                    return self._logical(item, pk)
-                raise StateConflict(pk, sk, self._logical(old, pk))
             item = self._store.replace(
                 pk=new_pk, sk=sk, data=data, ttl_seconds=ttl_seconds, expected_version=expected_version
             )
         except StateConflict as exc:
-            raise StateConflict(pk, sk, self._maybe_logical(exc.current, pk)) from exc
+            # Only when the owner's partition has no live item can the old scheme's be the one meant.
+            old = self._old(pk, sk) if exc.current is None else None
+            if old is None or old.version != expected_version:
+                raise StateConflict(pk, sk, self._maybe_logical(exc.current or old, pk)) from exc
+            # The old item moves to the owner's partition: this write is its next version.
+            try:
+                item = self._store.create(
+                    pk=new_pk, sk=sk, data=data, ttl_seconds=ttl_seconds, version=expected_version + 1
+                )
+            except StateConflict as lost:
+                raise StateConflict(pk, sk, self._maybe_logical(lost.current, pk)) from lost
         return self._logical(item, pk)
 
     def put(self, *, pk: str, sk: str, data: Mapping[str, Any], ttl_seconds: int) -> Item:
@@ -165,12 +168,6 @@ class OwnedStore:
 
     def _old(self, pk: str, sk: str) -> Item | None:
         return None if self._legacy is None else self._store.get(pk=self._legacy(pk), sk=sk)
-
-    def _only_old(self, pk: str, sk: str) -> Item | None:
-        """The old scheme's live item when the owner's partition has none (None when not reading them)."""
-        if self._legacy is None or self._store.get(pk=self._pk(pk), sk=sk) is not None:
-            return None
-        return self._old(pk, sk)
 
     @staticmethod
     def _logical(item: Item, pk: str) -> Item:
