@@ -51,25 +51,6 @@ def attempt(name: str, kind: Kind, expected: Verdict, action: Callable[[], objec
     return LEDGER.add(Row(name, kind, expected, got, by))
 
 
-def hpa() -> JsonObject:
-    return {
-        "apiVersion": "autoscaling/v2",
-        "kind": "HorizontalPodAutoscaler",
-        "metadata": {"name": "coredns", "namespace": KS},
-        "spec": {
-            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "coredns"},
-            "minReplicas": 2,
-            "maxReplicas": 10,
-            "metrics": [
-                {
-                    "type": "Resource",
-                    "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}},
-                }
-            ],
-        },
-    }
-
-
 def configmap(name: str, key: str, params: Any) -> JsonObject:
     return {
         "apiVersion": "v1",

@@ -33,11 +33,11 @@ from tests.attacks.kube import (
     LINEAR_CM,
     attempt,
     configmap,
-    hpa,
     pod_spec,
 )
 from tests.integration.k8s.test_rbac import rbac_applied  # noqa: F401 -- a fixture
 from tests.support.k8s import COREDNS, JSON_PATCH, K8sCluster, PathKube
+from tests.support.placement import create_coredns_hpa
 
 pytestmark = [pytest.mark.integration, pytest.mark.k8s]
 
@@ -502,7 +502,7 @@ def scene(rbac_applied: K8sCluster) -> Iterator[Scene]:  # noqa: F811 -- the imp
     k8s = rbac_applied
     k8s.reset_dns()
     admin = k8s.admin
-    admin.create(f"/apis/autoscaling/v2/namespaces/{KS}/horizontalpodautoscalers", hpa())
+    create_coredns_hpa(admin)
     admin.create(f"{CORE}/configmaps", configmap(LINEAR_CM, "linear", LINEAR))
     admin.create(f"{CORE}/configmaps", configmap(LADDER_CM, "ladder", LADDER))
     kube_dns_ip = admin.get(f"{CORE}/services/kube-dns")["spec"]["clusterIP"]

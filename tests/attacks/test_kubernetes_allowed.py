@@ -35,12 +35,12 @@ from tests.attacks.kube import (
     LINEAR_CM,
     attempt,
     configmap,
-    hpa,
     pod_spec,
 )
 from tests.attacks.ledger import Row
 from tests.integration.k8s.test_rbac import rbac_applied  # noqa: F401 -- a fixture
 from tests.support.k8s import COREDNS, K8sCluster
+from tests.support.placement import create_coredns_hpa
 
 pytestmark = [pytest.mark.integration, pytest.mark.k8s]
 
@@ -96,7 +96,7 @@ def test_scale_through_the_deployment(baseline: K8sCluster) -> None:
 
 
 def test_scale_through_thehpa(baseline: K8sCluster) -> None:
-    baseline.admin.create(f"/apis/autoscaling/v2/namespaces/{KS}/horizontalpodautoscalers", hpa())
+    create_coredns_hpa(baseline.admin)
     actuator = HpaActuator(baseline.client("remediate"), namespace=KS, hpa="coredns")
     _assert_rows(_raise_and_revert("the HPA (minReplicas)", actuator, 4))
     assert baseline.admin.get(HPA)["spec"]["minReplicas"] == 2

@@ -28,6 +28,7 @@ from netguard_cli.localstack import cluster, seed
 from netguard_cli.localstack.processes import wait_until
 from tests.support.eks_addons import EksAddonEndpoint
 from tests.support.k8s import K8sCluster, PathKube
+from tests.support.placement import create_coredns_hpa
 
 pytestmark = [pytest.mark.integration, pytest.mark.k8s]
 
@@ -197,26 +198,7 @@ class TestAutoscalers:
 
     def test_hpa_min_replicas_raised(self, k8s: K8sCluster, remediate: PathKube) -> None:
         """minReplicas 2 -> 4; the HPA controller (not netguard) then scales coredns to 4."""
-        k8s.admin.create(
-            f"/apis/autoscaling/v2/namespaces/{KS}/horizontalpodautoscalers",
-            {
-                "metadata": {"name": "coredns", "namespace": KS},
-                "spec": {
-                    "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "coredns"},
-                    "minReplicas": 2,
-                    "maxReplicas": 10,
-                    "metrics": [
-                        {
-                            "type": "Resource",
-                            "resource": {
-                                "name": "cpu",
-                                "target": {"type": "Utilization", "averageUtilization": 80},
-                            },
-                        }
-                    ],
-                },
-            },
-        )
+        create_coredns_hpa(k8s.admin)
         coredns_before = k8s.admin.get(DEPLOYMENT)
         actuator = coredns_actuator(remediate, observe(k8s))
         assert isinstance(actuator, HpaActuator)

@@ -19,7 +19,8 @@ PDBS = f"/apis/policy/v1/namespaces/{KUBE_SYSTEM}/poddisruptionbudgets"
 
 
 def create_coredns_hpa(admin: PathKube, *, min_replicas: int = 2, max_replicas: int = 10) -> None:
-    """An HPA named coredns on the coredns Deployment (the replica count's owner from then on)."""
+    """An HPA named coredns on the coredns Deployment (the replica count's owner from then on), with
+    its CPU target written out (autoscaling/v2's default, 80%), as operators' manifests carry it."""
     admin.create(
         HPAS,
         {
@@ -28,6 +29,15 @@ def create_coredns_hpa(admin: PathKube, *, min_replicas: int = 2, max_replicas: 
                 "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "coredns"},
                 "minReplicas": min_replicas,
                 "maxReplicas": max_replicas,
+                "metrics": [
+                    {
+                        "type": "Resource",
+                        "resource": {
+                            "name": "cpu",
+                            "target": {"type": "Utilization", "averageUtilization": 80},
+                        },
+                    }
+                ],
             },
         },
     )
